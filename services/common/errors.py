@@ -29,3 +29,7 @@ class FailedPreconditionError(VeilsyncError):
 
 class DatabaseUnavailableError(VeilsyncError):
     """A source or destination database could not be reached; worth retrying."""
+
+
+class DataRejectedError(VeilsyncError):
+    """A destination refused the rows (a constraint or type violation); retrying cannot help."""

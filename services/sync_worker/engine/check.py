@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 
+from services.common.errors import DatabaseUnavailableError, InvalidArgumentError
+from services.sync_worker.engine.connectors import open_database
+
 
 @dataclass(frozen=True)
 class ConnectionCheck:
@@ -11,5 +14,8 @@ class ConnectionCheck:
 
 
 def check_connection(url: str) -> ConnectionCheck:
-    """Connect, run a trivial query, report. Never raises for an unreachable database."""
-    raise NotImplementedError  # lead is writing this
+    """Connect, ask the server's version, report. Never raises for an unreachable database."""
+    try:
+        return ConnectionCheck(True, "", open_database(url).version())
+    except (DatabaseUnavailableError, InvalidArgumentError) as err:
+        return ConnectionCheck(False, str(err), "")

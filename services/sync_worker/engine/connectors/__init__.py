@@ -1,0 +1,20 @@
+"""Open a database by URL."""
+
+from services.common.db_urls import engine_of
+from services.sync_worker.engine.connectors.base import Database
+from veilsync.v1 import connection_pb2
+
+
+def open_database(url: str) -> Database:
+    engine = engine_of(url)
+    if engine == connection_pb2.ENGINE_POSTGRES:
+        from services.sync_worker.engine.connectors.postgres import PostgresDatabase
+
+        return PostgresDatabase(url)
+    if engine == connection_pb2.ENGINE_SQLITE:
+        from services.sync_worker.engine.connectors.sqlite import SqliteDatabase
+
+        return SqliteDatabase(url)
+    from services.common.errors import InvalidArgumentError
+
+    raise InvalidArgumentError("url", "MySQL connections are not supported by this worker yet")

@@ -1,0 +1,53 @@
+"""Composition root of the sync worker: the one place that builds its ports."""
+
+import asyncio
+import logging
+from concurrent.futures import Executor, Future
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from services.common import contract
+from services.sync_worker.activities import JobDirectory, ProgressSender, SyncActivities
+from services.sync_worker.workflows import DataSyncWorkflow
+from veilsync.temporal.v1 import sync_pb2
+
+log = logging.getLogger(__name__)
+
+MAX_CONCURRENT_ACTIVITIES = 8
+
+
+def progress_sender(client: Client, loop: asyncio.AbstractEventLoop) -> ProgressSender:
+    """Signals progress from activity threads through the worker's event loop, without
+    waiting: a lost progress signal only delays a counter, never the copy."""
+
+    def send(workflow_id: str, run_id: str, request: sync_pb2.SetSyncProgressRequest) -> None:
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        future = asyncio.run_coroutine_threadsafe(
+            handle.signal(contract.SET_SYNC_PROGRESS_SIGNAL, request), loop
+        )
+        future.add_done_callback(_log_failure)
+
+    return send
+
+
+def _log_failure(future: "Future[None]") -> None:
+    if not future.cancelled() and (error := future.exception()) is not None:
+        log.warning("progress signal failed: %s", error)
+
+
+def build_worker(
+    client: Client,
+    directory: JobDirectory,
+    executor: Executor,
+    task_queue: str = contract.SYNC_TASK_QUEUE,
+) -> Worker:
+    activities = SyncActivities(directory, progress_sender(client, asyncio.get_running_loop()))
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[DataSyncWorkflow],
+        activities=activities.all(),
+        activity_executor=executor,
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+    )

@@ -1,0 +1,196 @@
+"""DataSyncWorkflow: plans a run, copies tables in foreign-key order with bounded parallelism,
+fills deferred columns, finishes the destinations. Deterministic: contracts only, no I/O."""
+
+import asyncio
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from services.common import contract
+    from veilsync.temporal.v1 import sync_pb2
+    from veilsync.v1 import job_pb2
+
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=5,
+)
+T = TypeVar("T")
+SHORT = timedelta(minutes=10)
+TABLE = timedelta(hours=12)
+HEARTBEAT = timedelta(minutes=5)
+
+
+def _cause(err: ActivityError) -> str:
+    """The innermost failure's message: what actually went wrong in the activity."""
+    cause: BaseException = err
+    while isinstance(cause, FailureError) and cause.cause is not None:
+        cause = cause.cause
+    return cause.message if isinstance(cause, FailureError) else str(cause)
+
+
+@workflow.defn(name=contract.DATA_SYNC_WORKFLOW)
+class DataSyncWorkflow:
+    def __init__(self) -> None:
+        self._progress = sync_pb2.SyncProgress()
+        self._tables: dict[str, sync_pb2.TableProgress] = {}
+
+    @workflow.run
+    async def run(self, request: sync_pb2.DataSyncWorkflowInput) -> sync_pb2.DataSyncWorkflowResult:
+        self._progress.start_time.FromDatetime(workflow.now())
+        ids = {"job_id": request.job_id, "account_id": request.account_id}
+        plan = (
+            await self._activity(
+                "plan_sync", sync_pb2.PlanSyncInput(**ids), sync_pb2.PlanSyncResult, "planning"
+            )
+        ).plan
+        for table in plan.tables:
+            progress = self._progress.tables.add(
+                table=_qualified(table),
+                status=job_pb2.TABLE_SYNC_STATUS_PENDING,
+                rows_total=table.estimated_rows,
+            )
+            self._tables[progress.table] = progress
+        await self._activity(
+            "prepare_destinations",
+            sync_pb2.PrepareDestinationsInput(**ids, plan=plan),
+            sync_pb2.PrepareDestinationsResult,
+            "preparing the destinations",
+        )
+        inputs = {
+            _qualified(t): sync_pb2.SyncTableInput(
+                **ids,
+                source_connection_id=plan.source_connection_id,
+                destinations=plan.destinations,
+                table=t,
+            )
+            for t in plan.tables
+        }
+        await self._copy_tables(plan, inputs)
+        await asyncio.gather(
+            *(
+                self._activity(
+                    "fill_deferred_columns",
+                    sync_pb2.FillDeferredColumnsInput(table=inputs[_qualified(t)]),
+                    sync_pb2.FillDeferredColumnsResult,
+                    f"filling the deferred columns of {_qualified(t)}",
+                    timeout=TABLE,
+                )
+                for t in plan.tables
+                if t.deferred_columns
+            )
+        )
+        await self._activity(
+            "finish_destinations",
+            sync_pb2.FinishDestinationsInput(**ids, plan=plan),
+            sync_pb2.FinishDestinationsResult,
+            "finishing the destinations",
+        )
+        self._progress.end_time.FromDatetime(workflow.now())
+        return sync_pb2.DataSyncWorkflowResult(
+            progress=self._progress,
+            rows_read=sum(t.rows_read for t in self._progress.tables),
+            rows_written=sum(t.rows_written for t in self._progress.tables),
+        )
+
+    async def _copy_tables(
+        self, plan: sync_pb2.SyncPlan, inputs: dict[str, sync_pb2.SyncTableInput]
+    ) -> None:
+        """Start each table once the tables it depends on are written, at most
+        max_parallel_tables at a time; the first failure fails the run."""
+        waiting = {_qualified(t): set(t.depends_on) & set(inputs) for t in plan.tables}
+        done: set[str] = set()
+        running: dict[str, asyncio.Task[None]] = {}
+        limit = max(plan.max_parallel_tables, 1)
+        while waiting or running:
+            for name in [n for n, deps in waiting.items() if deps <= done]:
+                if len(running) >= limit:
+                    break
+                del waiting[name]
+                running[name] = asyncio.create_task(self._copy_table(inputs[name]))
+            if not running:
+                raise ApplicationError(
+                    f"tables {sorted(waiting)} wait on each other", non_retryable=True
+                )
+            finished, _ = await workflow.wait(
+                list(running.values()), return_when=asyncio.FIRST_COMPLETED
+            )
+            for name, task in list(running.items()):
+                if task in finished:
+                    del running[name]
+                    if task.exception() is not None:
+                        for other in running.values():
+                            other.cancel()
+                        task.result()
+                    done.add(name)
+
+    async def _copy_table(self, request: sync_pb2.SyncTableInput) -> None:
+        progress = self._tables[_qualified(request.table)]
+        progress.status = job_pb2.TABLE_SYNC_STATUS_RUNNING
+        progress.start_time.FromDatetime(workflow.now())
+        try:
+            result = await self._activity(
+                "sync_table",
+                request,
+                sync_pb2.SyncTableResult,
+                f"copying {progress.table}",
+                timeout=TABLE,
+            )
+        except BaseException:
+            progress.status = job_pb2.TABLE_SYNC_STATUS_FAILED
+            raise
+        progress.status = job_pb2.TABLE_SYNC_STATUS_SUCCEEDED
+        progress.rows_read = result.rows_read
+        progress.rows_written = result.rows_written
+        progress.rows_total = result.rows_read
+        progress.end_time.FromDatetime(workflow.now())
+
+    async def _activity(
+        self,
+        name: str,
+        request: object,
+        result_type: type[T],
+        step: str,
+        timeout: timedelta = SHORT,
+    ) -> T:
+        try:
+            result: T = await workflow.execute_activity(
+                name,
+                request,
+                result_type=result_type,
+                start_to_close_timeout=timeout,
+                heartbeat_timeout=HEARTBEAT if timeout is TABLE else None,
+                retry_policy=RETRY,
+            )
+            return result
+        except ActivityError as err:
+            raise ApplicationError(
+                f"{step} failed: {_cause(err)}", type="SyncFailed", non_retryable=True
+            ) from err
+
+    @workflow.signal(name=contract.SET_SYNC_PROGRESS_SIGNAL)
+    def set_progress(self, request: sync_pb2.SetSyncProgressRequest) -> None:
+        """Counts only grow, and a finished table keeps its exact final counts."""
+        progress = self._tables.get(request.table.table)
+        if progress is None or progress.status != job_pb2.TABLE_SYNC_STATUS_RUNNING:
+            return
+        update = request.table
+        progress.rows_read = max(progress.rows_read, update.rows_read)
+        progress.rows_written = max(progress.rows_written, update.rows_written)
+        progress.rows_skipped = max(progress.rows_skipped, update.rows_skipped)
+        progress.rows_total = max(progress.rows_total, progress.rows_read)
+
+    @workflow.query(name=contract.GET_SYNC_PROGRESS_QUERY)
+    def get_progress(
+        self, request: sync_pb2.GetSyncProgressRequest
+    ) -> sync_pb2.GetSyncProgressResponse:
+        return sync_pb2.GetSyncProgressResponse(progress=self._progress)
+
+
+def _qualified(table: sync_pb2.TablePlan) -> str:
+    return f"{table.schema}.{table.name}"
