@@ -45,7 +45,7 @@ def test_a_different_key_gives_different_outputs(config: t.TransformerConfig) ->
 def test_no_output_equals_its_input(config: t.TransformerConfig) -> None:
     from services.sync_worker.engine.transformers.dictionaries import first_names, last_names
 
-    values = list(first_names()) + list(last_names())
+    values = first_names().to_pylist() + last_names().to_pylist()
     outputs = run(config, values)
     assert all(o != v for o, v in zip(outputs, values, strict=True))
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from services.sync_worker.engine.connectors.base import Database
+from services.sync_worker.engine.prefetch import prefetch
 from services.sync_worker.engine.transformers import Transformer, build_transformer
 from veilsync.temporal.v1 import sync_pb2
 
@@ -72,7 +73,7 @@ def copy_table(
                     )
                 )
             )
-        for batch in source.read(table.schema, table.name, columns):
+        for batch in prefetch(source.read(table.schema, table.name, columns)):
             out = transform_batch(batch, table, transformers, table.deferred_columns)
             read += batch.num_rows
             written += sum(writer.write(out) for writer in writers)

@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from services.common.errors import DatabaseUnavailableError, DataRejectedError
 from services.common.logging import scrub
@@ -145,7 +146,9 @@ class PostgresDatabase:
                     ).format(into, _names(columns), target)
                 )
             copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)")
-            with cur.copy(copy_sql.format(into, _names(columns))) as copy:
+            # The queued writer sends from its own thread while the next batch is transformed.
+            writer = QueuedLibpqWriter(cur)
+            with cur.copy(copy_sql.format(into, _names(columns)), writer=writer) as copy:
                 yield _CopyWriter(copy)
             if staged:
                 cur.execute(_upsert(target, into, columns, key_columns, on_conflict))

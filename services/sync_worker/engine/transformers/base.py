@@ -1,10 +1,12 @@
-"""Template of every transformer: `transform` handles NULLs, repeated values, key derivation and
-length limits; subclasses implement `_transform` over distinct non-NULL values."""
+"""Template of every transformer: `transform` handles NULLs, casting and length limits;
+subclasses implement `_transform` over a whole column of non-NULL strings at once."""
 
 import hashlib
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 from google.protobuf.message import Message
@@ -35,18 +37,47 @@ class Transformer(ABC):
     def transform(self, values: pa.Array, max_length: int | None = None) -> pa.Array:
         if values.type != pa.string():
             values = values.cast(pa.string())
-        encoded = values.dictionary_encode()
-        distinct: list[str] = encoded.dictionary.to_pylist()
-        outputs = pa.array(self._transform(distinct), pa.string()).take(encoded.indices)
+        nulls = values.null_count
+        outputs = self._transform(pc.fill_null(values, "") if nulls else values)
+        if nulls:
+            outputs = pc.if_else(pc.is_valid(values), outputs, pa.scalar(None, pa.string()))
         if max_length:
             outputs = pc.utf8_slice_codeunits(outputs, 0, max_length)
         return outputs
 
     @abstractmethod
-    def _transform(self, values: list[str]) -> list[str | None]:
-        """Outputs for distinct non-NULL inputs, in the same order."""
+    def _transform(self, values: pa.Array) -> pa.Array:
+        """Outputs for a column of non-NULL strings, in the same order."""
 
-    def _digests(self, values: list[str], size: int = 16) -> list[bytes]:
-        """Keyed BLAKE2b digest of each value: a pseudo-random function of (key, value)."""
-        subkey = self._subkey
-        return [hashlib.blake2b(v.encode(), key=subkey, digest_size=size).digest() for v in values]
+    def _hashes(self, values: pa.Array, words: int = 2) -> npt.NDArray[np.uint64]:
+        """Keyed BLAKE2b of each value as `words` 64-bit integers per row: a pseudo-random
+        function of (key, value). The only per-value Python step of a keyed transformer."""
+        start = hashlib.blake2b(key=self._subkey, digest_size=8 * words).copy
+        digests = []
+        for value in values.to_pylist():
+            state = start()
+            state.update(value.encode())
+            digests.append(state.digest())
+        return np.frombuffer(b"".join(digests), dtype="<u8").reshape(-1, words)
+
+    def _hex_hashes(self, values: pa.Array) -> pa.Array:
+        start = hashlib.blake2b(key=self._subkey, digest_size=32).copy
+        out = []
+        for value in values.to_pylist():
+            state = start()
+            state.update(value.encode())
+            out.append(state.hexdigest())
+        return pa.array(out, pa.string())
+
+
+def pick(
+    words: pa.Array, hashes: npt.NDArray[np.uint64], avoid: pa.Array | None = None
+) -> pa.Array:
+    """A word per hash; where it equals `avoid` (ignoring case), the next word instead."""
+    index = (hashes % np.uint64(len(words))).astype(np.int64)
+    picked = words.take(pa.array(index))
+    if avoid is not None:
+        same = pc.equal(pc.utf8_lower(picked), pc.utf8_lower(avoid))
+        index = np.where(same.to_numpy(zero_copy_only=False), (index + 1) % len(words), index)
+        picked = words.take(pa.array(index))
+    return picked

@@ -1,0 +1,106 @@
+"""Shared scaffolding of the benchmarks: scratch databases, a dev server, a worker."""
+
+import contextlib
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import psycopg
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from services.common import contract
+from services.common.temporal import dev_server_binary
+from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
+from veilsync.temporal.v1 import sync_pb2
+from veilsync.v1 import job_pb2
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@contextlib.contextmanager
+def scratch_databases(*labels: str) -> Iterator[list[str]]:
+    names = [f"vs_bench_{label}_{uuid.uuid4().hex[:8]}" for label in labels]
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield [ADMIN_URL.rsplit("/", 1)[0] + "/" + name for name in names]
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def psql_pipe(source: str, destination: str, tables: list[str]) -> None:
+    """The baseline: the database's own COPY out piped into COPY in, table by table."""
+    for table in tables:
+        out = subprocess.Popen(
+            ["psql", "-qAt", source, "-c", f"COPY {table} TO STDOUT"], stdout=subprocess.PIPE
+        )
+        subprocess.run(
+            ["psql", "-qAt", destination, "-c", f"COPY {table} FROM STDIN"],
+            stdin=out.stdout,
+            check=True,
+        )
+        if out.wait() != 0:
+            raise RuntimeError(f"COPY out of {table} failed")
+
+
+@dataclass
+class StaticDirectory:
+    """The metadata store's read side for a benchmark: fixed connections and one job."""
+
+    urls: dict[str, str]
+    job: job_pb2.Job
+    key: bytes = b"benchmark-key-0123456789"
+    calls: list[str] = field(default_factory=list)
+
+    def connection_url(self, account_id: str, connection_id: str) -> str:
+        return self.urls[connection_id]
+
+    def get_job(
+        self, account_id: str, *, job_id: str | None = None, name: str | None = None
+    ) -> job_pb2.Job:
+        return self.job
+
+    def transform_key(self, account_id: str, job_id: str) -> bytes:
+        return self.key
+
+    def connection_id_by_name(self, account_id: str, name: str) -> str:
+        return name
+
+
+@contextlib.asynccontextmanager
+async def sync_worker(directory: StaticDirectory) -> AsyncIterator[tuple[Client, str]]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(dev_server_binary()),
+        dev_server_extra_args=["--headless", "--log-level", "error"],
+    )
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    try:
+        with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
+            async with build_worker(env.client, directory, executor, task_queue=queue):
+                yield env.client, queue
+    finally:
+        await env.shutdown()
+
+
+async def run_sync(client: Client, queue: str) -> sync_pb2.DataSyncWorkflowResult:
+    result: sync_pb2.DataSyncWorkflowResult = await client.execute_workflow(
+        contract.DATA_SYNC_WORKFLOW,
+        sync_pb2.DataSyncWorkflowInput(job_id="bench", account_id="bench"),
+        id=f"bench-{uuid.uuid4().hex}",
+        task_queue=queue,
+        result_type=sync_pb2.DataSyncWorkflowResult,
+    )
+    return result
