@@ -1,0 +1,1 @@
+"""Pure proto <-> domain mapping functions, tested without a server."""

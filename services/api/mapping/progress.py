@@ -1,0 +1,74 @@
+"""A run's progress as the workflow reports it, turned into what a user watches: shares,
+rates and estimates."""
+
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf import timestamp_pb2
+
+from veilsync.temporal.v1 import sync_pb2
+from veilsync.v1 import job_pb2
+
+
+def progress_from_sync(
+    progress: sync_pb2.SyncProgress, status: job_pb2.RunStatus.ValueType, now: datetime
+) -> job_pb2.JobRunProgress:
+    """`now` stands in for the end of anything still running, so the mapping stays pure."""
+    tables = [_table(table, now) for table in progress.tables]
+    result = job_pb2.JobRunProgress(
+        status=status,
+        tables=tables,
+        rows_read=sum(t.rows_read for t in tables),
+        rows_written=sum(t.rows_written for t in tables),
+        rows_total=sum(t.rows_total for t in tables),
+    )
+    result.percent = _percent(
+        result.rows_read, result.rows_total, done=status == job_pb2.RUN_STATUS_SUCCEEDED
+    )
+    if progress.HasField("start_time"):
+        elapsed = _end(progress.end_time if progress.HasField("end_time") else None, now)
+        result.elapsed.FromTimedelta(max(elapsed - _time(progress.start_time), timedelta(0)))
+    return result
+
+
+def _table(table: sync_pb2.TableProgress, now: datetime) -> job_pb2.TableRunProgress:
+    done = table.status == job_pb2.TABLE_SYNC_STATUS_SUCCEEDED
+    result = job_pb2.TableRunProgress(
+        table=table.table,
+        status=table.status,
+        rows_read=table.rows_read,
+        rows_written=table.rows_written,
+        rows_skipped=table.rows_skipped,
+        rows_total=table.rows_total,
+        percent=_percent(table.rows_read, table.rows_total, done=done),
+    )
+    if not table.HasField("start_time"):
+        return result
+    end = _end(table.end_time if table.HasField("end_time") else None, now)
+    seconds = (end - _time(table.start_time)).total_seconds()
+    if seconds > 0:
+        result.rows_per_second = table.rows_read / seconds
+    remaining = table.rows_total - table.rows_read
+    if (
+        table.status == job_pb2.TABLE_SYNC_STATUS_RUNNING
+        and result.rows_per_second > 0
+        and remaining > 0
+    ):
+        result.eta.FromTimedelta(timedelta(seconds=remaining / result.rows_per_second))
+    return result
+
+
+def _percent(done_rows: int, total_rows: int, *, done: bool) -> float:
+    if done:
+        return 100.0
+    if total_rows <= 0:
+        return 0.0
+    # Totals are estimates from catalog statistics, so the count read can pass them.
+    return min(100.0, 100.0 * done_rows / total_rows)
+
+
+def _end(end_time: timestamp_pb2.Timestamp | None, now: datetime) -> datetime:
+    return _time(end_time) if end_time is not None else now
+
+
+def _time(value: timestamp_pb2.Timestamp) -> datetime:
+    return value.ToDatetime(tzinfo=UTC)

@@ -1,0 +1,68 @@
+"""Job runs: Temporal's view of a workflow execution as an API JobRun."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.exceptions import ApplicationError
+
+from services.common.logging import scrub
+from services.common.store.records import RunRecord
+from veilsync.v1 import job_pb2
+
+_STATUSES = {
+    WorkflowExecutionStatus.RUNNING: job_pb2.RUN_STATUS_RUNNING,
+    # A run that continued as new goes on in the next execution of the same workflow id.
+    WorkflowExecutionStatus.CONTINUED_AS_NEW: job_pb2.RUN_STATUS_RUNNING,
+    WorkflowExecutionStatus.COMPLETED: job_pb2.RUN_STATUS_SUCCEEDED,
+    WorkflowExecutionStatus.FAILED: job_pb2.RUN_STATUS_FAILED,
+    WorkflowExecutionStatus.CANCELED: job_pb2.RUN_STATUS_CANCELED,
+    WorkflowExecutionStatus.TERMINATED: job_pb2.RUN_STATUS_TERMINATED,
+    WorkflowExecutionStatus.TIMED_OUT: job_pb2.RUN_STATUS_TIMED_OUT,
+}
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What Temporal knows about one run."""
+
+    status: job_pb2.RunStatus.ValueType
+    start_time: datetime | None
+    close_time: datetime | None
+    failure_message: str = ""
+
+
+def run_status(status: WorkflowExecutionStatus | None) -> job_pb2.RunStatus.ValueType:
+    if status is None:
+        return job_pb2.RUN_STATUS_UNSPECIFIED
+    return _STATUSES.get(status, job_pb2.RUN_STATUS_UNSPECIFIED)
+
+
+def failure_message(error: BaseException) -> str:
+    """The innermost ApplicationError's message in a failure's cause chain: the reason an
+    activity or the workflow gave, rather than Temporal's wrappers around it."""
+    innermost: BaseException = error
+    application: ApplicationError | None = None
+    current: BaseException | None = error
+    while current is not None:
+        innermost = current
+        if isinstance(current, ApplicationError):
+            application = current
+        current = current.__cause__
+    chosen = application if application is not None else innermost
+    text = chosen.message if isinstance(chosen, ApplicationError) else str(chosen)
+    return scrub(text)
+
+
+def job_run_to_proto(record: RunRecord, state: RunState) -> job_pb2.JobRun:
+    run = job_pb2.JobRun(
+        id=record.id,
+        job_id=record.job_id,
+        job_name=record.job_name,
+        status=state.status,
+        failure_message=state.failure_message,
+    )
+    run.start_time.FromDatetime(state.start_time or record.create_time)
+    if state.close_time is not None:
+        run.close_time.FromDatetime(state.close_time)
+    return run

@@ -1,0 +1,1 @@
+"""Thin servicers: unpack the request, call the domain, build the response."""

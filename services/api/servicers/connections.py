@@ -1,0 +1,88 @@
+"""ConnectionService."""
+
+import asyncio
+from typing import Any
+
+import grpc
+
+from services.api import validation
+from services.api.accounts import account_of
+from services.api.mapping.connections import check_to_proto, connection_to_proto
+from services.common.errors import InvalidArgumentError
+from services.common.store.store import MetadataStore
+from services.sync_worker.engine.check import check_connection
+from veilsync.v1 import connection_pb2 as pb
+from veilsync.v1 import connection_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class ConnectionServicer(connection_pb2_grpc.ConnectionServiceServicer):
+    def __init__(self, store: MetadataStore) -> None:
+        self._store = store
+
+    async def CreateConnection(
+        self, request: pb.CreateConnectionRequest, context: Context
+    ) -> pb.CreateConnectionResponse:
+        validation.check_create_connection(request)
+        record = await asyncio.to_thread(
+            self._store.create_connection, account_of(context), request.name, request.url
+        )
+        return pb.CreateConnectionResponse(connection=connection_to_proto(record))
+
+    async def GetConnection(
+        self, request: pb.GetConnectionRequest, context: Context
+    ) -> pb.GetConnectionResponse:
+        connection_id, name = validation.connection_ref(request.connection)
+        record = await asyncio.to_thread(
+            self._store.get_connection,
+            account_of(context),
+            connection_id=connection_id,
+            name=name,
+        )
+        return pb.GetConnectionResponse(connection=connection_to_proto(record))
+
+    async def ListConnections(
+        self, request: pb.ListConnectionsRequest, context: Context
+    ) -> pb.ListConnectionsResponse:
+        page = await asyncio.to_thread(
+            self._store.list_connections,
+            account_of(context),
+            request.page_size,
+            request.page_token,
+        )
+        return pb.ListConnectionsResponse(
+            connections=[connection_to_proto(record) for record in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    async def DeleteConnection(
+        self, request: pb.DeleteConnectionRequest, context: Context
+    ) -> pb.DeleteConnectionResponse:
+        connection_id, name = validation.connection_ref(request.connection)
+        await asyncio.to_thread(
+            self._store.delete_connection,
+            account_of(context),
+            connection_id=connection_id,
+            name=name,
+        )
+        return pb.DeleteConnectionResponse()
+
+    async def CheckConnection(
+        self, request: pb.CheckConnectionRequest, context: Context
+    ) -> pb.CheckConnectionResponse:
+        target = request.WhichOneof("target")
+        if target == "url":
+            url = validation.check_url(request.url)
+        elif target == "connection":
+            url = await asyncio.to_thread(self._stored_url, account_of(context), request.connection)
+        else:
+            raise InvalidArgumentError("target", "set a connection or a url")
+        check = await asyncio.to_thread(check_connection, url)
+        return check_to_proto(check)
+
+    def _stored_url(self, account_id: str, ref: pb.ConnectionRef) -> str:
+        connection_id, name = validation.connection_ref(ref)
+        if connection_id is None:
+            connection_id = self._store.get_connection(account_id, name=name).id
+        return self._store.connection_url(account_id, connection_id)

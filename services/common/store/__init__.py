@@ -1,0 +1,1 @@
+"""The metadata store: accounts, connections, jobs and runs, with secrets encrypted."""

@@ -1,0 +1,350 @@
+"""MetadataStore: every read and write of the metadata database, scoped to an account.
+
+Synchronous on purpose: the API calls it through asyncio.to_thread and the sync worker's
+activities call it directly. Secrets go in encrypted and come out only through
+connection_url and transform_key."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import uuid4
+
+from alembic import command
+from alembic.config import Config
+from google.protobuf import json_format
+from sqlalchemy import Engine, create_engine, delete, event, make_url, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common import db_urls
+from services.common.contract import DEFAULT_ACCOUNT_ID
+from services.common.errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from services.common.secrets import SecretCipher
+from services.common.store import models, paging
+from services.common.store.names import check_name
+from services.common.store.records import ConnectionRecord, Page, RunRecord
+from veilsync.v1 import job_pb2
+
+T = TypeVar("T")
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class MetadataStore:
+    def __init__(self, database_url: str, cipher: SecretCipher) -> None:
+        self._engine = _create_engine(database_url)
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._cipher = cipher
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision and make sure the default account exists."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self._engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        with self._session() as session:
+            if session.get(models.Account, DEFAULT_ACCOUNT_ID) is None:
+                session.add(models.Account(id=DEFAULT_ACCOUNT_ID, create_time=_now()))
+
+    # Connections
+
+    def create_connection(self, account_id: str, name: str, url: str) -> ConnectionRecord:
+        check_name(name)
+        if not url:
+            raise InvalidArgumentError("url", "is required")
+        engine = db_urls.engine_of(url)
+        row = models.Connection(
+            id=str(uuid4()),
+            account_id=account_id,
+            name=name,
+            engine=int(engine),
+            url_ciphertext=self._cipher.encrypt(url),
+            create_time=_now(),
+        )
+        with self._session() as session:
+            if _find_connection(session, account_id, name=name) is not None:
+                raise AlreadyExistsError(f'connection "{name}" already exists')
+            session.add(row)
+            _flush_unique(session, f'connection "{name}" already exists')
+            return self._connection_record(row)
+
+    def get_connection(
+        self, account_id: str, *, connection_id: str | None = None, name: str | None = None
+    ) -> ConnectionRecord:
+        with self._session() as session:
+            row = _connection_row(session, account_id, connection_id=connection_id, name=name)
+            return self._connection_record(row)
+
+    def list_connections(
+        self, account_id: str, page_size: int = 0, page_token: str = ""
+    ) -> Page[ConnectionRecord]:
+        size, after = paging.page_size(page_size), paging.decode_token(page_token)
+        query = select(models.Connection).where(models.Connection.account_id == account_id)
+        if after is not None:
+            query = query.where(models.Connection.name > after)
+        with self._session() as session:
+            rows = list(session.scalars(query.order_by(models.Connection.name).limit(size + 1)))
+        return _page([self._connection_record(row) for row in rows], size, lambda c: c.name)
+
+    def delete_connection(
+        self, account_id: str, *, connection_id: str | None = None, name: str | None = None
+    ) -> None:
+        with self._session() as session:
+            row = _connection_row(session, account_id, connection_id=connection_id, name=name)
+            users = list(
+                session.scalars(
+                    select(models.Job.name)
+                    .join(models.JobConnection, models.JobConnection.job_id == models.Job.id)
+                    .where(models.JobConnection.connection_id == row.id)
+                    .order_by(models.Job.name)
+                )
+            )
+            if users:
+                raise FailedPreconditionError(
+                    f'connection "{row.name}" is used by job(s) {", ".join(users)}; '
+                    "delete them first"
+                )
+            session.delete(row)
+
+    def connection_url(self, account_id: str, connection_id: str) -> str:
+        with self._session() as session:
+            row = _connection_row(session, account_id, connection_id=connection_id)
+            return self._cipher.decrypt(row.url_ciphertext)
+
+    def connection_id_by_name(self, account_id: str, name: str) -> str:
+        with self._session() as session:
+            return _connection_row(session, account_id, name=name).id
+
+    # Jobs
+
+    def create_job(self, account_id: str, job: job_pb2.Job, transform_key: str) -> job_pb2.Job:
+        """Store a job whose connections exist; the caller validated it against its source."""
+        check_name(job.name, "job.name")
+        now = _now()
+        row = models.Job(
+            id=str(uuid4()),
+            account_id=account_id,
+            name=job.name,
+            spec_json=_spec_json(job),
+            transform_key_ciphertext=self._cipher.encrypt(transform_key),
+            create_time=now,
+            update_time=now,
+        )
+        names = [job.source.connection, *(d.connection for d in job.destinations)]
+        with self._session() as session:
+            connection_ids = {_connection_row(session, account_id, name=name).id for name in names}
+            if _find_job(session, account_id, name=job.name) is not None:
+                raise AlreadyExistsError(f'job "{job.name}" already exists')
+            session.add(row)
+            _flush_unique(session, f'job "{job.name}" already exists')
+            session.add_all(
+                models.JobConnection(job_id=row.id, connection_id=connection_id)
+                for connection_id in sorted(connection_ids)
+            )
+            return _job_message(row)
+
+    def get_job(
+        self, account_id: str, *, job_id: str | None = None, name: str | None = None
+    ) -> job_pb2.Job:
+        with self._session() as session:
+            return _job_message(_job_row(session, account_id, job_id=job_id, name=name))
+
+    def list_jobs(
+        self, account_id: str, page_size: int = 0, page_token: str = ""
+    ) -> Page[job_pb2.Job]:
+        size, after = paging.page_size(page_size), paging.decode_token(page_token)
+        query = select(models.Job).where(models.Job.account_id == account_id)
+        if after is not None:
+            query = query.where(models.Job.name > after)
+        with self._session() as session:
+            rows = list(session.scalars(query.order_by(models.Job.name).limit(size + 1)))
+        return _page([_job_message(row) for row in rows], size, lambda j: j.name)
+
+    def delete_job(
+        self, account_id: str, *, job_id: str | None = None, name: str | None = None
+    ) -> None:
+        """Delete a job with its run records; the caller checked that no run is in flight."""
+        with self._session() as session:
+            row = _job_row(session, account_id, job_id=job_id, name=name)
+            # Explicit rather than ON DELETE CASCADE, which SQLite honours only when asked to.
+            session.execute(delete(models.JobRun).where(models.JobRun.job_id == row.id))
+            session.execute(
+                delete(models.JobConnection).where(models.JobConnection.job_id == row.id)
+            )
+            session.delete(row)
+
+    def transform_key(self, account_id: str, job_id: str) -> bytes:
+        with self._session() as session:
+            row = _job_row(session, account_id, job_id=job_id)
+            return self._cipher.decrypt(row.transform_key_ciphertext).encode()
+
+    # Runs
+
+    def record_run(self, account_id: str, job_id: str, run_id: str) -> RunRecord:
+        with self._session() as session:
+            job = _job_row(session, account_id, job_id=job_id)
+            row = models.JobRun(id=run_id, job_id=job.id, account_id=account_id, create_time=_now())
+            session.add(row)
+            _flush_unique(session, f'run "{run_id}" already exists')
+            return _run_record(row, job.name)
+
+    def get_run(self, account_id: str, run_id: str) -> RunRecord:
+        with self._session() as session:
+            found = session.execute(
+                select(models.JobRun, models.Job.name)
+                .join(models.Job, models.Job.id == models.JobRun.job_id)
+                .where(models.JobRun.account_id == account_id, models.JobRun.id == run_id)
+            ).one_or_none()
+        if found is None:
+            raise NotFoundError(f'run "{run_id}" not found')
+        return _run_record(found[0], found[1])
+
+    def list_runs(self, account_id: str, job_id: str, limit: int = 100) -> list[RunRecord]:
+        """The job's runs, newest first."""
+        with self._session() as session:
+            job = _job_row(session, account_id, job_id=job_id)
+            rows = session.scalars(
+                select(models.JobRun)
+                .where(models.JobRun.account_id == account_id, models.JobRun.job_id == job.id)
+                .order_by(models.JobRun.create_time.desc(), models.JobRun.id)
+                .limit(limit)
+            )
+            return [_run_record(row, job.name) for row in rows]
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def _connection_record(self, row: models.Connection) -> ConnectionRecord:
+        return ConnectionRecord(
+            id=row.id,
+            name=row.name,
+            engine=row.engine,
+            redacted_url=db_urls.redact(self._cipher.decrypt(row.url_ciphertext)),
+            create_time=_utc(row.create_time),
+        )
+
+
+def _create_engine(database_url: str) -> Engine:
+    url = make_url(database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        # SQLAlchemy's default PostgreSQL driver is psycopg2; Veilsync ships psycopg 3.
+        url = url.set(drivername="postgresql+psycopg")
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        # SQLite ignores foreign keys unless each connection turns them on.
+        @event.listens_for(engine, "connect")
+        def _foreign_keys_on(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+def _connection_row(
+    session: Session, account_id: str, *, connection_id: str | None = None, name: str | None = None
+) -> models.Connection:
+    row = _find_connection(session, account_id, connection_id=connection_id, name=name)
+    if row is None:
+        raise NotFoundError(f'connection "{connection_id or name}" not found')
+    return row
+
+
+def _find_connection(
+    session: Session, account_id: str, *, connection_id: str | None = None, name: str | None = None
+) -> models.Connection | None:
+    query = select(models.Connection).where(models.Connection.account_id == account_id)
+    if connection_id is not None:
+        query = query.where(models.Connection.id == connection_id)
+    elif name is not None:
+        query = query.where(models.Connection.name == name)
+    else:
+        raise InvalidArgumentError("connection", "set the connection's id or name")
+    return session.scalars(query).one_or_none()
+
+
+def _job_row(
+    session: Session, account_id: str, *, job_id: str | None = None, name: str | None = None
+) -> models.Job:
+    row = _find_job(session, account_id, job_id=job_id, name=name)
+    if row is None:
+        raise NotFoundError(f'job "{job_id or name}" not found')
+    return row
+
+
+def _find_job(
+    session: Session, account_id: str, *, job_id: str | None = None, name: str | None = None
+) -> models.Job | None:
+    query = select(models.Job).where(models.Job.account_id == account_id)
+    if job_id is not None:
+        query = query.where(models.Job.id == job_id)
+    elif name is not None:
+        query = query.where(models.Job.name == name)
+    else:
+        raise InvalidArgumentError("job", "set the job's id or name")
+    return session.scalars(query).one_or_none()
+
+
+def _flush_unique(session: Session, message: str) -> None:
+    """Flush, reporting a unique-key race lost to a concurrent writer as AlreadyExistsError."""
+    try:
+        session.flush()
+    except IntegrityError as err:
+        raise AlreadyExistsError(message) from err
+
+
+def _spec_json(job: job_pb2.Job) -> str:
+    spec = job_pb2.Job()
+    spec.CopyFrom(job)
+    for field in ("id", "name", "create_time", "update_time"):
+        spec.ClearField(field)
+    return json_format.MessageToJson(spec, preserving_proto_field_name=True, indent=None)
+
+
+def _job_message(row: models.Job) -> job_pb2.Job:
+    # Unknown fields are ignored so that a store written by a newer version still reads.
+    job = json_format.Parse(row.spec_json, job_pb2.Job(), ignore_unknown_fields=True)
+    job.id, job.name = row.id, row.name
+    job.create_time.FromDatetime(_utc(row.create_time))
+    job.update_time.FromDatetime(_utc(row.update_time))
+    return job
+
+
+def _run_record(row: models.JobRun, job_name: str) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        job_id=row.job_id,
+        job_name=job_name,
+        account_id=row.account_id,
+        create_time=_utc(row.create_time),
+    )
+
+
+def _page(items: list[T], size: int, name_of: Callable[[T], str]) -> Page[T]:
+    """The first `size` items; one more was fetched to learn whether another page exists."""
+    if len(items) <= size:
+        return Page(items, "")
+    kept = items[:size]
+    return Page(kept, paging.encode_token(name_of(kept[-1])))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite keeps no time zone; every stored time is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
