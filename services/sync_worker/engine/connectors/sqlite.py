@@ -64,7 +64,8 @@ class SqliteDatabase:
     default_schema = "main"
 
     def __init__(self, url: str) -> None:
-        self._path = urlsplit(url).path
+        # sqlite:///abs/path and SQLAlchemy's sqlite:////abs/path both name /abs/path.
+        self._path = "/" + urlsplit(url).path.lstrip("/")
 
     @contextmanager
     def _connect(self, must_exist: bool = True) -> Iterator[sqlite3.Connection]:

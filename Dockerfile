@@ -1,0 +1,23 @@
+# One image for every Veilsync process; the command picks the role
+# (python -m services.api | services.sync_worker | services.ml_worker).
+# Build the GPU flavour with: docker build --build-arg EXTRAS=ml .
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    VEILSYNC_DATA_DIR=/var/lib/veilsync
+
+WORKDIR /app
+
+# Dependencies first, so code changes do not re-install them.
+COPY pyproject.toml README.md ./
+COPY gen ./gen
+COPY services ./services
+ARG EXTRAS=""
+RUN pip install ".${EXTRAS:+[$EXTRAS]}" \
+    && useradd --system --uid 10001 --home-dir /var/lib/veilsync --create-home veilsync
+
+USER veilsync
+EXPOSE 50051
+CMD ["python", "-m", "services.api"]

@@ -1,0 +1,33 @@
+# Two commands matter: `make demo` and `make test`. Logic lives in .ci/ scripts, not here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint proto services venv
+
+venv: $(STAMP)
+
+# Re-install whenever pyproject.toml changes (new dependency, new entry point).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/veilsync demo
+
+services:
+	.ci/services.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check services tests
+	$(BIN)/ruff format --check services tests
+	$(BIN)/mypy services
+
+test: $(STAMP) services lint
+	$(BIN)/python -m pytest -q
+
+# buf runs proto/protoc.sh and the protoc-gen-mypy plugins by name: the venv's come first.
+proto: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/buf generate

@@ -1,0 +1,153 @@
+"""`veilsync demo`: a shop database anonymized into a QA copy, start to finish.
+
+It runs its own stack in <data_dir>/demo, fresh each time, so reruns never meet the
+connections and job of an earlier run, and stops that stack whatever happens.
+"""
+
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+import psycopg
+from rich.table import Table
+
+from services.cli import dev, sample_shop, stack
+from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
+from services.cli.context import CliContext, pass_cli
+from services.cli.output import err, out, table
+from services.cli.run_watch import print_summary, raise_unless_succeeded, wait_for_run
+from services.common.jobfile import parse_job
+from services.common.settings import Settings
+from veilsync.v1 import connection_pb2, job_pb2
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+SOURCE_DB, DESTINATION_DB = "veilsync_demo_src", "veilsync_demo_dst"
+
+JOB_FILE = """\
+name: shop-to-qa
+source: {connection: prod}
+destinations:
+  - connection: qa
+    truncate_before_insert: true
+    init_schema: true
+mappings:
+  - table: customers
+    columns:
+      email: {transform_email: {preserve_domain: true}}
+      first_name: {transform_first_name: {}}
+      last_name: {transform_last_name: {}}
+      ssn: {null: {}}
+      phone: {transform_hash: {length: 12}}
+"""
+TRANSFORMED = ("email", "first_name", "last_name", "ssn", "phone")
+
+
+def _postgres_databases(admin_url: str) -> tuple[str, str] | None:
+    """Fresh source and destination databases, or None when PostgreSQL is not reachable."""
+    try:
+        conn = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        return None
+    with conn:
+        for name in (SOURCE_DB, DESTINATION_DB):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0]
+    return f"{base}/{SOURCE_DB}", f"{base}/{DESTINATION_DB}"
+
+
+def prepare_databases(settings: Settings, admin_url: str) -> tuple[str, str]:
+    """Source and destination URLs, the source filled with the sample shop."""
+    shop = sample_shop.build_shop()
+    urls = _postgres_databases(admin_url)
+    if urls is not None:
+        sample_shop.load_postgres(urls[0], shop)
+        err.print(f"source: PostgreSQL database {SOURCE_DB}, destination {DESTINATION_DB}")
+        return urls
+    source, destination = settings.data_dir / "shop.db", settings.data_dir / "shop_qa.db"
+    sample_shop.load_sqlite(str(source), shop)
+    err.print(f"PostgreSQL not reachable at {admin_url}; using SQLite files in {settings.data_dir}")
+    # data_dir is absolute here, so these read sqlite:///abs/path, the form the proto documents.
+    return f"sqlite://{source}", f"sqlite://{destination}"
+
+
+def fetch(url: str, sql: str) -> list[tuple[Any, ...]]:
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(urlsplit(url).path)
+        try:
+            return list(conn.execute(sql).fetchall())
+        finally:
+            conn.close()
+    with psycopg.connect(url) as pg:
+        return list(pg.execute(sql).fetchall())
+
+
+def _examples(source: str, destination: str) -> Table:
+    columns = ", ".join(TRANSFORMED)
+    sql = f"SELECT id, {columns} FROM customers ORDER BY id LIMIT 3"
+    before, after = fetch(source, sql), {row[0]: row for row in fetch(destination, sql)}
+    grid = table("customer", "column", "before (prod)", "after (qa)", title="public.customers")
+    for row in before:
+        for index, column in enumerate(TRANSFORMED, start=1):
+            new = after.get(row[0])
+            grid.add_row(str(row[0]), column, _show(row[index]), _show(new[index] if new else "-"))
+    return grid
+
+
+def _show(value: object) -> str:
+    return "NULL" if value is None else str(value)
+
+
+def _counts(url: str, tables: Sequence[str]) -> dict[str, int]:
+    return {t: int(fetch(url, f"SELECT count(*) FROM {t}")[0][0]) for t in tables}
+
+
+def run_demo(settings: Settings, admin_url: str) -> None:
+    stack.down(settings)  # a demo stack an earlier, interrupted demo left behind
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    settings.data_dir.mkdir(parents=True)
+    source, destination = prepare_databases(settings, admin_url)
+    dev.start(settings)
+    try:
+        with open_api(settings.api) as api:
+            for name, url in (("prod", source), ("qa", destination)):
+                api.connections.CreateConnection(
+                    connection_pb2.CreateConnectionRequest(name=name, url=url),
+                    timeout=DEFAULT_TIMEOUT_S,
+                )
+            out.print("job file:\n" + JOB_FILE)
+            job = parse_job(JOB_FILE, "demo job")
+            api.jobs.CreateJob(job_pb2.CreateJobRequest(job=job), timeout=DEFAULT_TIMEOUT_S)
+            began = time.monotonic()
+            run = api.jobs.TriggerJobRun(
+                job_pb2.TriggerJobRunRequest(job=job_pb2.JobRef(name=job.name)),
+                timeout=DEFAULT_TIMEOUT_S,
+            ).run
+            err.print(f"run {run.id} started")
+            outcome = wait_for_run(api, run.id, timeout_s=300)
+        print_summary(outcome)
+        raise_unless_succeeded(outcome.run)
+        elapsed = time.monotonic() - began
+        tables = [name.split(".", 1)[1] for name in sample_shop.TABLES]
+        counts = table("table", "rows in prod", "rows in qa")
+        before, after = _counts(source, tables), _counts(destination, tables)
+        for t in tables:
+            counts.add_row(t, str(before[t]), str(after[t]))
+        out.print(counts)
+        out.print(_examples(source, destination))
+        out.print(f"synced {len(tables)} tables in {elapsed:.1f}s")
+    finally:
+        dev.stop(settings)
+
+
+@click.command("demo")
+@pass_cli
+def demo(cli: CliContext) -> None:
+    """Create a sample shop, anonymize it into a QA copy, show before/after, stop."""
+    settings = cli.settings.model_copy(update={"data_dir": cli.settings.data_dir / "demo"})
+    run_demo(stack.resolved(settings), os.environ.get("VEILSYNC_DEMO_PG", DEFAULT_PG))

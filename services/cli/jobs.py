@@ -1,0 +1,119 @@
+"""`veilsync jobs ...`: job files in, runs out."""
+
+from pathlib import Path
+
+import click
+
+from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
+from services.cli.context import CliContext, pass_cli
+from services.cli.errors import EXIT_INVALID_ARGUMENT, CliError
+from services.cli.output import err, out, table, when
+from services.cli.run_watch import print_summary, raise_unless_succeeded, wait_for_run
+from services.common.errors import InvalidArgumentError
+from services.common.jobfile import dump_job, load_job
+from veilsync.v1 import job_pb2
+
+
+def _ref(name: str) -> job_pb2.JobRef:
+    return job_pb2.JobRef(name=name)
+
+
+@click.group()
+def jobs() -> None:
+    """Create, inspect, delete and run jobs."""
+
+
+@jobs.command("create")
+@click.option(
+    "-f",
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Job file: the proto3 JSON mapping of veilsync.v1.Job, as YAML.",
+)
+@click.option(
+    "--transform-key",
+    envvar="VEILSYNC_TRANSFORM_KEY",
+    default="",
+    help="Secret key of the keyed transformers (16+ characters); generated when omitted.",
+)
+@pass_cli
+def create(cli: CliContext, path: Path, transform_key: str) -> None:
+    """Validate a job file against its source and store the job."""
+    try:
+        job = load_job(path)
+    except InvalidArgumentError as error:
+        # Checked before dialling: a broken file is the user's to fix, whatever the API's state.
+        raise CliError(str(error), EXIT_INVALID_ARGUMENT) from error
+    with open_api(cli.api) as api:
+        created = api.jobs.CreateJob(
+            job_pb2.CreateJobRequest(job=job, transform_key=transform_key),
+            timeout=DEFAULT_TIMEOUT_S,
+        ).job
+    out.print(f"created job {created.name} ({created.id})")
+
+
+@jobs.command("list")
+@pass_cli
+def list_(cli: CliContext) -> None:
+    """List jobs by name."""
+    grid = table("NAME", "SOURCE", "DESTINATIONS", "TABLES MAPPED", "CREATED")
+    with open_api(cli.api) as api:
+        token = ""
+        while True:
+            page = api.jobs.ListJobs(
+                job_pb2.ListJobsRequest(page_size=1000, page_token=token), timeout=DEFAULT_TIMEOUT_S
+            )
+            for job in page.jobs:
+                grid.add_row(
+                    job.name,
+                    job.source.connection,
+                    ", ".join(d.connection for d in job.destinations),
+                    str(len(job.mappings)),
+                    when(job.create_time),
+                )
+            token = page.next_page_token
+            if not token:
+                break
+    out.print(grid)
+
+
+@jobs.command("get")
+@click.argument("name")
+@pass_cli
+def get(cli: CliContext, name: str) -> None:
+    """Print a job as a job file."""
+    with open_api(cli.api) as api:
+        job = api.jobs.GetJob(job_pb2.GetJobRequest(job=_ref(name)), timeout=DEFAULT_TIMEOUT_S).job
+    out.print(dump_job(job), end="")
+
+
+@jobs.command("delete")
+@click.argument("name")
+@pass_cli
+def delete(cli: CliContext, name: str) -> None:
+    """Delete a job that has no run in flight."""
+    with open_api(cli.api) as api:
+        api.jobs.DeleteJob(job_pb2.DeleteJobRequest(job=_ref(name)), timeout=DEFAULT_TIMEOUT_S)
+    out.print(f"deleted job {name}")
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.option("--wait", is_flag=True, help="Draw progress until the run ends; fail if it fails.")
+@click.option("--timeout", type=float, default=None, help="With --wait: give up after SECONDS.")
+@pass_cli
+def run(cli: CliContext, name: str, wait: bool, timeout: float | None) -> None:
+    """Start a run now and print its id (alone on stdout's first line)."""
+    with open_api(cli.api) as api:
+        started = api.jobs.TriggerJobRun(
+            job_pb2.TriggerJobRunRequest(job=_ref(name)), timeout=DEFAULT_TIMEOUT_S
+        ).run
+        out.print(started.id)
+        if not wait:
+            return
+        err.print(f"waiting for run {started.id} of job {name}")
+        outcome = wait_for_run(api, started.id, timeout)
+    print_summary(outcome)
+    raise_unless_succeeded(outcome.run)

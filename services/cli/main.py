@@ -1,0 +1,42 @@
+"""The `veilsync` command: entry point, global options and error reporting."""
+
+import sys
+
+import click
+
+from services.cli import connections, demo, dev, jobs, runs
+from services.cli.context import CliContext
+from services.cli.errors import CliError
+from services.common.settings import Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--api",
+    envvar="VEILSYNC_API",
+    show_envvar=True,
+    default=None,
+    help="host:port of the Veilsync API  [default: 127.0.0.1:50051]",
+)
+@click.pass_context
+def cli(ctx: click.Context, api: str | None) -> None:
+    """Veilsync: production-like data without production risk."""
+    settings = Settings()
+    if api:
+        settings = settings.model_copy(update={"api": api})
+    ctx.obj = CliContext(settings=settings)
+
+
+cli.add_command(dev.dev)
+cli.add_command(connections.connections)
+cli.add_command(jobs.jobs)
+cli.add_command(runs.runs)
+cli.add_command(demo.demo)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="veilsync")
+    except CliError as err:
+        err.show()
+        sys.exit(err.exit_code)

@@ -1,0 +1,221 @@
+"""The embedded stack: a Temporal dev server, the API and a sync worker on this machine.
+
+Everything it needs comes from Settings (VEILSYNC_* variables), so a second stack can run
+beside the first with another data directory and other ports.
+"""
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.cli import supervisor
+from services.cli.errors import CliError
+from services.cli.health import TEMPORAL_SERVICE, is_serving
+from services.cli.supervisor import ChildProcess
+from services.common.settings import Settings
+
+START_TIMEOUT_S = 90.0
+_POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of the stack and the probe that says it is ready."""
+
+    name: str
+    argv: list[str]
+    # None: ready as soon as it is running (the worker has no endpoint to ask).
+    ready: Callable[[], bool] | None
+    port: int | None
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    pid: int | None
+    running: bool
+    log: str
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise CliError(f"{address!r} is not a host:port address")
+    return host, int(port)
+
+
+def state_file(settings: Settings) -> Path:
+    return settings.data_dir / "stack.json"
+
+
+def log_file(settings: Settings, name: str) -> Path:
+    return settings.data_dir / "logs" / f"{name}.log"
+
+
+def ui_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.temporal_ui_port}"
+
+
+def services(settings: Settings) -> list[Service]:
+    """The stack's processes in start order."""
+    from services.common.temporal import dev_server_binary  # imports temporalio: only here
+
+    host, temporal_port = split_address(settings.temporal_address)
+    _, api_port = split_address(settings.api)
+    temporal = [
+        str(dev_server_binary()),
+        *("server", "start-dev"),
+        *("--db-filename", str(settings.data_dir / "temporal.db")),
+        *("--ip", host),
+        *("--port", str(temporal_port)),
+        *("--ui-port", str(settings.temporal_ui_port)),
+        *("--namespace", settings.temporal_namespace),
+        *("--log-level", "warn"),
+    ]
+    return [
+        Service(
+            "temporal",
+            temporal,
+            lambda: is_serving(settings.temporal_address, TEMPORAL_SERVICE),
+            temporal_port,
+        ),
+        Service(
+            "api",
+            [sys.executable, "-m", "services.api"],
+            lambda: is_serving(settings.api),
+            api_port,
+        ),
+        Service("sync-worker", [sys.executable, "-m", "services.sync_worker"], None, None),
+    ]
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """Our environment with the resolved settings made explicit, whichever way they were set."""
+    env = dict(os.environ)
+    env.update(
+        VEILSYNC_DATA_DIR=str(settings.data_dir),
+        VEILSYNC_API=settings.api,
+        VEILSYNC_TEMPORAL_ADDRESS=settings.temporal_address,
+        VEILSYNC_TEMPORAL_NAMESPACE=settings.temporal_namespace,
+        VEILSYNC_TEMPORAL_UI_PORT=str(settings.temporal_ui_port),
+    )
+    return env
+
+
+def resolved(settings: Settings) -> Settings:
+    # Children may run from another directory later on; they must find the same files.
+    return settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _wait_ready(service: Service, child: ChildProcess, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        code = supervisor.exit_code(child)
+        if code is not None or not child.is_alive():
+            raise CliError(
+                f"{service.name} exited during start-up (code {code}); see {child.log}:\n"
+                + supervisor.log_tail(Path(child.log))
+            )
+        if service.ready is None or service.ready():
+            return
+        if time.monotonic() > deadline:
+            raise CliError(
+                f"{service.name} did not become ready within {timeout_s:.0f}s; see {child.log}:\n"
+                + supervisor.log_tail(Path(child.log))
+            )
+        time.sleep(_POLL_S)
+
+
+def up(
+    settings: Settings,
+    timeout_s: float = START_TIMEOUT_S,
+    on_event: Callable[[str], None] = lambda _: None,
+) -> list[ChildProcess]:
+    """Start whatever part of the stack is not running and wait until it serves.
+
+    Idempotent: running children are kept. On failure everything this call started is
+    stopped again, and a CliError says which process failed and where its log is.
+    """
+    settings = resolved(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = state_file(settings)
+    running = {c.name: c for c in supervisor.read_state(path) if c.is_alive()}
+    env = child_environment(settings)
+    children: list[ChildProcess] = []
+    started: list[ChildProcess] = []
+    to_run = services(settings)
+    # Every port is checked before anything starts, so a clash leaves nothing to clean up.
+    for service in to_run:
+        if service.name not in running and service.port is not None and _port_in_use(service.port):
+            raise CliError(
+                f"port {service.port} for {service.name} is already in use; is another "
+                "stack running? Stop it, or set VEILSYNC_API / VEILSYNC_TEMPORAL_ADDRESS"
+            )
+    try:
+        for service in to_run:
+            child = running.get(service.name)
+            if child is None:
+                on_event(f"starting {service.name}")
+                child = supervisor.spawn(
+                    service.name, service.argv, log_file(settings, service.name), env
+                )
+                started.append(child)
+                supervisor.write_state(path, [*children, child])
+            children.append(child)
+            _wait_ready(service, child, timeout_s)
+    except BaseException:
+        for child in reversed(started):
+            supervisor.stop(child)
+        kept = [c for c in children if c not in started]
+        if kept:
+            supervisor.write_state(path, kept)
+        else:
+            path.unlink(missing_ok=True)
+        raise
+    supervisor.write_state(path, children)
+    return started
+
+
+def down(settings: Settings, on_event: Callable[[str], None] = lambda _: None) -> int:
+    """Stop every recorded child, last started first; the number that were running."""
+    settings = resolved(settings)
+    path = state_file(settings)
+    stopped = 0
+    for child in reversed(supervisor.read_state(path)):
+        if child.is_alive():
+            on_event(f"stopping {child.name} (pid {child.pid})")
+            supervisor.stop(child)
+            stopped += 1
+    path.unlink(missing_ok=True)
+    return stopped
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    settings = resolved(settings)
+    recorded = {c.name: c for c in supervisor.read_state(state_file(settings))}
+    result = []
+    for service in services(settings):
+        child = recorded.get(service.name)
+        result.append(
+            ServiceStatus(
+                name=service.name,
+                pid=child.pid if child else None,
+                running=bool(child and child.is_alive()),
+                log=str(log_file(settings, service.name)),
+            )
+        )
+    return result
