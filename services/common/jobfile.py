@@ -109,13 +109,28 @@ def parse_job(text: str, source: str = "job file") -> job_pb2.Job:
     return job
 
 
-def load_job(path: Path) -> job_pb2.Job:
-    """The job in a YAML file; InvalidArgumentError when it cannot be read or parsed."""
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidArgumentError(str(path), f"cannot read the job file: {err}") from err
-    return parse_job(text, str(path))
+
+
+def load_job(path: Path) -> job_pb2.Job:
+    """The job in a YAML file; InvalidArgumentError when it cannot be read or parsed."""
+    return parse_job(_read(path), str(path))
+
+
+def load_job_fields(path: Path) -> tuple[job_pb2.Job, list[str]]:
+    """The job in a YAML file and the top-level fields the file writes, in file order.
+
+    A partial update needs the fields as written: the message alone cannot tell
+    `allow_overlap: false` from a file that leaves allow_overlap out.
+    """
+    text = _read(path)
+    job = parse_job(text, str(path))
+    document = yaml.load(text, Loader=_JobFileLoader)  # parse_job proved it is a mapping
+    return job, [str(key) for key in document]
 
 
 def job_to_dict(job: job_pb2.Job) -> dict[str, Any]:

@@ -4,6 +4,9 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The file in data_dir where the API writes the embedded stack's first API key.
+API_KEY_FILE = "api-key"
+
 
 class Settings(BaseSettings):
     """Where each part of Veilsync lives. Defaults describe the embedded stack."""
@@ -15,6 +18,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".veilsync")
     # Address the API serves on and the CLI dials.
     api: str = "127.0.0.1:50051"
+    # API key clients send; empty means the key file the API writes into data_dir.
+    api_key: str = ""
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
@@ -23,7 +28,17 @@ class Settings(BaseSettings):
     # Fernet key (urlsafe base64, 32 bytes) encrypting secrets at rest; empty means a key file
     # generated into data_dir on first use.
     secret_key: str = ""
+    # AES-256-GCM key (urlsafe base64, 32 bytes) of the Temporal payload codec; empty means a
+    # key file generated into data_dir. Separate from secret_key so that either can be rotated
+    # alone, and so that a Temporal operator given this key reads history without the store's
+    # secrets. Every API and worker process of a deployment needs the same value.
+    codec_key: str = ""
+    # Task queue the API starts sync runs on, and sync workers poll.
+    sync_task_queue: str = "sync"
     log_level: str = "INFO"
+
+    def api_key_file(self) -> Path:
+        return self.data_dir / API_KEY_FILE
 
     def metadata_url(self) -> str:
         if self.database_url:

@@ -25,39 +25,57 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cveilsync/v1/connection.proto\x12\x0bveilsync.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x01\n\nConnection\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12+\n\x06\x65ngine\x18\x03 \x01(\x0e\x32\x13.veilsync.v1.EngineR\x06\x65ngine\x12!\n\x0credacted_url\x18\x04 \x01(\tR\x0bredactedUrl\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\">\n\rConnectionRef\x12\x10\n\x02id\x18\x01 \x01(\tH\x00R\x02id\x12\x14\n\x04name\x18\x02 \x01(\tH\x00R\x04nameB\x05\n\x03ref\"?\n\x17\x43reateConnectionRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n\x03url\x18\x02 \x01(\tR\x03url\"S\n\x18\x43reateConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32\x17.veilsync.v1.ConnectionR\nconnection\"R\n\x14GetConnectionRequest\x12:\n\nconnection\x18\x01 \x01(\x0b\x32\x1a.veilsync.v1.ConnectionRefR\nconnection\"P\n\x15GetConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32\x17.veilsync.v1.ConnectionR\nconnection\"T\n\x16ListConnectionsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"|\n\x17ListConnectionsResponse\x12\x39\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\x17.veilsync.v1.ConnectionR\x0b\x63onnections\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"U\n\x17\x44\x65leteConnectionRequest\x12:\n\nconnection\x18\x01 \x01(\x0b\x32\x1a.veilsync.v1.ConnectionRefR\nconnection\"\x1a\n\x18\x44\x65leteConnectionResponse\"t\n\x16\x43heckConnectionRequest\x12<\n\nconnection\x18\x01 \x01(\x0b\x32\x1a.veilsync.v1.ConnectionRefH\x00R\nconnection\x12\x12\n\x03url\x18\x02 \x01(\tH\x00R\x03urlB\x08\n\x06target\"x\n\x17\x43heckConnectionResponse\x12\x1c\n\treachable\x18\x01 \x01(\x08R\treachable\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\x12%\n\x0eserver_version\x18\x03 \x01(\tR\rserverVersion*Z\n\x06\x45ngine\x12\x16\n\x12\x45NGINE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x45NGINE_POSTGRES\x10\x01\x12\x10\n\x0c\x45NGINE_MYSQL\x10\x02\x12\x11\n\rENGINE_SQLITE\x10\x03\x32\xe9\x03\n\x11\x43onnectionService\x12_\n\x10\x43reateConnection\x12$.veilsync.v1.CreateConnectionRequest\x1a%.veilsync.v1.CreateConnectionResponse\x12V\n\rGetConnection\x12!.veilsync.v1.GetConnectionRequest\x1a\".veilsync.v1.GetConnectionResponse\x12\\\n\x0fListConnections\x12#.veilsync.v1.ListConnectionsRequest\x1a$.veilsync.v1.ListConnectionsResponse\x12_\n\x10\x44\x65leteConnection\x12$.veilsync.v1.DeleteConnectionRequest\x1a%.veilsync.v1.DeleteConnectionResponse\x12\\\n\x0f\x43heckConnection\x12#.veilsync.v1.CheckConnectionRequest\x1a$.veilsync.v1.CheckConnectionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cveilsync/v1/connection.proto\x12\x0bveilsync.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x01\n\nConnection\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12+\n\x06\x65ngine\x18\x03 \x01(\x0e\x32\x13.veilsync.v1.EngineR\x06\x65ngine\x12!\n\x0credacted_url\x18\x04 \x01(\tR\x0bredactedUrl\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"`\n\x0ePrivilegeCheck\x12\x1c\n\tprivilege\x18\x01 \x01(\tR\tprivilege\x12\x16\n\x06object\x18\x02 \x01(\tR\x06object\x12\x18\n\x07granted\x18\x03 \x01(\x08R\x07granted\">\n\rConnectionRef\x12\x10\n\x02id\x18\x01 \x01(\tH\x00R\x02id\x12\x14\n\x04name\x18\x02 \x01(\tH\x00R\x04nameB\x05\n\x03ref\"?\n\x17\x43reateConnectionRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n\x03url\x18\x02 \x01(\tR\x03url\"S\n\x18\x43reateConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32\x17.veilsync.v1.ConnectionR\nconnection\"R\n\x14GetConnectionRequest\x12:\n\nconnection\x18\x01 \x01(\x0b\x32\x1a.veilsync.v1.ConnectionRefR\nconnection\"P\n\x15GetConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32\x17.veilsync.v1.ConnectionR\nconnection\"T\n\x16ListConnectionsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"|\n\x17ListConnectionsResponse\x12\x39\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\x17.veilsync.v1.ConnectionR\x0b\x63onnections\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"U\n\x17\x44\x65leteConnectionRequest\x12:\n\nconnection\x18\x01 \x01(\x0b\x32\x1a.veilsync.v1.ConnectionRefR\nconnection\"\x1a\n\x18\x44\x65leteConnectionResponse\"\xa5\x01\n\x16\x43heckConnectionRequest\x12<\n\nconnection\x18\x01 \x01(\x0b\x32\x1a.veilsync.v1.ConnectionRefH\x00R\nconnection\x12\x12\n\x03url\x18\x02 \x01(\tH\x00R\x03url\x12/\n\x04role\x18\x03 \x01(\x0e\x32\x1b.veilsync.v1.ConnectionRoleR\x04roleB\x08\n\x06target\"\xd5\x01\n\x17\x43heckConnectionResponse\x12\x1c\n\treachable\x18\x01 \x01(\x08R\treachable\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\x12%\n\x0eserver_version\x18\x03 \x01(\tR\rserverVersion\x12;\n\nprivileges\x18\x04 \x03(\x0b\x32\x1b.veilsync.v1.PrivilegeCheckR\nprivileges\x12\x1e\n\nsufficient\x18\x05 \x01(\x08R\nsufficient\"g\n\x17UpdateConnectionRequest\x12:\n\nconnection\x18\x01 \x01(\x0b\x32\x1a.veilsync.v1.ConnectionRefR\nconnection\x12\x10\n\x03url\x18\x02 \x01(\tR\x03url\"S\n\x18UpdateConnectionResponse\x12\x37\n\nconnection\x18\x01 \x01(\x0b\x32\x17.veilsync.v1.ConnectionR\nconnection\"\x82\x01\n\x1aGetConnectionSchemaRequest\x12:\n\nconnection\x18\x01 \x01(\x0b\x32\x1a.veilsync.v1.ConnectionRefR\nconnection\x12(\n\x10\x65xact_row_counts\x18\x02 \x01(\x08R\x0e\x65xactRowCounts\"\x9a\x01\n\x0c\x43olumnSchema\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n\tdata_type\x18\x02 \x01(\tR\x08\x64\x61taType\x12\x1f\n\x0btype_family\x18\x03 \x01(\tR\ntypeFamily\x12\x1a\n\x08nullable\x18\x04 \x01(\x08R\x08nullable\x12\x1c\n\tgenerated\x18\x05 \x01(\x08R\tgenerated\"~\n\x10\x46oreignKeySchema\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n\x07\x63olumns\x18\x02 \x03(\tR\x07\x63olumns\x12\x1b\n\tref_table\x18\x03 \x01(\tR\x08refTable\x12\x1f\n\x0bref_columns\x18\x04 \x03(\tR\nrefColumns\"\x80\x02\n\x0bTableSchema\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x33\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x19.veilsync.v1.ColumnSchemaR\x07\x63olumns\x12\x1f\n\x0bprimary_key\x18\x03 \x03(\tR\nprimaryKey\x12@\n\x0c\x66oreign_keys\x18\x04 \x03(\x0b\x32\x1d.veilsync.v1.ForeignKeySchemaR\x0b\x66oreignKeys\x12\x1b\n\trow_count\x18\x05 \x01(\x03R\x08rowCount\x12&\n\x0frow_count_exact\x18\x06 \x01(\x08R\rrowCountExact\"O\n\x1bGetConnectionSchemaResponse\x12\x30\n\x06tables\x18\x01 \x03(\x0b\x32\x18.veilsync.v1.TableSchemaR\x06tables*Z\n\x06\x45ngine\x12\x16\n\x12\x45NGINE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x45NGINE_POSTGRES\x10\x01\x12\x10\n\x0c\x45NGINE_MYSQL\x10\x02\x12\x11\n\rENGINE_SQLITE\x10\x03*n\n\x0e\x43onnectionRole\x12\x1f\n\x1b\x43ONNECTION_ROLE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43ONNECTION_ROLE_SOURCE\x10\x01\x12\x1f\n\x1b\x43ONNECTION_ROLE_DESTINATION\x10\x02\x32\xb4\x05\n\x11\x43onnectionService\x12_\n\x10\x43reateConnection\x12$.veilsync.v1.CreateConnectionRequest\x1a%.veilsync.v1.CreateConnectionResponse\x12V\n\rGetConnection\x12!.veilsync.v1.GetConnectionRequest\x1a\".veilsync.v1.GetConnectionResponse\x12\\\n\x0fListConnections\x12#.veilsync.v1.ListConnectionsRequest\x1a$.veilsync.v1.ListConnectionsResponse\x12_\n\x10\x44\x65leteConnection\x12$.veilsync.v1.DeleteConnectionRequest\x1a%.veilsync.v1.DeleteConnectionResponse\x12\\\n\x0f\x43heckConnection\x12#.veilsync.v1.CheckConnectionRequest\x1a$.veilsync.v1.CheckConnectionResponse\x12_\n\x10UpdateConnection\x12$.veilsync.v1.UpdateConnectionRequest\x1a%.veilsync.v1.UpdateConnectionResponse\x12h\n\x13GetConnectionSchema\x12\'.veilsync.v1.GetConnectionSchemaRequest\x1a(.veilsync.v1.GetConnectionSchemaResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'veilsync.v1.connection_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENGINE']._serialized_start=1217
-  _globals['_ENGINE']._serialized_end=1307
+  _globals['_ENGINE']._serialized_start=2407
+  _globals['_ENGINE']._serialized_end=2497
+  _globals['_CONNECTIONROLE']._serialized_start=2499
+  _globals['_CONNECTIONROLE']._serialized_end=2609
   _globals['_CONNECTION']._serialized_start=79
   _globals['_CONNECTION']._serialized_end=268
-  _globals['_CONNECTIONREF']._serialized_start=270
-  _globals['_CONNECTIONREF']._serialized_end=332
-  _globals['_CREATECONNECTIONREQUEST']._serialized_start=334
-  _globals['_CREATECONNECTIONREQUEST']._serialized_end=397
-  _globals['_CREATECONNECTIONRESPONSE']._serialized_start=399
-  _globals['_CREATECONNECTIONRESPONSE']._serialized_end=482
-  _globals['_GETCONNECTIONREQUEST']._serialized_start=484
-  _globals['_GETCONNECTIONREQUEST']._serialized_end=566
-  _globals['_GETCONNECTIONRESPONSE']._serialized_start=568
-  _globals['_GETCONNECTIONRESPONSE']._serialized_end=648
-  _globals['_LISTCONNECTIONSREQUEST']._serialized_start=650
-  _globals['_LISTCONNECTIONSREQUEST']._serialized_end=734
-  _globals['_LISTCONNECTIONSRESPONSE']._serialized_start=736
-  _globals['_LISTCONNECTIONSRESPONSE']._serialized_end=860
-  _globals['_DELETECONNECTIONREQUEST']._serialized_start=862
-  _globals['_DELETECONNECTIONREQUEST']._serialized_end=947
-  _globals['_DELETECONNECTIONRESPONSE']._serialized_start=949
-  _globals['_DELETECONNECTIONRESPONSE']._serialized_end=975
-  _globals['_CHECKCONNECTIONREQUEST']._serialized_start=977
-  _globals['_CHECKCONNECTIONREQUEST']._serialized_end=1093
-  _globals['_CHECKCONNECTIONRESPONSE']._serialized_start=1095
-  _globals['_CHECKCONNECTIONRESPONSE']._serialized_end=1215
-  _globals['_CONNECTIONSERVICE']._serialized_start=1310
-  _globals['_CONNECTIONSERVICE']._serialized_end=1799
+  _globals['_PRIVILEGECHECK']._serialized_start=270
+  _globals['_PRIVILEGECHECK']._serialized_end=366
+  _globals['_CONNECTIONREF']._serialized_start=368
+  _globals['_CONNECTIONREF']._serialized_end=430
+  _globals['_CREATECONNECTIONREQUEST']._serialized_start=432
+  _globals['_CREATECONNECTIONREQUEST']._serialized_end=495
+  _globals['_CREATECONNECTIONRESPONSE']._serialized_start=497
+  _globals['_CREATECONNECTIONRESPONSE']._serialized_end=580
+  _globals['_GETCONNECTIONREQUEST']._serialized_start=582
+  _globals['_GETCONNECTIONREQUEST']._serialized_end=664
+  _globals['_GETCONNECTIONRESPONSE']._serialized_start=666
+  _globals['_GETCONNECTIONRESPONSE']._serialized_end=746
+  _globals['_LISTCONNECTIONSREQUEST']._serialized_start=748
+  _globals['_LISTCONNECTIONSREQUEST']._serialized_end=832
+  _globals['_LISTCONNECTIONSRESPONSE']._serialized_start=834
+  _globals['_LISTCONNECTIONSRESPONSE']._serialized_end=958
+  _globals['_DELETECONNECTIONREQUEST']._serialized_start=960
+  _globals['_DELETECONNECTIONREQUEST']._serialized_end=1045
+  _globals['_DELETECONNECTIONRESPONSE']._serialized_start=1047
+  _globals['_DELETECONNECTIONRESPONSE']._serialized_end=1073
+  _globals['_CHECKCONNECTIONREQUEST']._serialized_start=1076
+  _globals['_CHECKCONNECTIONREQUEST']._serialized_end=1241
+  _globals['_CHECKCONNECTIONRESPONSE']._serialized_start=1244
+  _globals['_CHECKCONNECTIONRESPONSE']._serialized_end=1457
+  _globals['_UPDATECONNECTIONREQUEST']._serialized_start=1459
+  _globals['_UPDATECONNECTIONREQUEST']._serialized_end=1562
+  _globals['_UPDATECONNECTIONRESPONSE']._serialized_start=1564
+  _globals['_UPDATECONNECTIONRESPONSE']._serialized_end=1647
+  _globals['_GETCONNECTIONSCHEMAREQUEST']._serialized_start=1650
+  _globals['_GETCONNECTIONSCHEMAREQUEST']._serialized_end=1780
+  _globals['_COLUMNSCHEMA']._serialized_start=1783
+  _globals['_COLUMNSCHEMA']._serialized_end=1937
+  _globals['_FOREIGNKEYSCHEMA']._serialized_start=1939
+  _globals['_FOREIGNKEYSCHEMA']._serialized_end=2065
+  _globals['_TABLESCHEMA']._serialized_start=2068
+  _globals['_TABLESCHEMA']._serialized_end=2324
+  _globals['_GETCONNECTIONSCHEMARESPONSE']._serialized_start=2326
+  _globals['_GETCONNECTIONSCHEMARESPONSE']._serialized_end=2405
+  _globals['_CONNECTIONSERVICE']._serialized_start=2612
+  _globals['_CONNECTIONSERVICE']._serialized_end=3304
 # @@protoc_insertion_point(module_scope)

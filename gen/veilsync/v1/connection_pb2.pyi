@@ -48,6 +48,30 @@ ENGINE_SQLITE: Engine.ValueType  # 3
 """A SQLite file, URL scheme sqlite:///path."""
 Global___Engine: _TypeAlias = Engine  # noqa: Y015
 
+class _ConnectionRole:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ConnectionRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ConnectionRole.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CONNECTION_ROLE_UNSPECIFIED: _ConnectionRole.ValueType  # 0
+    """Not set: privileges are not checked."""
+    CONNECTION_ROLE_SOURCE: _ConnectionRole.ValueType  # 1
+    """Read from: needs SELECT on every table."""
+    CONNECTION_ROLE_DESTINATION: _ConnectionRole.ValueType  # 2
+    """Written to: needs INSERT, UPDATE and TRUNCATE on every table, and CREATE."""
+
+class ConnectionRole(_ConnectionRole, metaclass=_ConnectionRoleEnumTypeWrapper):
+    """ConnectionRole is how a job uses a connection, which decides the privileges it needs."""
+
+CONNECTION_ROLE_UNSPECIFIED: ConnectionRole.ValueType  # 0
+"""Not set: privileges are not checked."""
+CONNECTION_ROLE_SOURCE: ConnectionRole.ValueType  # 1
+"""Read from: needs SELECT on every table."""
+CONNECTION_ROLE_DESTINATION: ConnectionRole.ValueType  # 2
+"""Written to: needs INSERT, UPDATE and TRUNCATE on every table, and CREATE."""
+Global___ConnectionRole: _TypeAlias = ConnectionRole  # noqa: Y015
+
 @_typing.final
 class Connection(_message.Message):
     """Connection is a database that jobs read from or write to. Its URL holds credentials, which are
@@ -89,6 +113,36 @@ class Connection(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Connection: _TypeAlias = Connection  # noqa: Y015
+
+@_typing.final
+class PrivilegeCheck(_message.Message):
+    """PrivilegeCheck is one privilege the role needs on one object."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRIVILEGE_FIELD_NUMBER: _builtins.int
+    OBJECT_FIELD_NUMBER: _builtins.int
+    GRANTED_FIELD_NUMBER: _builtins.int
+    privilege: _builtins.str
+    """SELECT, INSERT, UPDATE, TRUNCATE or CREATE."""
+    object: _builtins.str
+    """The object: a schema-qualified table, a schema or the database."""
+    granted: _builtins.bool
+    """Whether the role holds it."""
+    def __init__(
+        self,
+        *,
+        privilege: _builtins.str = ...,
+        object: _builtins.str = ...,
+        granted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["granted", b"granted", "object", b"object", "privilege", b"privilege"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrivilegeCheck: _TypeAlias = PrivilegeCheck  # noqa: Y015
 
 @_typing.final
 class ConnectionRef(_message.Message):
@@ -319,8 +373,11 @@ class CheckConnectionRequest(_message.Message):
 
     CONNECTION_FIELD_NUMBER: _builtins.int
     URL_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
     url: _builtins.str
     """A database URL to try before storing it."""
+    role: Global___ConnectionRole.ValueType
+    """The privileges to check; unset checks reachability only."""
     @_builtins.property
     def connection(self) -> Global___ConnectionRef:
         """A stored connection."""
@@ -330,10 +387,11 @@ class CheckConnectionRequest(_message.Message):
         *,
         connection: Global___ConnectionRef | None = ...,
         url: _builtins.str = ...,
+        role: Global___ConnectionRole.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "target", b"target", "url", b"url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "target", b"target", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "role", b"role", "target", b"target", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_target: _TypeAlias = _typing.Literal["connection", "url"]  # noqa: Y015
     _WhichOneofArgType_target: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
@@ -350,23 +408,261 @@ class CheckConnectionResponse(_message.Message):
     REACHABLE_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     SERVER_VERSION_FIELD_NUMBER: _builtins.int
+    PRIVILEGES_FIELD_NUMBER: _builtins.int
+    SUFFICIENT_FIELD_NUMBER: _builtins.int
     reachable: _builtins.bool
     """Whether the database accepted a connection and answered a query."""
     message: _builtins.str
     """Why the database could not be reached, credentials removed; empty when reachable."""
     server_version: _builtins.str
     """The server's version string, when reachable."""
+    sufficient: _builtins.bool
+    """True when reachable and every privilege checked is granted."""
+    @_builtins.property
+    def privileges(self) -> _containers.RepeatedCompositeFieldContainer[Global___PrivilegeCheck]:
+        """Each privilege checked, when a role was given."""
+
     def __init__(
         self,
         *,
         reachable: _builtins.bool = ...,
         message: _builtins.str = ...,
         server_version: _builtins.str = ...,
+        privileges: _abc.Iterable[Global___PrivilegeCheck] | None = ...,
+        sufficient: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "reachable", b"reachable", "server_version", b"server_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "privileges", b"privileges", "reachable", b"reachable", "server_version", b"server_version", "sufficient", b"sufficient"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckConnectionResponse: _TypeAlias = CheckConnectionResponse  # noqa: Y015
+
+@_typing.final
+class UpdateConnectionRequest(_message.Message):
+    """UpdateConnectionRequest names a connection and its new URL."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTION_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    url: _builtins.str
+    """The new database URL, of the same engine."""
+    @_builtins.property
+    def connection(self) -> Global___ConnectionRef:
+        """The connection."""
+
+    def __init__(
+        self,
+        *,
+        connection: Global___ConnectionRef | None = ...,
+        url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateConnectionRequest: _TypeAlias = UpdateConnectionRequest  # noqa: Y015
+
+@_typing.final
+class UpdateConnectionResponse(_message.Message):
+    """UpdateConnectionResponse returns the changed connection."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def connection(self) -> Global___Connection:
+        """The connection after the change."""
+
+    def __init__(
+        self,
+        *,
+        connection: Global___Connection | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateConnectionResponse: _TypeAlias = UpdateConnectionResponse  # noqa: Y015
+
+@_typing.final
+class GetConnectionSchemaRequest(_message.Message):
+    """GetConnectionSchemaRequest names the database to introspect."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTION_FIELD_NUMBER: _builtins.int
+    EXACT_ROW_COUNTS_FIELD_NUMBER: _builtins.int
+    exact_row_counts: _builtins.bool
+    """Count each table's rows exactly (a full scan per table); otherwise only estimates."""
+    @_builtins.property
+    def connection(self) -> Global___ConnectionRef:
+        """The connection."""
+
+    def __init__(
+        self,
+        *,
+        connection: Global___ConnectionRef | None = ...,
+        exact_row_counts: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "exact_row_counts", b"exact_row_counts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConnectionSchemaRequest: _TypeAlias = GetConnectionSchemaRequest  # noqa: Y015
+
+@_typing.final
+class ColumnSchema(_message.Message):
+    """ColumnSchema is one column of a table."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    DATA_TYPE_FIELD_NUMBER: _builtins.int
+    TYPE_FAMILY_FIELD_NUMBER: _builtins.int
+    NULLABLE_FIELD_NUMBER: _builtins.int
+    GENERATED_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Column name."""
+    data_type: _builtins.str
+    """The engine's own type name."""
+    type_family: _builtins.str
+    """Type family transformers are matched on: text, integer, numeric, ..."""
+    nullable: _builtins.bool
+    """Whether the column accepts NULL."""
+    generated: _builtins.bool
+    """Whether the column is computed by the database."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        data_type: _builtins.str = ...,
+        type_family: _builtins.str = ...,
+        nullable: _builtins.bool = ...,
+        generated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_type", b"data_type", "generated", b"generated", "name", b"name", "nullable", b"nullable", "type_family", b"type_family"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ColumnSchema: _TypeAlias = ColumnSchema  # noqa: Y015
+
+@_typing.final
+class ForeignKeySchema(_message.Message):
+    """ForeignKeySchema is one foreign key of a table."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    REF_TABLE_FIELD_NUMBER: _builtins.int
+    REF_COLUMNS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Constraint name."""
+    ref_table: _builtins.str
+    """The referenced schema-qualified table."""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The referencing columns."""
+
+    @_builtins.property
+    def ref_columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The referenced columns."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        columns: _abc.Iterable[_builtins.str] | None = ...,
+        ref_table: _builtins.str = ...,
+        ref_columns: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "name", b"name", "ref_columns", b"ref_columns", "ref_table", b"ref_table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForeignKeySchema: _TypeAlias = ForeignKeySchema  # noqa: Y015
+
+@_typing.final
+class TableSchema(_message.Message):
+    """TableSchema is one table of a database."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    PRIMARY_KEY_FIELD_NUMBER: _builtins.int
+    FOREIGN_KEYS_FIELD_NUMBER: _builtins.int
+    ROW_COUNT_FIELD_NUMBER: _builtins.int
+    ROW_COUNT_EXACT_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """Schema-qualified name."""
+    row_count: _builtins.int
+    """Row count: exact when asked for, otherwise the catalog's estimate."""
+    row_count_exact: _builtins.bool
+    """Whether row_count is exact."""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnSchema]:
+        """Columns in order."""
+
+    @_builtins.property
+    def primary_key(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Primary-key columns."""
+
+    @_builtins.property
+    def foreign_keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___ForeignKeySchema]:
+        """Foreign keys."""
+
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        columns: _abc.Iterable[Global___ColumnSchema] | None = ...,
+        primary_key: _abc.Iterable[_builtins.str] | None = ...,
+        foreign_keys: _abc.Iterable[Global___ForeignKeySchema] | None = ...,
+        row_count: _builtins.int = ...,
+        row_count_exact: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "foreign_keys", b"foreign_keys", "primary_key", b"primary_key", "row_count", b"row_count", "row_count_exact", b"row_count_exact", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TableSchema: _TypeAlias = TableSchema  # noqa: Y015
+
+@_typing.final
+class GetConnectionSchemaResponse(_message.Message):
+    """GetConnectionSchemaResponse describes a database."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tables(self) -> _containers.RepeatedCompositeFieldContainer[Global___TableSchema]:
+        """Tables ordered by name."""
+
+    def __init__(
+        self,
+        *,
+        tables: _abc.Iterable[Global___TableSchema] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tables", b"tables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConnectionSchemaResponse: _TypeAlias = GetConnectionSchemaResponse  # noqa: Y015

@@ -60,6 +60,16 @@ class ConnectionServiceStub:
                 request_serializer=veilsync_dot_v1_dot_connection__pb2.CheckConnectionRequest.SerializeToString,
                 response_deserializer=veilsync_dot_v1_dot_connection__pb2.CheckConnectionResponse.FromString,
                 _registered_method=True)
+        self.UpdateConnection = channel.unary_unary(
+                '/veilsync.v1.ConnectionService/UpdateConnection',
+                request_serializer=veilsync_dot_v1_dot_connection__pb2.UpdateConnectionRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_connection__pb2.UpdateConnectionResponse.FromString,
+                _registered_method=True)
+        self.GetConnectionSchema = channel.unary_unary(
+                '/veilsync.v1.ConnectionService/GetConnectionSchema',
+                request_serializer=veilsync_dot_v1_dot_connection__pb2.GetConnectionSchemaRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_connection__pb2.GetConnectionSchemaResponse.FromString,
+                _registered_method=True)
 
 
 class ConnectionServiceServicer:
@@ -95,7 +105,22 @@ class ConnectionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CheckConnection(self, request, context):
-        """CheckConnection connects to the database and reports whether it answered.
+        """CheckConnection connects to the database and reports whether it answered and whether the
+        role holds the privileges a source or a destination needs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateConnection(self, request, context):
+        """UpdateConnection replaces a connection's URL; jobs using it pick the new one up.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConnectionSchema(self, request, context):
+        """GetConnectionSchema introspects the database: tables, columns, keys and row counts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -128,6 +153,16 @@ def add_ConnectionServiceServicer_to_server(servicer, server):
                     servicer.CheckConnection,
                     request_deserializer=veilsync_dot_v1_dot_connection__pb2.CheckConnectionRequest.FromString,
                     response_serializer=veilsync_dot_v1_dot_connection__pb2.CheckConnectionResponse.SerializeToString,
+            ),
+            'UpdateConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateConnection,
+                    request_deserializer=veilsync_dot_v1_dot_connection__pb2.UpdateConnectionRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_connection__pb2.UpdateConnectionResponse.SerializeToString,
+            ),
+            'GetConnectionSchema': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConnectionSchema,
+                    request_deserializer=veilsync_dot_v1_dot_connection__pb2.GetConnectionSchemaRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_connection__pb2.GetConnectionSchemaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +301,60 @@ class ConnectionService:
             '/veilsync.v1.ConnectionService/CheckConnection',
             veilsync_dot_v1_dot_connection__pb2.CheckConnectionRequest.SerializeToString,
             veilsync_dot_v1_dot_connection__pb2.CheckConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.ConnectionService/UpdateConnection',
+            veilsync_dot_v1_dot_connection__pb2.UpdateConnectionRequest.SerializeToString,
+            veilsync_dot_v1_dot_connection__pb2.UpdateConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConnectionSchema(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.ConnectionService/GetConnectionSchema',
+            veilsync_dot_v1_dot_connection__pb2.GetConnectionSchemaRequest.SerializeToString,
+            veilsync_dot_v1_dot_connection__pb2.GetConnectionSchemaResponse.FromString,
             options,
             channel_credentials,
             insecure,

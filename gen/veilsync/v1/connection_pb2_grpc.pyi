@@ -42,7 +42,13 @@ class ConnectionServiceStub:
     DeleteConnection: _grpc.UnaryUnaryMultiCallable[_connection_pb2.DeleteConnectionRequest, _connection_pb2.DeleteConnectionResponse]
     """DeleteConnection removes a connection that no job uses."""
     CheckConnection: _grpc.UnaryUnaryMultiCallable[_connection_pb2.CheckConnectionRequest, _connection_pb2.CheckConnectionResponse]
-    """CheckConnection connects to the database and reports whether it answered."""
+    """CheckConnection connects to the database and reports whether it answered and whether the
+    role holds the privileges a source or a destination needs.
+    """
+    UpdateConnection: _grpc.UnaryUnaryMultiCallable[_connection_pb2.UpdateConnectionRequest, _connection_pb2.UpdateConnectionResponse]
+    """UpdateConnection replaces a connection's URL; jobs using it pick the new one up."""
+    GetConnectionSchema: _grpc.UnaryUnaryMultiCallable[_connection_pb2.GetConnectionSchemaRequest, _connection_pb2.GetConnectionSchemaResponse]
+    """GetConnectionSchema introspects the database: tables, columns, keys and row counts."""
 
 @_typing.type_check_only
 class ConnectionServiceAsyncStub(ConnectionServiceStub):
@@ -58,7 +64,13 @@ class ConnectionServiceAsyncStub(ConnectionServiceStub):
     DeleteConnection: _aio.UnaryUnaryMultiCallable[_connection_pb2.DeleteConnectionRequest, _connection_pb2.DeleteConnectionResponse]  # type: ignore[assignment]
     """DeleteConnection removes a connection that no job uses."""
     CheckConnection: _aio.UnaryUnaryMultiCallable[_connection_pb2.CheckConnectionRequest, _connection_pb2.CheckConnectionResponse]  # type: ignore[assignment]
-    """CheckConnection connects to the database and reports whether it answered."""
+    """CheckConnection connects to the database and reports whether it answered and whether the
+    role holds the privileges a source or a destination needs.
+    """
+    UpdateConnection: _aio.UnaryUnaryMultiCallable[_connection_pb2.UpdateConnectionRequest, _connection_pb2.UpdateConnectionResponse]  # type: ignore[assignment]
+    """UpdateConnection replaces a connection's URL; jobs using it pick the new one up."""
+    GetConnectionSchema: _aio.UnaryUnaryMultiCallable[_connection_pb2.GetConnectionSchemaRequest, _connection_pb2.GetConnectionSchemaResponse]  # type: ignore[assignment]
+    """GetConnectionSchema introspects the database: tables, columns, keys and row counts."""
 
 class ConnectionServiceServicer(metaclass=_abc_1.ABCMeta):
     """ConnectionService manages the databases jobs read from and write to."""
@@ -101,6 +113,24 @@ class ConnectionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _connection_pb2.CheckConnectionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_connection_pb2.CheckConnectionResponse, _abc.Awaitable[_connection_pb2.CheckConnectionResponse]]:
-        """CheckConnection connects to the database and reports whether it answered."""
+        """CheckConnection connects to the database and reports whether it answered and whether the
+        role holds the privileges a source or a destination needs.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateConnection(
+        self,
+        request: _connection_pb2.UpdateConnectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connection_pb2.UpdateConnectionResponse, _abc.Awaitable[_connection_pb2.UpdateConnectionResponse]]:
+        """UpdateConnection replaces a connection's URL; jobs using it pick the new one up."""
+
+    @_abc_1.abstractmethod
+    def GetConnectionSchema(
+        self,
+        request: _connection_pb2.GetConnectionSchemaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_connection_pb2.GetConnectionSchemaResponse, _abc.Awaitable[_connection_pb2.GetConnectionSchemaResponse]]:
+        """GetConnectionSchema introspects the database: tables, columns, keys and row counts."""
 
 def add_ConnectionServiceServicer_to_server(servicer: ConnectionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -21,6 +22,30 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _RunHookEvent:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RunHookEventEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RunHookEvent.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RUN_HOOK_EVENT_UNSPECIFIED: _RunHookEvent.ValueType  # 0
+    """Not set: the hook is called on every outcome."""
+    RUN_HOOK_EVENT_SUCCEEDED: _RunHookEvent.ValueType  # 1
+    """The run succeeded."""
+    RUN_HOOK_EVENT_FAILED: _RunHookEvent.ValueType  # 2
+    """The run failed, timed out or was cancelled."""
+
+class RunHookEvent(_RunHookEvent, metaclass=_RunHookEventEnumTypeWrapper):
+    """RunHookEvent is a run outcome a hook can be called on."""
+
+RUN_HOOK_EVENT_UNSPECIFIED: RunHookEvent.ValueType  # 0
+"""Not set: the hook is called on every outcome."""
+RUN_HOOK_EVENT_SUCCEEDED: RunHookEvent.ValueType  # 1
+"""The run succeeded."""
+RUN_HOOK_EVENT_FAILED: RunHookEvent.ValueType  # 2
+"""The run failed, timed out or was cancelled."""
+Global___RunHookEvent: _TypeAlias = RunHookEvent  # noqa: Y015
 
 class _OnConflict:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -122,6 +147,122 @@ TABLE_SYNC_STATUS_FAILED: TableSyncStatus.ValueType  # 4
 """The table failed; see the run's failure message."""
 Global___TableSyncStatus: _TypeAlias = TableSyncStatus  # noqa: Y015
 
+class _TableEventKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TableEventKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TableEventKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TABLE_EVENT_KIND_UNSPECIFIED: _TableEventKind.ValueType  # 0
+    """Not known."""
+    TABLE_EVENT_KIND_SCHEDULED: _TableEventKind.ValueType  # 1
+    """The step was scheduled."""
+    TABLE_EVENT_KIND_STARTED: _TableEventKind.ValueType  # 2
+    """An attempt started."""
+    TABLE_EVENT_KIND_COMPLETED: _TableEventKind.ValueType  # 3
+    """The step finished."""
+    TABLE_EVENT_KIND_FAILED: _TableEventKind.ValueType  # 4
+    """The step failed for good."""
+    TABLE_EVENT_KIND_RETRIED: _TableEventKind.ValueType  # 5
+    """An earlier attempt failed and the step was retried."""
+    TABLE_EVENT_KIND_CANCELED: _TableEventKind.ValueType  # 6
+    """The step was cancelled or timed out."""
+
+class TableEventKind(_TableEventKind, metaclass=_TableEventKindEnumTypeWrapper):
+    """TableEventKind is what happened to one table step."""
+
+TABLE_EVENT_KIND_UNSPECIFIED: TableEventKind.ValueType  # 0
+"""Not known."""
+TABLE_EVENT_KIND_SCHEDULED: TableEventKind.ValueType  # 1
+"""The step was scheduled."""
+TABLE_EVENT_KIND_STARTED: TableEventKind.ValueType  # 2
+"""An attempt started."""
+TABLE_EVENT_KIND_COMPLETED: TableEventKind.ValueType  # 3
+"""The step finished."""
+TABLE_EVENT_KIND_FAILED: TableEventKind.ValueType  # 4
+"""The step failed for good."""
+TABLE_EVENT_KIND_RETRIED: TableEventKind.ValueType  # 5
+"""An earlier attempt failed and the step was retried."""
+TABLE_EVENT_KIND_CANCELED: TableEventKind.ValueType  # 6
+"""The step was cancelled or timed out."""
+Global___TableEventKind: _TypeAlias = TableEventKind  # noqa: Y015
+
+class _ViolationSeverity:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ViolationSeverityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ViolationSeverity.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    VIOLATION_SEVERITY_UNSPECIFIED: _ViolationSeverity.ValueType  # 0
+    """Not set."""
+    VIOLATION_SEVERITY_ERROR: _ViolationSeverity.ValueType  # 1
+    """The job cannot run as it is."""
+    VIOLATION_SEVERITY_WARNING: _ViolationSeverity.ValueType  # 2
+    """The job runs, but something deserves a look (a new column copied untransformed)."""
+
+class ViolationSeverity(_ViolationSeverity, metaclass=_ViolationSeverityEnumTypeWrapper):
+    """ViolationSeverity says whether a violation blocks the job."""
+
+VIOLATION_SEVERITY_UNSPECIFIED: ViolationSeverity.ValueType  # 0
+"""Not set."""
+VIOLATION_SEVERITY_ERROR: ViolationSeverity.ValueType  # 1
+"""The job cannot run as it is."""
+VIOLATION_SEVERITY_WARNING: ViolationSeverity.ValueType  # 2
+"""The job runs, but something deserves a look (a new column copied untransformed)."""
+Global___ViolationSeverity: _TypeAlias = ViolationSeverity  # noqa: Y015
+
+class _ViolationKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ViolationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ViolationKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    VIOLATION_KIND_UNSPECIFIED: _ViolationKind.ValueType  # 0
+    """Not known."""
+    VIOLATION_KIND_UNKNOWN_TABLE: _ViolationKind.ValueType  # 1
+    """A mapped table is not in the source."""
+    VIOLATION_KIND_UNKNOWN_COLUMN: _ViolationKind.ValueType  # 2
+    """A mapped column is not in its table."""
+    VIOLATION_KIND_TYPE_MISMATCH: _ViolationKind.ValueType  # 3
+    """A transformer does not accept the column's type, or writes NULL into a NOT NULL column."""
+    VIOLATION_KIND_UNSUPPORTED_CYCLE: _ViolationKind.ValueType  # 4
+    """A foreign-key cycle with no nullable column to break it."""
+    VIOLATION_KIND_UNMAPPED_NEW_COLUMN: _ViolationKind.ValueType  # 5
+    """A column appeared in the source since the job was saved and is not mapped."""
+    VIOLATION_KIND_TYPE_CHANGED: _ViolationKind.ValueType  # 6
+    """A column's type changed in the source since the job was saved."""
+    VIOLATION_KIND_REMOVED: _ViolationKind.ValueType  # 7
+    """A column or table the job saw when saved is gone from the source."""
+    VIOLATION_KIND_INCONSISTENT_KEY: _ViolationKind.ValueType  # 8
+    """A foreign key and the key it references are transformed differently."""
+    VIOLATION_KIND_INVALID_MAPPING: _ViolationKind.ValueType  # 9
+    """Anything else the mapping check rejects."""
+
+class ViolationKind(_ViolationKind, metaclass=_ViolationKindEnumTypeWrapper):
+    """ViolationKind classifies a job violation."""
+
+VIOLATION_KIND_UNSPECIFIED: ViolationKind.ValueType  # 0
+"""Not known."""
+VIOLATION_KIND_UNKNOWN_TABLE: ViolationKind.ValueType  # 1
+"""A mapped table is not in the source."""
+VIOLATION_KIND_UNKNOWN_COLUMN: ViolationKind.ValueType  # 2
+"""A mapped column is not in its table."""
+VIOLATION_KIND_TYPE_MISMATCH: ViolationKind.ValueType  # 3
+"""A transformer does not accept the column's type, or writes NULL into a NOT NULL column."""
+VIOLATION_KIND_UNSUPPORTED_CYCLE: ViolationKind.ValueType  # 4
+"""A foreign-key cycle with no nullable column to break it."""
+VIOLATION_KIND_UNMAPPED_NEW_COLUMN: ViolationKind.ValueType  # 5
+"""A column appeared in the source since the job was saved and is not mapped."""
+VIOLATION_KIND_TYPE_CHANGED: ViolationKind.ValueType  # 6
+"""A column's type changed in the source since the job was saved."""
+VIOLATION_KIND_REMOVED: ViolationKind.ValueType  # 7
+"""A column or table the job saw when saved is gone from the source."""
+VIOLATION_KIND_INCONSISTENT_KEY: ViolationKind.ValueType  # 8
+"""A foreign key and the key it references are transformed differently."""
+VIOLATION_KIND_INVALID_MAPPING: ViolationKind.ValueType  # 9
+"""Anything else the mapping check rejects."""
+Global___ViolationKind: _TypeAlias = ViolationKind  # noqa: Y015
+
 @_typing.final
 class Job(_message.Message):
     """Job copies a source database into one or more destinations, transforming columns on the way.
@@ -138,12 +279,27 @@ class Job(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     MAX_PARALLEL_TABLES_FIELD_NUMBER: _builtins.int
+    SCHEDULE_FIELD_NUMBER: _builtins.int
+    ALLOW_OVERLAP_FIELD_NUMBER: _builtins.int
+    PAUSED_FIELD_NUMBER: _builtins.int
+    RUN_OPTIONS_FIELD_NUMBER: _builtins.int
+    HOOKS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned identifier."""
     name: _builtins.str
     """Unique name within the account."""
     max_parallel_tables: _builtins.int
     """Tables synced at the same time at most; 0 means 4."""
+    schedule: _builtins.str
+    """Cron schedule of the job's runs (5 to 7 fields, or "@every 1h" and the like); empty means
+    the job runs only when triggered.
+    """
+    allow_overlap: _builtins.bool
+    """Let a scheduled run start while another run of the job is in flight; by default the
+    scheduled run is skipped.
+    """
+    paused: _builtins.bool
+    """Whether the schedule is paused (PauseJob, ResumeJob); output only."""
     @_builtins.property
     def source(self) -> Global___JobSource:
         """Where rows are read from."""
@@ -164,6 +320,14 @@ class Job(_message.Message):
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When the job was last changed."""
 
+    @_builtins.property
+    def run_options(self) -> Global___RunOptions:
+        """Timeouts and retries of the run and its steps."""
+
+    @_builtins.property
+    def hooks(self) -> _containers.RepeatedCompositeFieldContainer[Global___RunHook]:
+        """Webhooks called when a run ends."""
+
     def __init__(
         self,
         *,
@@ -175,14 +339,96 @@ class Job(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         max_parallel_tables: _builtins.int = ...,
+        schedule: _builtins.str = ...,
+        allow_overlap: _builtins.bool = ...,
+        paused: _builtins.bool = ...,
+        run_options: Global___RunOptions | None = ...,
+        hooks: _abc.Iterable[Global___RunHook] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "run_options", b"run_options", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "destinations", b"destinations", "id", b"id", "mappings", b"mappings", "max_parallel_tables", b"max_parallel_tables", "name", b"name", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_overlap", b"allow_overlap", "create_time", b"create_time", "destinations", b"destinations", "hooks", b"hooks", "id", b"id", "mappings", b"mappings", "max_parallel_tables", b"max_parallel_tables", "name", b"name", "paused", b"paused", "run_options", b"run_options", "schedule", b"schedule", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Job: _TypeAlias = Job  # noqa: Y015
+
+@_typing.final
+class RunOptions(_message.Message):
+    """RunOptions tunes the Temporal workflow and activities of a job's runs; an unset field keeps
+    the worker's default.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_TIMEOUT_FIELD_NUMBER: _builtins.int
+    TABLE_TIMEOUT_FIELD_NUMBER: _builtins.int
+    ACTIVITY_MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    TABLE_HEARTBEAT_TIMEOUT_FIELD_NUMBER: _builtins.int
+    activity_max_attempts: _builtins.int
+    """Attempts of each step before the run fails, 1 to 100."""
+    @_builtins.property
+    def run_timeout(self) -> _duration_pb2.Duration:
+        """Longest a whole run may take before it times out."""
+
+    @_builtins.property
+    def table_timeout(self) -> _duration_pb2.Duration:
+        """Longest one table's copy may take per attempt."""
+
+    @_builtins.property
+    def table_heartbeat_timeout(self) -> _duration_pb2.Duration:
+        """Longest a table's copy may go without reporting before its worker is presumed dead and
+        the table resumes on another worker from its last checkpoint.
+        """
+
+    def __init__(
+        self,
+        *,
+        run_timeout: _duration_pb2.Duration | None = ...,
+        table_timeout: _duration_pb2.Duration | None = ...,
+        activity_max_attempts: _builtins.int | None = ...,
+        table_heartbeat_timeout: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_activity_max_attempts", b"_activity_max_attempts", "activity_max_attempts", b"activity_max_attempts", "run_timeout", b"run_timeout", "table_heartbeat_timeout", b"table_heartbeat_timeout", "table_timeout", b"table_timeout"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_activity_max_attempts", b"_activity_max_attempts", "activity_max_attempts", b"activity_max_attempts", "run_timeout", b"run_timeout", "table_heartbeat_timeout", b"table_heartbeat_timeout", "table_timeout", b"table_timeout"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__activity_max_attempts: _TypeAlias = _typing.Literal["activity_max_attempts"]  # noqa: Y015
+    _WhichOneofArgType__activity_max_attempts: _TypeAlias = _typing.Literal["_activity_max_attempts", b"_activity_max_attempts"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__activity_max_attempts) -> _WhichOneofReturnType__activity_max_attempts | None: ...
+
+Global___RunOptions: _TypeAlias = RunOptions  # noqa: Y015
+
+@_typing.final
+class RunHook(_message.Message):
+    """RunHook is a webhook called with a JSON summary of a finished run. The body is signed with
+    HMAC-SHA256 under the job's hook secret: header "X-Veilsync-Signature: sha256=<hex>" over
+    "<X-Veilsync-Timestamp>.<body>".
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    URL_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    url: _builtins.str
+    """The https:// (or http://) URL to POST to."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedScalarFieldContainer[Global___RunHookEvent.ValueType]:
+        """Outcomes the hook is called on; empty means all."""
+
+    def __init__(
+        self,
+        *,
+        url: _builtins.str = ...,
+        events: _abc.Iterable[Global___RunHookEvent.ValueType] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunHook: _TypeAlias = RunHook  # noqa: Y015
 
 @_typing.final
 class JobSource(_message.Message):
@@ -191,20 +437,110 @@ class JobSource(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CONNECTION_FIELD_NUMBER: _builtins.int
+    SUBSETS_FIELD_NUMBER: _builtins.int
+    SUBSET_BY_FOREIGN_KEYS_FIELD_NUMBER: _builtins.int
+    VIRTUAL_FOREIGN_KEYS_FIELD_NUMBER: _builtins.int
     connection: _builtins.str
     """Name of the source connection."""
+    subset_by_foreign_keys: _builtins.bool
+    """Children follow their parents: a table referencing a filtered table keeps only the rows
+    whose references are kept.
+    """
+    @_builtins.property
+    def subsets(self) -> _containers.RepeatedCompositeFieldContainer[Global___TableSubset]:
+        """Row filters: only the rows of these tables that match are copied, plus every row another
+        copied row references (so no foreign key dangles). Tables not named are copied whole unless
+        subset_by_foreign_keys narrows them.
+        """
+
+    @_builtins.property
+    def virtual_foreign_keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___VirtualForeignKey]:
+        """Foreign keys the database does not declare, honoured like real ones for ordering and
+        subsetting.
+        """
+
     def __init__(
         self,
         *,
         connection: _builtins.str = ...,
+        subsets: _abc.Iterable[Global___TableSubset] | None = ...,
+        subset_by_foreign_keys: _builtins.bool = ...,
+        virtual_foreign_keys: _abc.Iterable[Global___VirtualForeignKey] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "subset_by_foreign_keys", b"subset_by_foreign_keys", "subsets", b"subsets", "virtual_foreign_keys", b"virtual_foreign_keys"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___JobSource: _TypeAlias = JobSource  # noqa: Y015
+
+@_typing.final
+class TableSubset(_message.Message):
+    """TableSubset filters one source table."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    WHERE_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """Table name, schema-qualified or in the source's default schema."""
+    where: _builtins.str
+    """One boolean SQL expression over the table's own columns, such as
+    "created_at > now() - interval '30 days' AND country = 'FR'". Subqueries, several
+    statements and other tables' columns are refused.
+    """
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        where: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["table", b"table", "where", b"where"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TableSubset: _TypeAlias = TableSubset  # noqa: Y015
+
+@_typing.final
+class VirtualForeignKey(_message.Message):
+    """VirtualForeignKey declares a reference the source database does not enforce."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    REFERENCES_TABLE_FIELD_NUMBER: _builtins.int
+    REFERENCES_COLUMNS_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """The referencing table."""
+    references_table: _builtins.str
+    """The referenced table."""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The referencing columns, in order."""
+
+    @_builtins.property
+    def references_columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The referenced columns (usually its primary key), in the same order."""
+
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        columns: _abc.Iterable[_builtins.str] | None = ...,
+        references_table: _builtins.str = ...,
+        references_columns: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "references_columns", b"references_columns", "references_table", b"references_table", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VirtualForeignKey: _TypeAlias = VirtualForeignKey  # noqa: Y015
 
 @_typing.final
 class JobDestination(_message.Message):
@@ -304,6 +640,8 @@ class JobRun(_message.Message):
     CLOSE_TIME_FIELD_NUMBER: _builtins.int
     FAILURE_MESSAGE_FIELD_NUMBER: _builtins.int
     JOB_NAME_FIELD_NUMBER: _builtins.int
+    PENDING_STEPS_FIELD_NUMBER: _builtins.int
+    SCHEDULED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Run identifier, also the Temporal workflow id."""
     job_id: _builtins.str
@@ -314,6 +652,8 @@ class JobRun(_message.Message):
     """Why the run failed, when it did."""
     job_name: _builtins.str
     """Name of the job that ran."""
+    scheduled: _builtins.bool
+    """Whether the job's schedule started the run rather than a user."""
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """When the run started."""
@@ -321,6 +661,10 @@ class JobRun(_message.Message):
     @_builtins.property
     def close_time(self) -> _timestamp_pb2.Timestamp:
         """When the run ended; unset while running."""
+
+    @_builtins.property
+    def pending_steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___PendingStep]:
+        """Steps waiting, running or retrying now, with their last failure; filled by GetJobRun."""
 
     def __init__(
         self,
@@ -332,14 +676,180 @@ class JobRun(_message.Message):
         close_time: _timestamp_pb2.Timestamp | None = ...,
         failure_message: _builtins.str = ...,
         job_name: _builtins.str = ...,
+        pending_steps: _abc.Iterable[Global___PendingStep] | None = ...,
+        scheduled: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "failure_message", b"failure_message", "id", b"id", "job_id", b"job_id", "job_name", b"job_name", "start_time", b"start_time", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "failure_message", b"failure_message", "id", b"id", "job_id", b"job_id", "job_name", b"job_name", "pending_steps", b"pending_steps", "scheduled", b"scheduled", "start_time", b"start_time", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___JobRun: _TypeAlias = JobRun  # noqa: Y015
+
+@_typing.final
+class PendingStep(_message.Message):
+    """PendingStep is one activity of a run that has not finished."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTIVITY_FIELD_NUMBER: _builtins.int
+    TABLE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    LAST_FAILURE_FIELD_NUMBER: _builtins.int
+    LAST_HEARTBEAT_TIME_FIELD_NUMBER: _builtins.int
+    activity: _builtins.str
+    """The activity: plan_sync, sync_table, fill_deferred_columns, ..."""
+    table: _builtins.str
+    """The table the step works on, when it works on one."""
+    state: _builtins.str
+    """Scheduled, started or cancel requested, as Temporal reports it."""
+    attempt: _builtins.int
+    """The attempt running or next, from 1."""
+    last_failure: _builtins.str
+    """Why the previous attempt failed; empty on the first attempt."""
+    @_builtins.property
+    def last_heartbeat_time(self) -> _timestamp_pb2.Timestamp:
+        """When the step last heartbeated, if it did."""
+
+    def __init__(
+        self,
+        *,
+        activity: _builtins.str = ...,
+        table: _builtins.str = ...,
+        state: _builtins.str = ...,
+        attempt: _builtins.int = ...,
+        last_failure: _builtins.str = ...,
+        last_heartbeat_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_heartbeat_time", b"last_heartbeat_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "attempt", b"attempt", "last_failure", b"last_failure", "last_heartbeat_time", b"last_heartbeat_time", "state", b"state", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PendingStep: _TypeAlias = PendingStep  # noqa: Y015
+
+@_typing.final
+class TableEvent(_message.Message):
+    """TableEvent is one event of a run's table steps, from the workflow history."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    ACTIVITY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """Schema-qualified table name."""
+    activity: _builtins.str
+    """The activity: sync_table or fill_deferred_columns."""
+    kind: Global___TableEventKind.ValueType
+    """What happened."""
+    attempt: _builtins.int
+    """The attempt it concerns, from 1."""
+    message: _builtins.str
+    """The failure, for FAILED and RETRIED."""
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened."""
+
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        activity: _builtins.str = ...,
+        kind: Global___TableEventKind.ValueType = ...,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        attempt: _builtins.int = ...,
+        message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "attempt", b"attempt", "kind", b"kind", "message", b"message", "table", b"table", "time", b"time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TableEvent: _TypeAlias = TableEvent  # noqa: Y015
+
+@_typing.final
+class ScheduledRun(_message.Message):
+    """ScheduledRun is one action of a job's schedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEDULE_TIME_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """The run started, the id GetJobRun accepts."""
+    @_builtins.property
+    def schedule_time(self) -> _timestamp_pb2.Timestamp:
+        """When the schedule meant the run to start."""
+
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """When it did start."""
+
+    def __init__(
+        self,
+        *,
+        schedule_time: _timestamp_pb2.Timestamp | None = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        run_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["schedule_time", b"schedule_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id", "schedule_time", b"schedule_time", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduledRun: _TypeAlias = ScheduledRun  # noqa: Y015
+
+@_typing.final
+class JobViolation(_message.Message):
+    """JobViolation is one problem ValidateJob found."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIELD_FIELD_NUMBER: _builtins.int
+    TABLE_FIELD_NUMBER: _builtins.int
+    COLUMN_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    field: _builtins.str
+    """The request field at fault, such as "job.mappings[0].columns[email]"; empty for drift."""
+    table: _builtins.str
+    """Schema-qualified table concerned, if any."""
+    column: _builtins.str
+    """Column concerned, if any."""
+    kind: Global___ViolationKind.ValueType
+    """What kind of problem."""
+    severity: Global___ViolationSeverity.ValueType
+    """Whether it blocks the job."""
+    description: _builtins.str
+    """What is wrong, for people."""
+    def __init__(
+        self,
+        *,
+        field: _builtins.str = ...,
+        table: _builtins.str = ...,
+        column: _builtins.str = ...,
+        kind: Global___ViolationKind.ValueType = ...,
+        severity: Global___ViolationSeverity.ValueType = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["column", b"column", "description", b"description", "field", b"field", "kind", b"kind", "severity", b"severity", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobViolation: _TypeAlias = JobViolation  # noqa: Y015
 
 @_typing.final
 class TableRunProgress(_message.Message):
@@ -483,9 +993,14 @@ class CreateJobRequest(_message.Message):
 
     JOB_FIELD_NUMBER: _builtins.int
     TRANSFORM_KEY_FIELD_NUMBER: _builtins.int
+    HOOK_SECRET_FIELD_NUMBER: _builtins.int
     transform_key: _builtins.str
     """Secret key of the keyed transformers, at least 16 characters; generated when empty. It is
     stored encrypted and never returned.
+    """
+    hook_secret: _builtins.str
+    """Secret that signs the job's hook calls, at least 16 characters; required when the job
+    has hooks. It is stored encrypted and never returned.
     """
     @_builtins.property
     def job(self) -> Global___Job:
@@ -496,10 +1011,11 @@ class CreateJobRequest(_message.Message):
         *,
         job: Global___Job | None = ...,
         transform_key: _builtins.str = ...,
+        hook_secret: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "transform_key", b"transform_key"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hook_secret", b"hook_secret", "job", b"job", "transform_key", b"transform_key"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -811,3 +1327,537 @@ class GetJobRunProgressResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetJobRunProgressResponse: _TypeAlias = GetJobRunProgressResponse  # noqa: Y015
+
+@_typing.final
+class UpdateJobRequest(_message.Message):
+    """UpdateJobRequest names a job and the fields to change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    UPDATE_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    HOOK_SECRET_FIELD_NUMBER: _builtins.int
+    hook_secret: _builtins.str
+    """New hook secret, at least 16 characters; empty keeps the current one."""
+    @_builtins.property
+    def job(self) -> Global___JobRef:
+        """The job to change."""
+
+    @_builtins.property
+    def update(self) -> Global___Job:
+        """The new values; only the fields named in update_mask are read."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Fields to change: source, destinations, mappings, max_parallel_tables, schedule,
+        allow_overlap, run_options, hooks. Empty means all of them.
+        """
+
+    def __init__(
+        self,
+        *,
+        job: Global___JobRef | None = ...,
+        update: Global___Job | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        hook_secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "update", b"update", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hook_secret", b"hook_secret", "job", b"job", "update", b"update", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateJobRequest: _TypeAlias = UpdateJobRequest  # noqa: Y015
+
+@_typing.final
+class UpdateJobResponse(_message.Message):
+    """UpdateJobResponse returns the changed job."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___Job:
+        """The job after the change."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___Job | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateJobResponse: _TypeAlias = UpdateJobResponse  # noqa: Y015
+
+@_typing.final
+class PauseJobRequest(_message.Message):
+    """PauseJobRequest names the job whose schedule to pause."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___JobRef:
+        """The job."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___JobRef | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PauseJobRequest: _TypeAlias = PauseJobRequest  # noqa: Y015
+
+@_typing.final
+class PauseJobResponse(_message.Message):
+    """PauseJobResponse returns the paused job."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___Job:
+        """The job, paused."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___Job | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PauseJobResponse: _TypeAlias = PauseJobResponse  # noqa: Y015
+
+@_typing.final
+class ResumeJobRequest(_message.Message):
+    """ResumeJobRequest names the job whose schedule to resume."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___JobRef:
+        """The job."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___JobRef | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResumeJobRequest: _TypeAlias = ResumeJobRequest  # noqa: Y015
+
+@_typing.final
+class ResumeJobResponse(_message.Message):
+    """ResumeJobResponse returns the resumed job."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___Job:
+        """The job, no longer paused."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___Job | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResumeJobResponse: _TypeAlias = ResumeJobResponse  # noqa: Y015
+
+@_typing.final
+class ValidateJobRequest(_message.Message):
+    """ValidateJobRequest names a stored job or gives a job not stored yet."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    SPEC_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___JobRef:
+        """A stored job; drift since it was saved is reported too."""
+
+    @_builtins.property
+    def spec(self) -> Global___Job:
+        """A proposed job, as CreateJob would take it."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___JobRef | None = ...,
+        spec: Global___Job | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "spec", b"spec", "target", b"target"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "spec", b"spec", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_target: _TypeAlias = _typing.Literal["job", "spec"]  # noqa: Y015
+    _WhichOneofArgType_target: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_target) -> _WhichOneofReturnType_target | None: ...
+
+Global___ValidateJobRequest: _TypeAlias = ValidateJobRequest  # noqa: Y015
+
+@_typing.final
+class ValidateJobResponse(_message.Message):
+    """ValidateJobResponse lists every problem found."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALID_FIELD_NUMBER: _builtins.int
+    VIOLATIONS_FIELD_NUMBER: _builtins.int
+    valid: _builtins.bool
+    """True when no violation is an error."""
+    @_builtins.property
+    def violations(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobViolation]:
+        """The problems, errors first."""
+
+    def __init__(
+        self,
+        *,
+        valid: _builtins.bool = ...,
+        violations: _abc.Iterable[Global___JobViolation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["valid", b"valid", "violations", b"violations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidateJobResponse: _TypeAlias = ValidateJobResponse  # noqa: Y015
+
+@_typing.final
+class ListJobRunsRequest(_message.Message):
+    """ListJobRunsRequest filters a job's runs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    START_TIME_FROM_FIELD_NUMBER: _builtins.int
+    START_TIME_TO_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    status: Global___RunStatus.ValueType
+    """Only runs in this state; unset means any."""
+    page_size: _builtins.int
+    """Maximum number of runs returned, 1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """Token from the previous response's next_page_token; empty for the first page."""
+    @_builtins.property
+    def job(self) -> Global___JobRef:
+        """The job."""
+
+    @_builtins.property
+    def start_time_from(self) -> _timestamp_pb2.Timestamp:
+        """Only runs started at or after this time."""
+
+    @_builtins.property
+    def start_time_to(self) -> _timestamp_pb2.Timestamp:
+        """Only runs started before this time."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___JobRef | None = ...,
+        status: Global___RunStatus.ValueType = ...,
+        start_time_from: _timestamp_pb2.Timestamp | None = ...,
+        start_time_to: _timestamp_pb2.Timestamp | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "start_time_from", b"start_time_from", "start_time_to", b"start_time_to"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "page_size", b"page_size", "page_token", b"page_token", "start_time_from", b"start_time_from", "start_time_to", b"start_time_to", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJobRunsRequest: _TypeAlias = ListJobRunsRequest  # noqa: Y015
+
+@_typing.final
+class ListJobRunsResponse(_message.Message):
+    """ListJobRunsResponse holds a page of runs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUNS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token for the next page; empty on the last page."""
+    @_builtins.property
+    def runs(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobRun]:
+        """The runs, newest first."""
+
+    def __init__(
+        self,
+        *,
+        runs: _abc.Iterable[Global___JobRun] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "runs", b"runs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJobRunsResponse: _TypeAlias = ListJobRunsResponse  # noqa: Y015
+
+@_typing.final
+class GetJobRunEventsRequest(_message.Message):
+    """GetJobRunEventsRequest names the run whose events to return."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """The run's id."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetJobRunEventsRequest: _TypeAlias = GetJobRunEventsRequest  # noqa: Y015
+
+@_typing.final
+class GetJobRunEventsResponse(_message.Message):
+    """GetJobRunEventsResponse lists a run's table events in history order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___TableEvent]:
+        """The events."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___TableEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetJobRunEventsResponse: _TypeAlias = GetJobRunEventsResponse  # noqa: Y015
+
+@_typing.final
+class CancelJobRunRequest(_message.Message):
+    """CancelJobRunRequest names the run to cancel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """The run's id."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelJobRunRequest: _TypeAlias = CancelJobRunRequest  # noqa: Y015
+
+@_typing.final
+class CancelJobRunResponse(_message.Message):
+    """CancelJobRunResponse confirms the cancellation was requested."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelJobRunResponse: _TypeAlias = CancelJobRunResponse  # noqa: Y015
+
+@_typing.final
+class TerminateJobRunRequest(_message.Message):
+    """TerminateJobRunRequest names the run to terminate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """The run's id."""
+    reason: _builtins.str
+    """Why, recorded as the run's failure message."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TerminateJobRunRequest: _TypeAlias = TerminateJobRunRequest  # noqa: Y015
+
+@_typing.final
+class TerminateJobRunResponse(_message.Message):
+    """TerminateJobRunResponse confirms the termination."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TerminateJobRunResponse: _TypeAlias = TerminateJobRunResponse  # noqa: Y015
+
+@_typing.final
+class WatchJobRunProgressRequest(_message.Message):
+    """WatchJobRunProgressRequest names the run to watch."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """The run's id."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchJobRunProgressRequest: _TypeAlias = WatchJobRunProgressRequest  # noqa: Y015
+
+@_typing.final
+class WatchJobRunProgressResponse(_message.Message):
+    """WatchJobRunProgressResponse is one change of a run's progress."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def progress(self) -> Global___JobRunProgress:
+        """The progress; the last message of the stream has the run's final state."""
+
+    def __init__(
+        self,
+        *,
+        progress: Global___JobRunProgress | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["progress", b"progress"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["progress", b"progress"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchJobRunProgressResponse: _TypeAlias = WatchJobRunProgressResponse  # noqa: Y015
+
+@_typing.final
+class GetJobScheduleRequest(_message.Message):
+    """GetJobScheduleRequest names the job whose schedule to describe."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___JobRef:
+        """The job."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___JobRef | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetJobScheduleRequest: _TypeAlias = GetJobScheduleRequest  # noqa: Y015
+
+@_typing.final
+class GetJobScheduleResponse(_message.Message):
+    """GetJobScheduleResponse describes a job's schedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEDULE_FIELD_NUMBER: _builtins.int
+    PAUSED_FIELD_NUMBER: _builtins.int
+    NEXT_RUN_TIMES_FIELD_NUMBER: _builtins.int
+    RECENT_RUNS_FIELD_NUMBER: _builtins.int
+    schedule: _builtins.str
+    """The cron schedule; empty when the job has none."""
+    paused: _builtins.bool
+    """Whether the schedule is paused."""
+    @_builtins.property
+    def next_run_times(self) -> _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]:
+        """When the next runs are due."""
+
+    @_builtins.property
+    def recent_runs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScheduledRun]:
+        """The latest runs the schedule started, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        schedule: _builtins.str = ...,
+        paused: _builtins.bool = ...,
+        next_run_times: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
+        recent_runs: _abc.Iterable[Global___ScheduledRun] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_run_times", b"next_run_times", "paused", b"paused", "recent_runs", b"recent_runs", "schedule", b"schedule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetJobScheduleResponse: _TypeAlias = GetJobScheduleResponse  # noqa: Y015

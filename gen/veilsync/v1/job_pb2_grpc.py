@@ -70,6 +70,56 @@ class JobServiceStub:
                 request_serializer=veilsync_dot_v1_dot_job__pb2.GetJobRunProgressRequest.SerializeToString,
                 response_deserializer=veilsync_dot_v1_dot_job__pb2.GetJobRunProgressResponse.FromString,
                 _registered_method=True)
+        self.UpdateJob = channel.unary_unary(
+                '/veilsync.v1.JobService/UpdateJob',
+                request_serializer=veilsync_dot_v1_dot_job__pb2.UpdateJobRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_job__pb2.UpdateJobResponse.FromString,
+                _registered_method=True)
+        self.PauseJob = channel.unary_unary(
+                '/veilsync.v1.JobService/PauseJob',
+                request_serializer=veilsync_dot_v1_dot_job__pb2.PauseJobRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_job__pb2.PauseJobResponse.FromString,
+                _registered_method=True)
+        self.ResumeJob = channel.unary_unary(
+                '/veilsync.v1.JobService/ResumeJob',
+                request_serializer=veilsync_dot_v1_dot_job__pb2.ResumeJobRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_job__pb2.ResumeJobResponse.FromString,
+                _registered_method=True)
+        self.ValidateJob = channel.unary_unary(
+                '/veilsync.v1.JobService/ValidateJob',
+                request_serializer=veilsync_dot_v1_dot_job__pb2.ValidateJobRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_job__pb2.ValidateJobResponse.FromString,
+                _registered_method=True)
+        self.ListJobRuns = channel.unary_unary(
+                '/veilsync.v1.JobService/ListJobRuns',
+                request_serializer=veilsync_dot_v1_dot_job__pb2.ListJobRunsRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_job__pb2.ListJobRunsResponse.FromString,
+                _registered_method=True)
+        self.GetJobRunEvents = channel.unary_unary(
+                '/veilsync.v1.JobService/GetJobRunEvents',
+                request_serializer=veilsync_dot_v1_dot_job__pb2.GetJobRunEventsRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_job__pb2.GetJobRunEventsResponse.FromString,
+                _registered_method=True)
+        self.CancelJobRun = channel.unary_unary(
+                '/veilsync.v1.JobService/CancelJobRun',
+                request_serializer=veilsync_dot_v1_dot_job__pb2.CancelJobRunRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_job__pb2.CancelJobRunResponse.FromString,
+                _registered_method=True)
+        self.TerminateJobRun = channel.unary_unary(
+                '/veilsync.v1.JobService/TerminateJobRun',
+                request_serializer=veilsync_dot_v1_dot_job__pb2.TerminateJobRunRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_job__pb2.TerminateJobRunResponse.FromString,
+                _registered_method=True)
+        self.WatchJobRunProgress = channel.unary_stream(
+                '/veilsync.v1.JobService/WatchJobRunProgress',
+                request_serializer=veilsync_dot_v1_dot_job__pb2.WatchJobRunProgressRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_job__pb2.WatchJobRunProgressResponse.FromString,
+                _registered_method=True)
+        self.GetJobSchedule = channel.unary_unary(
+                '/veilsync.v1.JobService/GetJobSchedule',
+                request_serializer=veilsync_dot_v1_dot_job__pb2.GetJobScheduleRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_job__pb2.GetJobScheduleResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -125,6 +175,76 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateJob(self, request, context):
+        """UpdateJob changes a job's fields named in the update mask and its schedule with them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseJob(self, request, context):
+        """PauseJob pauses a job's schedule; triggered runs still start.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeJob(self, request, context):
+        """ResumeJob resumes a paused job's schedule.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ValidateJob(self, request, context):
+        """ValidateJob checks a stored or proposed job against its source's schema now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJobRuns(self, request, context):
+        """ListJobRuns returns a job's runs, newest first, filtered by status and start time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJobRunEvents(self, request, context):
+        """GetJobRunEvents returns the per-table events of a run from its workflow history.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelJobRun(self, request, context):
+        """CancelJobRun asks a running run to stop; it ends CANCELED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TerminateJobRun(self, request, context):
+        """TerminateJobRun stops a running run at once, without cleanup; it ends TERMINATED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchJobRunProgress(self, request, context):
+        """WatchJobRunProgress streams a run's progress each time it changes, ending with the run.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJobSchedule(self, request, context):
+        """GetJobSchedule returns a job's schedule with its next and recent runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +282,56 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.GetJobRunProgress,
                     request_deserializer=veilsync_dot_v1_dot_job__pb2.GetJobRunProgressRequest.FromString,
                     response_serializer=veilsync_dot_v1_dot_job__pb2.GetJobRunProgressResponse.SerializeToString,
+            ),
+            'UpdateJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateJob,
+                    request_deserializer=veilsync_dot_v1_dot_job__pb2.UpdateJobRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_job__pb2.UpdateJobResponse.SerializeToString,
+            ),
+            'PauseJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseJob,
+                    request_deserializer=veilsync_dot_v1_dot_job__pb2.PauseJobRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_job__pb2.PauseJobResponse.SerializeToString,
+            ),
+            'ResumeJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeJob,
+                    request_deserializer=veilsync_dot_v1_dot_job__pb2.ResumeJobRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_job__pb2.ResumeJobResponse.SerializeToString,
+            ),
+            'ValidateJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateJob,
+                    request_deserializer=veilsync_dot_v1_dot_job__pb2.ValidateJobRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_job__pb2.ValidateJobResponse.SerializeToString,
+            ),
+            'ListJobRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobRuns,
+                    request_deserializer=veilsync_dot_v1_dot_job__pb2.ListJobRunsRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_job__pb2.ListJobRunsResponse.SerializeToString,
+            ),
+            'GetJobRunEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJobRunEvents,
+                    request_deserializer=veilsync_dot_v1_dot_job__pb2.GetJobRunEventsRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_job__pb2.GetJobRunEventsResponse.SerializeToString,
+            ),
+            'CancelJobRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJobRun,
+                    request_deserializer=veilsync_dot_v1_dot_job__pb2.CancelJobRunRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_job__pb2.CancelJobRunResponse.SerializeToString,
+            ),
+            'TerminateJobRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.TerminateJobRun,
+                    request_deserializer=veilsync_dot_v1_dot_job__pb2.TerminateJobRunRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_job__pb2.TerminateJobRunResponse.SerializeToString,
+            ),
+            'WatchJobRunProgress': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJobRunProgress,
+                    request_deserializer=veilsync_dot_v1_dot_job__pb2.WatchJobRunProgressRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_job__pb2.WatchJobRunProgressResponse.SerializeToString,
+            ),
+            'GetJobSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJobSchedule,
+                    request_deserializer=veilsync_dot_v1_dot_job__pb2.GetJobScheduleRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_job__pb2.GetJobScheduleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +524,276 @@ class JobService:
             '/veilsync.v1.JobService/GetJobRunProgress',
             veilsync_dot_v1_dot_job__pb2.GetJobRunProgressRequest.SerializeToString,
             veilsync_dot_v1_dot_job__pb2.GetJobRunProgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.JobService/UpdateJob',
+            veilsync_dot_v1_dot_job__pb2.UpdateJobRequest.SerializeToString,
+            veilsync_dot_v1_dot_job__pb2.UpdateJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.JobService/PauseJob',
+            veilsync_dot_v1_dot_job__pb2.PauseJobRequest.SerializeToString,
+            veilsync_dot_v1_dot_job__pb2.PauseJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.JobService/ResumeJob',
+            veilsync_dot_v1_dot_job__pb2.ResumeJobRequest.SerializeToString,
+            veilsync_dot_v1_dot_job__pb2.ResumeJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ValidateJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.JobService/ValidateJob',
+            veilsync_dot_v1_dot_job__pb2.ValidateJobRequest.SerializeToString,
+            veilsync_dot_v1_dot_job__pb2.ValidateJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.JobService/ListJobRuns',
+            veilsync_dot_v1_dot_job__pb2.ListJobRunsRequest.SerializeToString,
+            veilsync_dot_v1_dot_job__pb2.ListJobRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJobRunEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.JobService/GetJobRunEvents',
+            veilsync_dot_v1_dot_job__pb2.GetJobRunEventsRequest.SerializeToString,
+            veilsync_dot_v1_dot_job__pb2.GetJobRunEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJobRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.JobService/CancelJobRun',
+            veilsync_dot_v1_dot_job__pb2.CancelJobRunRequest.SerializeToString,
+            veilsync_dot_v1_dot_job__pb2.CancelJobRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TerminateJobRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.JobService/TerminateJobRun',
+            veilsync_dot_v1_dot_job__pb2.TerminateJobRunRequest.SerializeToString,
+            veilsync_dot_v1_dot_job__pb2.TerminateJobRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchJobRunProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/veilsync.v1.JobService/WatchJobRunProgress',
+            veilsync_dot_v1_dot_job__pb2.WatchJobRunProgressRequest.SerializeToString,
+            veilsync_dot_v1_dot_job__pb2.WatchJobRunProgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJobSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.JobService/GetJobSchedule',
+            veilsync_dot_v1_dot_job__pb2.GetJobScheduleRequest.SerializeToString,
+            veilsync_dot_v1_dot_job__pb2.GetJobScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,

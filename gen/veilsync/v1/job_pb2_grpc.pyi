@@ -47,6 +47,26 @@ class JobServiceStub:
     """GetJobRun returns one run."""
     GetJobRunProgress: _grpc.UnaryUnaryMultiCallable[_job_pb2.GetJobRunProgressRequest, _job_pb2.GetJobRunProgressResponse]
     """GetJobRunProgress returns a run's per-table progress, live while it runs."""
+    UpdateJob: _grpc.UnaryUnaryMultiCallable[_job_pb2.UpdateJobRequest, _job_pb2.UpdateJobResponse]
+    """UpdateJob changes a job's fields named in the update mask and its schedule with them."""
+    PauseJob: _grpc.UnaryUnaryMultiCallable[_job_pb2.PauseJobRequest, _job_pb2.PauseJobResponse]
+    """PauseJob pauses a job's schedule; triggered runs still start."""
+    ResumeJob: _grpc.UnaryUnaryMultiCallable[_job_pb2.ResumeJobRequest, _job_pb2.ResumeJobResponse]
+    """ResumeJob resumes a paused job's schedule."""
+    ValidateJob: _grpc.UnaryUnaryMultiCallable[_job_pb2.ValidateJobRequest, _job_pb2.ValidateJobResponse]
+    """ValidateJob checks a stored or proposed job against its source's schema now."""
+    ListJobRuns: _grpc.UnaryUnaryMultiCallable[_job_pb2.ListJobRunsRequest, _job_pb2.ListJobRunsResponse]
+    """ListJobRuns returns a job's runs, newest first, filtered by status and start time."""
+    GetJobRunEvents: _grpc.UnaryUnaryMultiCallable[_job_pb2.GetJobRunEventsRequest, _job_pb2.GetJobRunEventsResponse]
+    """GetJobRunEvents returns the per-table events of a run from its workflow history."""
+    CancelJobRun: _grpc.UnaryUnaryMultiCallable[_job_pb2.CancelJobRunRequest, _job_pb2.CancelJobRunResponse]
+    """CancelJobRun asks a running run to stop; it ends CANCELED."""
+    TerminateJobRun: _grpc.UnaryUnaryMultiCallable[_job_pb2.TerminateJobRunRequest, _job_pb2.TerminateJobRunResponse]
+    """TerminateJobRun stops a running run at once, without cleanup; it ends TERMINATED."""
+    WatchJobRunProgress: _grpc.UnaryStreamMultiCallable[_job_pb2.WatchJobRunProgressRequest, _job_pb2.WatchJobRunProgressResponse]
+    """WatchJobRunProgress streams a run's progress each time it changes, ending with the run."""
+    GetJobSchedule: _grpc.UnaryUnaryMultiCallable[_job_pb2.GetJobScheduleRequest, _job_pb2.GetJobScheduleResponse]
+    """GetJobSchedule returns a job's schedule with its next and recent runs."""
 
 @_typing.type_check_only
 class JobServiceAsyncStub(JobServiceStub):
@@ -67,6 +87,26 @@ class JobServiceAsyncStub(JobServiceStub):
     """GetJobRun returns one run."""
     GetJobRunProgress: _aio.UnaryUnaryMultiCallable[_job_pb2.GetJobRunProgressRequest, _job_pb2.GetJobRunProgressResponse]  # type: ignore[assignment]
     """GetJobRunProgress returns a run's per-table progress, live while it runs."""
+    UpdateJob: _aio.UnaryUnaryMultiCallable[_job_pb2.UpdateJobRequest, _job_pb2.UpdateJobResponse]  # type: ignore[assignment]
+    """UpdateJob changes a job's fields named in the update mask and its schedule with them."""
+    PauseJob: _aio.UnaryUnaryMultiCallable[_job_pb2.PauseJobRequest, _job_pb2.PauseJobResponse]  # type: ignore[assignment]
+    """PauseJob pauses a job's schedule; triggered runs still start."""
+    ResumeJob: _aio.UnaryUnaryMultiCallable[_job_pb2.ResumeJobRequest, _job_pb2.ResumeJobResponse]  # type: ignore[assignment]
+    """ResumeJob resumes a paused job's schedule."""
+    ValidateJob: _aio.UnaryUnaryMultiCallable[_job_pb2.ValidateJobRequest, _job_pb2.ValidateJobResponse]  # type: ignore[assignment]
+    """ValidateJob checks a stored or proposed job against its source's schema now."""
+    ListJobRuns: _aio.UnaryUnaryMultiCallable[_job_pb2.ListJobRunsRequest, _job_pb2.ListJobRunsResponse]  # type: ignore[assignment]
+    """ListJobRuns returns a job's runs, newest first, filtered by status and start time."""
+    GetJobRunEvents: _aio.UnaryUnaryMultiCallable[_job_pb2.GetJobRunEventsRequest, _job_pb2.GetJobRunEventsResponse]  # type: ignore[assignment]
+    """GetJobRunEvents returns the per-table events of a run from its workflow history."""
+    CancelJobRun: _aio.UnaryUnaryMultiCallable[_job_pb2.CancelJobRunRequest, _job_pb2.CancelJobRunResponse]  # type: ignore[assignment]
+    """CancelJobRun asks a running run to stop; it ends CANCELED."""
+    TerminateJobRun: _aio.UnaryUnaryMultiCallable[_job_pb2.TerminateJobRunRequest, _job_pb2.TerminateJobRunResponse]  # type: ignore[assignment]
+    """TerminateJobRun stops a running run at once, without cleanup; it ends TERMINATED."""
+    WatchJobRunProgress: _aio.UnaryStreamMultiCallable[_job_pb2.WatchJobRunProgressRequest, _job_pb2.WatchJobRunProgressResponse]  # type: ignore[assignment]
+    """WatchJobRunProgress streams a run's progress each time it changes, ending with the run."""
+    GetJobSchedule: _aio.UnaryUnaryMultiCallable[_job_pb2.GetJobScheduleRequest, _job_pb2.GetJobScheduleResponse]  # type: ignore[assignment]
+    """GetJobSchedule returns a job's schedule with its next and recent runs."""
 
 class JobServiceServicer(metaclass=_abc_1.ABCMeta):
     """JobService manages jobs and their runs."""
@@ -126,5 +166,85 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_job_pb2.GetJobRunProgressResponse, _abc.Awaitable[_job_pb2.GetJobRunProgressResponse]]:
         """GetJobRunProgress returns a run's per-table progress, live while it runs."""
+
+    @_abc_1.abstractmethod
+    def UpdateJob(
+        self,
+        request: _job_pb2.UpdateJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_pb2.UpdateJobResponse, _abc.Awaitable[_job_pb2.UpdateJobResponse]]:
+        """UpdateJob changes a job's fields named in the update mask and its schedule with them."""
+
+    @_abc_1.abstractmethod
+    def PauseJob(
+        self,
+        request: _job_pb2.PauseJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_pb2.PauseJobResponse, _abc.Awaitable[_job_pb2.PauseJobResponse]]:
+        """PauseJob pauses a job's schedule; triggered runs still start."""
+
+    @_abc_1.abstractmethod
+    def ResumeJob(
+        self,
+        request: _job_pb2.ResumeJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_pb2.ResumeJobResponse, _abc.Awaitable[_job_pb2.ResumeJobResponse]]:
+        """ResumeJob resumes a paused job's schedule."""
+
+    @_abc_1.abstractmethod
+    def ValidateJob(
+        self,
+        request: _job_pb2.ValidateJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_pb2.ValidateJobResponse, _abc.Awaitable[_job_pb2.ValidateJobResponse]]:
+        """ValidateJob checks a stored or proposed job against its source's schema now."""
+
+    @_abc_1.abstractmethod
+    def ListJobRuns(
+        self,
+        request: _job_pb2.ListJobRunsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_pb2.ListJobRunsResponse, _abc.Awaitable[_job_pb2.ListJobRunsResponse]]:
+        """ListJobRuns returns a job's runs, newest first, filtered by status and start time."""
+
+    @_abc_1.abstractmethod
+    def GetJobRunEvents(
+        self,
+        request: _job_pb2.GetJobRunEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_pb2.GetJobRunEventsResponse, _abc.Awaitable[_job_pb2.GetJobRunEventsResponse]]:
+        """GetJobRunEvents returns the per-table events of a run from its workflow history."""
+
+    @_abc_1.abstractmethod
+    def CancelJobRun(
+        self,
+        request: _job_pb2.CancelJobRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_pb2.CancelJobRunResponse, _abc.Awaitable[_job_pb2.CancelJobRunResponse]]:
+        """CancelJobRun asks a running run to stop; it ends CANCELED."""
+
+    @_abc_1.abstractmethod
+    def TerminateJobRun(
+        self,
+        request: _job_pb2.TerminateJobRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_pb2.TerminateJobRunResponse, _abc.Awaitable[_job_pb2.TerminateJobRunResponse]]:
+        """TerminateJobRun stops a running run at once, without cleanup; it ends TERMINATED."""
+
+    @_abc_1.abstractmethod
+    def WatchJobRunProgress(
+        self,
+        request: _job_pb2.WatchJobRunProgressRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_job_pb2.WatchJobRunProgressResponse], _abc.AsyncIterator[_job_pb2.WatchJobRunProgressResponse]]:
+        """WatchJobRunProgress streams a run's progress each time it changes, ending with the run."""
+
+    @_abc_1.abstractmethod
+    def GetJobSchedule(
+        self,
+        request: _job_pb2.GetJobScheduleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_pb2.GetJobScheduleResponse, _abc.Awaitable[_job_pb2.GetJobScheduleResponse]]:
+        """GetJobSchedule returns a job's schedule with its next and recent runs."""
 
 def add_JobServiceServicer_to_server(servicer: JobServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

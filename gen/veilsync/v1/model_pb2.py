@@ -22,36 +22,75 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from veilsync.v1 import transformer_pb2 as veilsync_dot_v1_dot_transformer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17veilsync/v1/model.proto\x12\x0bveilsync.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x01\n\x05Model\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12*\n\x04kind\x18\x03 \x01(\x0e\x32\x16.veilsync.v1.ModelKindR\x04kind\x12+\n\x11source_connection\x18\x04 \x01(\tR\x10sourceConnection\x12\x14\n\x05table\x18\x05 \x01(\tR\x05table\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\x96\x01\n\x11TrainModelRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x16.veilsync.v1.ModelKindR\x04kind\x12+\n\x11source_connection\x18\x03 \x01(\tR\x10sourceConnection\x12\x14\n\x05table\x18\x04 \x01(\tR\x05table\">\n\x12TrainModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x12.veilsync.v1.ModelR\x05model\"!\n\x0fGetModelRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"<\n\x10GetModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x12.veilsync.v1.ModelR\x05model\"O\n\x11ListModelsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"h\n\x12ListModelsResponse\x12*\n\x06models\x18\x01 \x03(\x0b\x32\x12.veilsync.v1.ModelR\x06models\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"$\n\x12\x44\x65leteModelRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"\x15\n\x13\x44\x65leteModelResponse*r\n\tModelKind\x12\x1a\n\x16MODEL_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMODEL_KIND_GAUSSIAN_COPULA\x10\x01\x12\x14\n\x10MODEL_KIND_CTGAN\x10\x02\x12\x13\n\x0fMODEL_KIND_TVAE\x10\x03\x32\xc7\x02\n\x0cModelService\x12M\n\nTrainModel\x12\x1e.veilsync.v1.TrainModelRequest\x1a\x1f.veilsync.v1.TrainModelResponse\x12G\n\x08GetModel\x12\x1c.veilsync.v1.GetModelRequest\x1a\x1d.veilsync.v1.GetModelResponse\x12M\n\nListModels\x12\x1e.veilsync.v1.ListModelsRequest\x1a\x1f.veilsync.v1.ListModelsResponse\x12P\n\x0b\x44\x65leteModel\x12\x1f.veilsync.v1.DeleteModelRequest\x1a .veilsync.v1.DeleteModelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17veilsync/v1/model.proto\x12\x0bveilsync.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dveilsync/v1/transformer.proto\"S\n\x0bModelColumn\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x30\n\x04type\x18\x02 \x01(\x0e\x32\x1c.veilsync.v1.ModelColumnTypeR\x04type\"w\n\x0fTrainingOptions\x12\x16\n\x06\x65pochs\x18\x01 \x01(\x05R\x06\x65pochs\x12\x1d\n\nbatch_size\x18\x02 \x01(\x05R\tbatchSize\x12\x19\n\x08max_rows\x18\x03 \x01(\x03R\x07maxRows\x12\x12\n\x04seed\x18\x04 \x01(\x03R\x04seed\"m\n\x11\x43olumnTransformer\x12\x16\n\x06\x63olumn\x18\x01 \x01(\tR\x06\x63olumn\x12@\n\x0btransformer\x18\x02 \x01(\x0b\x32\x1e.veilsync.v1.TransformerConfigR\x0btransformer\"\x81\x01\n\x10TrainingProgress\x12\x14\n\x05\x65poch\x18\x01 \x01(\x05R\x05\x65poch\x12\x16\n\x06\x65pochs\x18\x02 \x01(\x05R\x06\x65pochs\x12\x12\n\x04loss\x18\x03 \x01(\x01R\x04loss\x12+\n\x03\x65ta\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03\x65ta\"X\n\x10\x43olumnShapeScore\x12\x16\n\x06\x63olumn\x18\x01 \x01(\tR\x06\x63olumn\x12\x16\n\x06metric\x18\x02 \x01(\tR\x06metric\x12\x14\n\x05score\x18\x03 \x01(\x01R\x05score\"u\n\x0f\x43olumnPairScore\x12\x19\n\x08\x63olumn_1\x18\x01 \x01(\tR\x07\x63olumn1\x12\x19\n\x08\x63olumn_2\x18\x02 \x01(\tR\x07\x63olumn2\x12\x16\n\x06metric\x18\x03 \x01(\tR\x06metric\x12\x14\n\x05score\x18\x04 \x01(\x01R\x05score\"\xac\x02\n\x0cModelQuality\x12#\n\roverall_score\x18\x01 \x01(\x01R\x0coverallScore\x12.\n\x13\x63olumn_shapes_score\x18\x02 \x01(\x01R\x11\x63olumnShapesScore\x12\x37\n\x18\x63olumn_pair_trends_score\x18\x03 \x01(\x01R\x15\x63olumnPairTrendsScore\x12\x42\n\rcolumn_shapes\x18\x04 \x03(\x0b\x32\x1d.veilsync.v1.ColumnShapeScoreR\x0c\x63olumnShapes\x12J\n\x12\x63olumn_pair_trends\x18\x05 \x03(\x0b\x32\x1c.veilsync.v1.ColumnPairScoreR\x10\x63olumnPairTrends\"\xb6\x05\n\x05Model\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12*\n\x04kind\x18\x03 \x01(\x0e\x32\x16.veilsync.v1.ModelKindR\x04kind\x12+\n\x11source_connection\x18\x04 \x01(\tR\x10sourceConnection\x12\x14\n\x05table\x18\x05 \x01(\tR\x05table\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x30\n\x06status\x18\x07 \x01(\x0e\x32\x18.veilsync.v1.ModelStatusR\x06status\x12\x36\n\x07options\x18\x08 \x01(\x0b\x32\x1c.veilsync.v1.TrainingOptionsR\x07options\x12\x32\n\x07\x63olumns\x18\t \x03(\x0b\x32\x18.veilsync.v1.ModelColumnR\x07\x63olumns\x12#\n\rtraining_rows\x18\n \x01(\x03R\x0ctrainingRows\x12\x39\n\x08progress\x18\x0b \x01(\x0b\x32\x1d.veilsync.v1.TrainingProgressR\x08progress\x12\x14\n\x05\x65rror\x18\x0c \x01(\tR\x05\x65rror\x12\x30\n\x06\x66ormat\x18\r \x01(\x0e\x32\x18.veilsync.v1.ModelFormatR\x06\x66ormat\x12#\n\rquality_score\x18\x0e \x01(\x01R\x0cqualityScore\x12\x16\n\x06sha256\x18\x0f \x01(\tR\x06sha256\x12\x1d\n\nsize_bytes\x18\x10 \x01(\x03R\tsizeBytes\x12;\n\x0bupdate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"\x92\x02\n\x11TrainModelRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x16.veilsync.v1.ModelKindR\x04kind\x12+\n\x11source_connection\x18\x03 \x01(\tR\x10sourceConnection\x12\x14\n\x05table\x18\x04 \x01(\tR\x05table\x12\x36\n\x07options\x18\x05 \x01(\x0b\x32\x1c.veilsync.v1.TrainingOptionsR\x07options\x12\x42\n\x0ctransformers\x18\x06 \x03(\x0b\x32\x1e.veilsync.v1.ColumnTransformerR\x0ctransformers\">\n\x12TrainModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x12.veilsync.v1.ModelR\x05model\"!\n\x0fGetModelRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"<\n\x10GetModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x12.veilsync.v1.ModelR\x05model\"O\n\x11ListModelsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"h\n\x12ListModelsResponse\x12*\n\x06models\x18\x01 \x03(\x0b\x32\x12.veilsync.v1.ModelR\x06models\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"$\n\x12\x44\x65leteModelRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"\x15\n\x13\x44\x65leteModelResponse\"I\n\x11SampleDestination\x12\x1e\n\nconnection\x18\x01 \x01(\tR\nconnection\x12\x14\n\x05table\x18\x02 \x01(\tR\x05table\"\xbf\x01\n\x12SampleModelRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n\trow_count\x18\x02 \x01(\x03R\x08rowCount\x12\x12\n\x04seed\x18\x03 \x01(\x03R\x04seed\x12\x42\n\x0b\x64\x65stination\x18\x04 \x01(\x0b\x32\x1e.veilsync.v1.SampleDestinationH\x00R\x0b\x64\x65stination\x12\x1a\n\x07preview\x18\x05 \x01(\x08H\x00R\x07previewB\x08\n\x06target\"\x7f\n\x13SampleModelResponse\x12!\n\x0crows_written\x18\x01 \x01(\x03R\x0browsWritten\x12\x18\n\x07\x63olumns\x18\x02 \x03(\tR\x07\x63olumns\x12+\n\x04rows\x18\x03 \x03(\x0b\x32\x17.google.protobuf.StructR\x04rows\"(\n\x16GetModelQualityRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"N\n\x17GetModelQualityResponse\x12\x33\n\x07quality\x18\x01 \x01(\x0b\x32\x19.veilsync.v1.ModelQualityR\x07quality\"\xc6\x01\n\x13UploadModelMetadata\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x30\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x18.veilsync.v1.ModelFormatR\x06\x66ormat\x12\x32\n\x07\x63olumns\x18\x03 \x03(\x0b\x32\x18.veilsync.v1.ModelColumnR\x07\x63olumns\x12\x16\n\x06sha256\x18\x04 \x01(\tR\x06sha256\x12\x1d\n\nsize_bytes\x18\x05 \x01(\x03R\tsizeBytes\"t\n\x12UploadModelRequest\x12>\n\x08metadata\x18\x01 \x01(\x0b\x32 .veilsync.v1.UploadModelMetadataH\x00R\x08metadata\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunkB\x06\n\x04part\"?\n\x13UploadModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x12.veilsync.v1.ModelR\x05model*\xa8\x01\n\tModelKind\x12\x1a\n\x16MODEL_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMODEL_KIND_GAUSSIAN_COPULA\x10\x01\x12\x14\n\x10MODEL_KIND_CTGAN\x10\x02\x12\x13\n\x0fMODEL_KIND_TVAE\x10\x03\x12\x1b\n\x17MODEL_KIND_VEILSYNC_VAE\x10\x04\x12\x17\n\x13MODEL_KIND_UPLOADED\x10\x05*w\n\x0bModelStatus\x12\x1c\n\x18MODEL_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15MODEL_STATUS_TRAINING\x10\x01\x12\x16\n\x12MODEL_STATUS_READY\x10\x02\x12\x17\n\x13MODEL_STATUS_FAILED\x10\x03*`\n\x0bModelFormat\x12\x1c\n\x18MODEL_FORMAT_UNSPECIFIED\x10\x00\x12\x1c\n\x18MODEL_FORMAT_TORCHSCRIPT\x10\x01\x12\x15\n\x11MODEL_FORMAT_ONNX\x10\x02*\xcd\x01\n\x0fModelColumnType\x12!\n\x1dMODEL_COLUMN_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19MODEL_COLUMN_TYPE_INTEGER\x10\x01\x12\x1b\n\x17MODEL_COLUMN_TYPE_FLOAT\x10\x02\x12\x1d\n\x19MODEL_COLUMN_TYPE_BOOLEAN\x10\x03\x12\x1c\n\x18MODEL_COLUMN_TYPE_STRING\x10\x04\x12\x1e\n\x1aMODEL_COLUMN_TYPE_DATETIME\x10\x05\x32\xcb\x04\n\x0cModelService\x12M\n\nTrainModel\x12\x1e.veilsync.v1.TrainModelRequest\x1a\x1f.veilsync.v1.TrainModelResponse\x12G\n\x08GetModel\x12\x1c.veilsync.v1.GetModelRequest\x1a\x1d.veilsync.v1.GetModelResponse\x12M\n\nListModels\x12\x1e.veilsync.v1.ListModelsRequest\x1a\x1f.veilsync.v1.ListModelsResponse\x12P\n\x0b\x44\x65leteModel\x12\x1f.veilsync.v1.DeleteModelRequest\x1a .veilsync.v1.DeleteModelResponse\x12P\n\x0bSampleModel\x12\x1f.veilsync.v1.SampleModelRequest\x1a .veilsync.v1.SampleModelResponse\x12\\\n\x0fGetModelQuality\x12#.veilsync.v1.GetModelQualityRequest\x1a$.veilsync.v1.GetModelQualityResponse\x12R\n\x0bUploadModel\x12\x1f.veilsync.v1.UploadModelRequest\x1a .veilsync.v1.UploadModelResponse(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'veilsync.v1.model_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODELKIND']._serialized_start=853
-  _globals['_MODELKIND']._serialized_end=967
-  _globals['_MODEL']._serialized_start=74
-  _globals['_MODEL']._serialized_end=289
-  _globals['_TRAINMODELREQUEST']._serialized_start=292
-  _globals['_TRAINMODELREQUEST']._serialized_end=442
-  _globals['_TRAINMODELRESPONSE']._serialized_start=444
-  _globals['_TRAINMODELRESPONSE']._serialized_end=506
-  _globals['_GETMODELREQUEST']._serialized_start=508
-  _globals['_GETMODELREQUEST']._serialized_end=541
-  _globals['_GETMODELRESPONSE']._serialized_start=543
-  _globals['_GETMODELRESPONSE']._serialized_end=603
-  _globals['_LISTMODELSREQUEST']._serialized_start=605
-  _globals['_LISTMODELSREQUEST']._serialized_end=684
-  _globals['_LISTMODELSRESPONSE']._serialized_start=686
-  _globals['_LISTMODELSRESPONSE']._serialized_end=790
-  _globals['_DELETEMODELREQUEST']._serialized_start=792
-  _globals['_DELETEMODELREQUEST']._serialized_end=828
-  _globals['_DELETEMODELRESPONSE']._serialized_start=830
-  _globals['_DELETEMODELRESPONSE']._serialized_end=851
-  _globals['_MODELSERVICE']._serialized_start=970
-  _globals['_MODELSERVICE']._serialized_end=1297
+  _globals['_MODELKIND']._serialized_start=3415
+  _globals['_MODELKIND']._serialized_end=3583
+  _globals['_MODELSTATUS']._serialized_start=3585
+  _globals['_MODELSTATUS']._serialized_end=3704
+  _globals['_MODELFORMAT']._serialized_start=3706
+  _globals['_MODELFORMAT']._serialized_end=3802
+  _globals['_MODELCOLUMNTYPE']._serialized_start=3805
+  _globals['_MODELCOLUMNTYPE']._serialized_end=4010
+  _globals['_MODELCOLUMN']._serialized_start=166
+  _globals['_MODELCOLUMN']._serialized_end=249
+  _globals['_TRAININGOPTIONS']._serialized_start=251
+  _globals['_TRAININGOPTIONS']._serialized_end=370
+  _globals['_COLUMNTRANSFORMER']._serialized_start=372
+  _globals['_COLUMNTRANSFORMER']._serialized_end=481
+  _globals['_TRAININGPROGRESS']._serialized_start=484
+  _globals['_TRAININGPROGRESS']._serialized_end=613
+  _globals['_COLUMNSHAPESCORE']._serialized_start=615
+  _globals['_COLUMNSHAPESCORE']._serialized_end=703
+  _globals['_COLUMNPAIRSCORE']._serialized_start=705
+  _globals['_COLUMNPAIRSCORE']._serialized_end=822
+  _globals['_MODELQUALITY']._serialized_start=825
+  _globals['_MODELQUALITY']._serialized_end=1125
+  _globals['_MODEL']._serialized_start=1128
+  _globals['_MODEL']._serialized_end=1822
+  _globals['_TRAINMODELREQUEST']._serialized_start=1825
+  _globals['_TRAINMODELREQUEST']._serialized_end=2099
+  _globals['_TRAINMODELRESPONSE']._serialized_start=2101
+  _globals['_TRAINMODELRESPONSE']._serialized_end=2163
+  _globals['_GETMODELREQUEST']._serialized_start=2165
+  _globals['_GETMODELREQUEST']._serialized_end=2198
+  _globals['_GETMODELRESPONSE']._serialized_start=2200
+  _globals['_GETMODELRESPONSE']._serialized_end=2260
+  _globals['_LISTMODELSREQUEST']._serialized_start=2262
+  _globals['_LISTMODELSREQUEST']._serialized_end=2341
+  _globals['_LISTMODELSRESPONSE']._serialized_start=2343
+  _globals['_LISTMODELSRESPONSE']._serialized_end=2447
+  _globals['_DELETEMODELREQUEST']._serialized_start=2449
+  _globals['_DELETEMODELREQUEST']._serialized_end=2485
+  _globals['_DELETEMODELRESPONSE']._serialized_start=2487
+  _globals['_DELETEMODELRESPONSE']._serialized_end=2508
+  _globals['_SAMPLEDESTINATION']._serialized_start=2510
+  _globals['_SAMPLEDESTINATION']._serialized_end=2583
+  _globals['_SAMPLEMODELREQUEST']._serialized_start=2586
+  _globals['_SAMPLEMODELREQUEST']._serialized_end=2777
+  _globals['_SAMPLEMODELRESPONSE']._serialized_start=2779
+  _globals['_SAMPLEMODELRESPONSE']._serialized_end=2906
+  _globals['_GETMODELQUALITYREQUEST']._serialized_start=2908
+  _globals['_GETMODELQUALITYREQUEST']._serialized_end=2948
+  _globals['_GETMODELQUALITYRESPONSE']._serialized_start=2950
+  _globals['_GETMODELQUALITYRESPONSE']._serialized_end=3028
+  _globals['_UPLOADMODELMETADATA']._serialized_start=3031
+  _globals['_UPLOADMODELMETADATA']._serialized_end=3229
+  _globals['_UPLOADMODELREQUEST']._serialized_start=3231
+  _globals['_UPLOADMODELREQUEST']._serialized_end=3347
+  _globals['_UPLOADMODELRESPONSE']._serialized_start=3349
+  _globals['_UPLOADMODELRESPONSE']._serialized_end=3412
+  _globals['_MODELSERVICE']._serialized_start=4013
+  _globals['_MODELSERVICE']._serialized_end=4600
 # @@protoc_insertion_point(module_scope)

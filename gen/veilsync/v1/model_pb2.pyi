@@ -5,10 +5,13 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from veilsync.v1 import transformer_pb2 as _transformer_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -29,11 +32,15 @@ class _ModelKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ModelKind.V
     MODEL_KIND_UNSPECIFIED: _ModelKind.ValueType  # 0
     """Not set."""
     MODEL_KIND_GAUSSIAN_COPULA: _ModelKind.ValueType  # 1
-    """SDV Gaussian copula."""
+    """SDV Gaussian copula (Business Source License 1.1)."""
     MODEL_KIND_CTGAN: _ModelKind.ValueType  # 2
-    """SDV CTGAN."""
+    """SDV CTGAN (Business Source License 1.1)."""
     MODEL_KIND_TVAE: _ModelKind.ValueType  # 3
-    """SDV TVAE."""
+    """SDV TVAE (Business Source License 1.1)."""
+    MODEL_KIND_VEILSYNC_VAE: _ModelKind.ValueType  # 4
+    """Veilsync's own tabular variational autoencoder in plain torch, with no SDV dependency."""
+    MODEL_KIND_UPLOADED: _ModelKind.ValueType  # 5
+    """A model uploaded by the user (TorchScript or ONNX); it cannot be trained."""
 
 class ModelKind(_ModelKind, metaclass=_ModelKindEnumTypeWrapper):
     """ModelKind is the family of a synthetic-data model."""
@@ -41,16 +48,342 @@ class ModelKind(_ModelKind, metaclass=_ModelKindEnumTypeWrapper):
 MODEL_KIND_UNSPECIFIED: ModelKind.ValueType  # 0
 """Not set."""
 MODEL_KIND_GAUSSIAN_COPULA: ModelKind.ValueType  # 1
-"""SDV Gaussian copula."""
+"""SDV Gaussian copula (Business Source License 1.1)."""
 MODEL_KIND_CTGAN: ModelKind.ValueType  # 2
-"""SDV CTGAN."""
+"""SDV CTGAN (Business Source License 1.1)."""
 MODEL_KIND_TVAE: ModelKind.ValueType  # 3
-"""SDV TVAE."""
+"""SDV TVAE (Business Source License 1.1)."""
+MODEL_KIND_VEILSYNC_VAE: ModelKind.ValueType  # 4
+"""Veilsync's own tabular variational autoencoder in plain torch, with no SDV dependency."""
+MODEL_KIND_UPLOADED: ModelKind.ValueType  # 5
+"""A model uploaded by the user (TorchScript or ONNX); it cannot be trained."""
 Global___ModelKind: _TypeAlias = ModelKind  # noqa: Y015
+
+class _ModelStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ModelStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ModelStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MODEL_STATUS_UNSPECIFIED: _ModelStatus.ValueType  # 0
+    """Not set."""
+    MODEL_STATUS_TRAINING: _ModelStatus.ValueType  # 1
+    """Training is running; progress shows how far it is."""
+    MODEL_STATUS_READY: _ModelStatus.ValueType  # 2
+    """The model can sample."""
+    MODEL_STATUS_FAILED: _ModelStatus.ValueType  # 3
+    """Training failed; error says why."""
+
+class ModelStatus(_ModelStatus, metaclass=_ModelStatusEnumTypeWrapper):
+    """ModelStatus is where a model is in its life."""
+
+MODEL_STATUS_UNSPECIFIED: ModelStatus.ValueType  # 0
+"""Not set."""
+MODEL_STATUS_TRAINING: ModelStatus.ValueType  # 1
+"""Training is running; progress shows how far it is."""
+MODEL_STATUS_READY: ModelStatus.ValueType  # 2
+"""The model can sample."""
+MODEL_STATUS_FAILED: ModelStatus.ValueType  # 3
+"""Training failed; error says why."""
+Global___ModelStatus: _TypeAlias = ModelStatus  # noqa: Y015
+
+class _ModelFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ModelFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ModelFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MODEL_FORMAT_UNSPECIFIED: _ModelFormat.ValueType  # 0
+    """Not set."""
+    MODEL_FORMAT_TORCHSCRIPT: _ModelFormat.ValueType  # 1
+    """A TorchScript archive written by torch.jit.save."""
+    MODEL_FORMAT_ONNX: _ModelFormat.ValueType  # 2
+    """An ONNX model, run with onnxruntime."""
+
+class ModelFormat(_ModelFormat, metaclass=_ModelFormatEnumTypeWrapper):
+    """ModelFormat is the file format of an uploaded model. Only formats that cannot run code when
+    loaded are accepted: pickle and cloudpickle files are refused.
+    """
+
+MODEL_FORMAT_UNSPECIFIED: ModelFormat.ValueType  # 0
+"""Not set."""
+MODEL_FORMAT_TORCHSCRIPT: ModelFormat.ValueType  # 1
+"""A TorchScript archive written by torch.jit.save."""
+MODEL_FORMAT_ONNX: ModelFormat.ValueType  # 2
+"""An ONNX model, run with onnxruntime."""
+Global___ModelFormat: _TypeAlias = ModelFormat  # noqa: Y015
+
+class _ModelColumnType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ModelColumnTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ModelColumnType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MODEL_COLUMN_TYPE_UNSPECIFIED: _ModelColumnType.ValueType  # 0
+    """Not set."""
+    MODEL_COLUMN_TYPE_INTEGER: _ModelColumnType.ValueType  # 1
+    """Whole numbers."""
+    MODEL_COLUMN_TYPE_FLOAT: _ModelColumnType.ValueType  # 2
+    """Floating-point numbers."""
+    MODEL_COLUMN_TYPE_BOOLEAN: _ModelColumnType.ValueType  # 3
+    """True or false."""
+    MODEL_COLUMN_TYPE_STRING: _ModelColumnType.ValueType  # 4
+    """Text, including categories."""
+    MODEL_COLUMN_TYPE_DATETIME: _ModelColumnType.ValueType  # 5
+    """Timestamps."""
+
+class ModelColumnType(_ModelColumnType, metaclass=_ModelColumnTypeEnumTypeWrapper):
+    """ModelColumnType is the type of one column a model produces."""
+
+MODEL_COLUMN_TYPE_UNSPECIFIED: ModelColumnType.ValueType  # 0
+"""Not set."""
+MODEL_COLUMN_TYPE_INTEGER: ModelColumnType.ValueType  # 1
+"""Whole numbers."""
+MODEL_COLUMN_TYPE_FLOAT: ModelColumnType.ValueType  # 2
+"""Floating-point numbers."""
+MODEL_COLUMN_TYPE_BOOLEAN: ModelColumnType.ValueType  # 3
+"""True or false."""
+MODEL_COLUMN_TYPE_STRING: ModelColumnType.ValueType  # 4
+"""Text, including categories."""
+MODEL_COLUMN_TYPE_DATETIME: ModelColumnType.ValueType  # 5
+"""Timestamps."""
+Global___ModelColumnType: _TypeAlias = ModelColumnType  # noqa: Y015
+
+@_typing.final
+class ModelColumn(_message.Message):
+    """ModelColumn is one column a model produces."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Column name."""
+    type: Global___ModelColumnType.ValueType
+    """Column type."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        type: Global___ModelColumnType.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModelColumn: _TypeAlias = ModelColumn  # noqa: Y015
+
+@_typing.final
+class TrainingOptions(_message.Message):
+    """TrainingOptions are the hyper-parameters of a training run; zero means the default."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EPOCHS_FIELD_NUMBER: _builtins.int
+    BATCH_SIZE_FIELD_NUMBER: _builtins.int
+    MAX_ROWS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    epochs: _builtins.int
+    """Passes over the training rows, 1 to 10000; 0 means 100 (ignored by gaussian_copula)."""
+    batch_size: _builtins.int
+    """Rows per optimisation step, 10 to 100000; 0 means 500. CTGAN needs a multiple of 10."""
+    max_rows: _builtins.int
+    """Rows read for training at most, 1 to 10000000; 0 means 1000000."""
+    seed: _builtins.int
+    """Seed of the random generators, for reproducible training."""
+    def __init__(
+        self,
+        *,
+        epochs: _builtins.int = ...,
+        batch_size: _builtins.int = ...,
+        max_rows: _builtins.int = ...,
+        seed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_size", b"batch_size", "epochs", b"epochs", "max_rows", b"max_rows", "seed", b"seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrainingOptions: _TypeAlias = TrainingOptions  # noqa: Y015
+
+@_typing.final
+class ColumnTransformer(_message.Message):
+    """ColumnTransformer applies a transformer to a column before training, so raw PII never
+    reaches a model.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMN_FIELD_NUMBER: _builtins.int
+    TRANSFORMER_FIELD_NUMBER: _builtins.int
+    column: _builtins.str
+    """Column name."""
+    @_builtins.property
+    def transformer(self) -> _transformer_pb2.TransformerConfig:
+        """The transformer."""
+
+    def __init__(
+        self,
+        *,
+        column: _builtins.str = ...,
+        transformer: _transformer_pb2.TransformerConfig | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["transformer", b"transformer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["column", b"column", "transformer", b"transformer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ColumnTransformer: _TypeAlias = ColumnTransformer  # noqa: Y015
+
+@_typing.final
+class TrainingProgress(_message.Message):
+    """TrainingProgress is how far a training run is."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EPOCH_FIELD_NUMBER: _builtins.int
+    EPOCHS_FIELD_NUMBER: _builtins.int
+    LOSS_FIELD_NUMBER: _builtins.int
+    ETA_FIELD_NUMBER: _builtins.int
+    epoch: _builtins.int
+    """Epochs finished."""
+    epochs: _builtins.int
+    """Epochs planned."""
+    loss: _builtins.float
+    """Loss of the last finished epoch."""
+    @_builtins.property
+    def eta(self) -> _duration_pb2.Duration:
+        """Estimated time left; unset before the first epoch ends."""
+
+    def __init__(
+        self,
+        *,
+        epoch: _builtins.int = ...,
+        epochs: _builtins.int = ...,
+        loss: _builtins.float = ...,
+        eta: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["eta", b"eta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "epochs", b"epochs", "eta", b"eta", "loss", b"loss"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrainingProgress: _TypeAlias = TrainingProgress  # noqa: Y015
+
+@_typing.final
+class ColumnShapeScore(_message.Message):
+    """ColumnShapeScore is how well one column's distribution is reproduced (SDMetrics)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMN_FIELD_NUMBER: _builtins.int
+    METRIC_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    column: _builtins.str
+    """Column name."""
+    metric: _builtins.str
+    """SDMetrics metric name, such as "KSComplement" or "TVComplement"."""
+    score: _builtins.float
+    """Score from 0 (unlike) to 1 (identical)."""
+    def __init__(
+        self,
+        *,
+        column: _builtins.str = ...,
+        metric: _builtins.str = ...,
+        score: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["column", b"column", "metric", b"metric", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ColumnShapeScore: _TypeAlias = ColumnShapeScore  # noqa: Y015
+
+@_typing.final
+class ColumnPairScore(_message.Message):
+    """ColumnPairScore is how well the relation between two columns is reproduced (SDMetrics)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMN_1_FIELD_NUMBER: _builtins.int
+    COLUMN_2_FIELD_NUMBER: _builtins.int
+    METRIC_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    column_1: _builtins.str
+    """First column."""
+    column_2: _builtins.str
+    """Second column."""
+    metric: _builtins.str
+    """SDMetrics metric name, such as "CorrelationSimilarity" or "ContingencySimilarity"."""
+    score: _builtins.float
+    """Score from 0 (unlike) to 1 (identical)."""
+    def __init__(
+        self,
+        *,
+        column_1: _builtins.str = ...,
+        column_2: _builtins.str = ...,
+        metric: _builtins.str = ...,
+        score: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["column_1", b"column_1", "column_2", b"column_2", "metric", b"metric", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ColumnPairScore: _TypeAlias = ColumnPairScore  # noqa: Y015
+
+@_typing.final
+class ModelQuality(_message.Message):
+    """ModelQuality is the SDMetrics quality report of a model's samples against its training rows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OVERALL_SCORE_FIELD_NUMBER: _builtins.int
+    COLUMN_SHAPES_SCORE_FIELD_NUMBER: _builtins.int
+    COLUMN_PAIR_TRENDS_SCORE_FIELD_NUMBER: _builtins.int
+    COLUMN_SHAPES_FIELD_NUMBER: _builtins.int
+    COLUMN_PAIR_TRENDS_FIELD_NUMBER: _builtins.int
+    overall_score: _builtins.float
+    """Overall score from 0 to 1: the mean of the column shapes and column pair trends scores."""
+    column_shapes_score: _builtins.float
+    """Mean of the column shape scores."""
+    column_pair_trends_score: _builtins.float
+    """Mean of the column pair trend scores."""
+    @_builtins.property
+    def column_shapes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnShapeScore]:
+        """Per-column scores."""
+
+    @_builtins.property
+    def column_pair_trends(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnPairScore]:
+        """Per-pair scores."""
+
+    def __init__(
+        self,
+        *,
+        overall_score: _builtins.float = ...,
+        column_shapes_score: _builtins.float = ...,
+        column_pair_trends_score: _builtins.float = ...,
+        column_shapes: _abc.Iterable[Global___ColumnShapeScore] | None = ...,
+        column_pair_trends: _abc.Iterable[Global___ColumnPairScore] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["column_pair_trends", b"column_pair_trends", "column_pair_trends_score", b"column_pair_trends_score", "column_shapes", b"column_shapes", "column_shapes_score", b"column_shapes_score", "overall_score", b"overall_score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModelQuality: _TypeAlias = ModelQuality  # noqa: Y015
 
 @_typing.final
 class Model(_message.Message):
-    """Model is a synthetic-data model trained on one table."""
+    """Model is a synthetic-data model trained on one table, or uploaded."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -60,6 +393,17 @@ class Model(_message.Message):
     SOURCE_CONNECTION_FIELD_NUMBER: _builtins.int
     TABLE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    TRAINING_ROWS_FIELD_NUMBER: _builtins.int
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    QUALITY_SCORE_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned identifier."""
     name: _builtins.str
@@ -67,12 +411,42 @@ class Model(_message.Message):
     kind: Global___ModelKind.ValueType
     """The model family."""
     source_connection: _builtins.str
-    """Name of the connection the model was trained from."""
+    """Name of the connection the model was trained from; empty for uploaded models."""
     table: _builtins.str
-    """Schema-qualified table the model was trained on."""
+    """Schema-qualified table the model was trained on; empty for uploaded models."""
+    status: Global___ModelStatus.ValueType
+    """Where the model is in its life."""
+    training_rows: _builtins.int
+    """Rows it was trained on."""
+    error: _builtins.str
+    """Why training failed; empty otherwise."""
+    format: Global___ModelFormat.ValueType
+    """File format of an uploaded model; unset for trained models."""
+    quality_score: _builtins.float
+    """Overall quality score from 0 to 1, when measured."""
+    sha256: _builtins.str
+    """SHA-256 of the model's artifact, hex."""
+    size_bytes: _builtins.int
+    """Size of the model's artifact in bytes."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the model was created."""
+
+    @_builtins.property
+    def options(self) -> Global___TrainingOptions:
+        """The hyper-parameters it was trained with, defaults filled in."""
+
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModelColumn]:
+        """Columns the model produces."""
+
+    @_builtins.property
+    def progress(self) -> Global___TrainingProgress:
+        """Training progress; set while training and after."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the model last changed."""
 
     def __init__(
         self,
@@ -83,10 +457,21 @@ class Model(_message.Message):
         source_connection: _builtins.str = ...,
         table: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        status: Global___ModelStatus.ValueType = ...,
+        options: Global___TrainingOptions | None = ...,
+        columns: _abc.Iterable[Global___ModelColumn] | None = ...,
+        training_rows: _builtins.int = ...,
+        progress: Global___TrainingProgress | None = ...,
+        error: _builtins.str = ...,
+        format: Global___ModelFormat.ValueType = ...,
+        quality_score: _builtins.float = ...,
+        sha256: _builtins.str = ...,
+        size_bytes: _builtins.int = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "options", b"options", "progress", b"progress", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "id", b"id", "kind", b"kind", "name", b"name", "source_connection", b"source_connection", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "create_time", b"create_time", "error", b"error", "format", b"format", "id", b"id", "kind", b"kind", "name", b"name", "options", b"options", "progress", b"progress", "quality_score", b"quality_score", "sha256", b"sha256", "size_bytes", b"size_bytes", "source_connection", b"source_connection", "status", b"status", "table", b"table", "training_rows", b"training_rows", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -102,14 +487,26 @@ class TrainModelRequest(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     SOURCE_CONNECTION_FIELD_NUMBER: _builtins.int
     TABLE_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    TRANSFORMERS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Unique name of the new model."""
     kind: Global___ModelKind.ValueType
-    """The model family."""
+    """The model family; MODEL_KIND_UPLOADED is refused."""
     source_connection: _builtins.str
     """Name of the connection to read training rows from."""
     table: _builtins.str
-    """Schema-qualified table to train on."""
+    """Table to train on: "schema.table", or "table" in the default schema."""
+    @_builtins.property
+    def options(self) -> Global___TrainingOptions:
+        """Hyper-parameters; unset means the defaults."""
+
+    @_builtins.property
+    def transformers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnTransformer]:
+        """Transformers applied to columns before training; PII-looking columns without one are
+        generated by transformers at sampling time instead of being learned.
+        """
+
     def __init__(
         self,
         *,
@@ -117,10 +514,12 @@ class TrainModelRequest(_message.Message):
         kind: Global___ModelKind.ValueType = ...,
         source_connection: _builtins.str = ...,
         table: _builtins.str = ...,
+        options: Global___TrainingOptions | None = ...,
+        transformers: _abc.Iterable[Global___ColumnTransformer] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "name", b"name", "source_connection", b"source_connection", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "name", b"name", "options", b"options", "source_connection", b"source_connection", "table", b"table", "transformers", b"transformers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -135,7 +534,7 @@ class TrainModelResponse(_message.Message):
     MODEL_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def model(self) -> Global___Model:
-        """The model."""
+        """The model, status TRAINING."""
 
     def __init__(
         self,
@@ -288,3 +687,248 @@ class DeleteModelResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteModelResponse: _TypeAlias = DeleteModelResponse  # noqa: Y015
+
+@_typing.final
+class SampleDestination(_message.Message):
+    """SampleDestination is the table synthetic rows are written to."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTION_FIELD_NUMBER: _builtins.int
+    TABLE_FIELD_NUMBER: _builtins.int
+    connection: _builtins.str
+    """Name of the destination connection."""
+    table: _builtins.str
+    """Table: "schema.table", or "table" in the default schema. It must exist."""
+    def __init__(
+        self,
+        *,
+        connection: _builtins.str = ...,
+        table: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SampleDestination: _TypeAlias = SampleDestination  # noqa: Y015
+
+@_typing.final
+class SampleModelRequest(_message.Message):
+    """SampleModelRequest asks for synthetic rows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ROW_COUNT_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    DESTINATION_FIELD_NUMBER: _builtins.int
+    PREVIEW_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The model's id."""
+    row_count: _builtins.int
+    """Rows to produce: 1 to 100000000 into a table, 1 to 1000 for a preview."""
+    seed: _builtins.int
+    """Seed: the same seed gives the same rows from the same model."""
+    preview: _builtins.bool
+    """Return the rows in the response instead of writing them."""
+    @_builtins.property
+    def destination(self) -> Global___SampleDestination:
+        """Write the rows into this table."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        row_count: _builtins.int = ...,
+        seed: _builtins.int = ...,
+        destination: Global___SampleDestination | None = ...,
+        preview: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["destination", b"destination", "preview", b"preview", "target", b"target"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination", b"destination", "id", b"id", "preview", b"preview", "row_count", b"row_count", "seed", b"seed", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_target: _TypeAlias = _typing.Literal["destination", "preview"]  # noqa: Y015
+    _WhichOneofArgType_target: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_target) -> _WhichOneofReturnType_target | None: ...
+
+Global___SampleModelRequest: _TypeAlias = SampleModelRequest  # noqa: Y015
+
+@_typing.final
+class SampleModelResponse(_message.Message):
+    """SampleModelResponse reports what sampling did."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    rows_written: _builtins.int
+    """Rows written into the destination; 0 for a preview."""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Column names of the preview rows, in order."""
+
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]:
+        """Preview rows, one object per row keyed by column name; empty when writing to a table."""
+
+    def __init__(
+        self,
+        *,
+        rows_written: _builtins.int = ...,
+        columns: _abc.Iterable[_builtins.str] | None = ...,
+        rows: _abc.Iterable[_struct_pb2.Struct] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "rows", b"rows", "rows_written", b"rows_written"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SampleModelResponse: _TypeAlias = SampleModelResponse  # noqa: Y015
+
+@_typing.final
+class GetModelQualityRequest(_message.Message):
+    """GetModelQualityRequest names the model."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The model's id."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetModelQualityRequest: _TypeAlias = GetModelQualityRequest  # noqa: Y015
+
+@_typing.final
+class GetModelQualityResponse(_message.Message):
+    """GetModelQualityResponse returns the quality report."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUALITY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def quality(self) -> Global___ModelQuality:
+        """The report."""
+
+    def __init__(
+        self,
+        *,
+        quality: Global___ModelQuality | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["quality", b"quality"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quality", b"quality"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetModelQualityResponse: _TypeAlias = GetModelQualityResponse  # noqa: Y015
+
+@_typing.final
+class UploadModelMetadata(_message.Message):
+    """UploadModelMetadata describes an uploaded model: the first message of an upload. The model's
+    contract: input a row count (int64 scalar) and a seed (int64 scalar); output one tensor per
+    declared column, in order, each of shape [row_count] (strings are not supported as outputs).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Unique name of the new model."""
+    format: Global___ModelFormat.ValueType
+    """The file's format."""
+    sha256: _builtins.str
+    """SHA-256 of the whole file, hex."""
+    size_bytes: _builtins.int
+    """Size of the whole file in bytes."""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModelColumn]:
+        """The columns the model produces, in output order."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        format: Global___ModelFormat.ValueType = ...,
+        columns: _abc.Iterable[Global___ModelColumn] | None = ...,
+        sha256: _builtins.str = ...,
+        size_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "format", b"format", "name", b"name", "sha256", b"sha256", "size_bytes", b"size_bytes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadModelMetadata: _TypeAlias = UploadModelMetadata  # noqa: Y015
+
+@_typing.final
+class UploadModelRequest(_message.Message):
+    """UploadModelRequest is one message of an upload stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METADATA_FIELD_NUMBER: _builtins.int
+    CHUNK_FIELD_NUMBER: _builtins.int
+    chunk: _builtins.bytes
+    """The next bytes of the file."""
+    @_builtins.property
+    def metadata(self) -> Global___UploadModelMetadata:
+        """The model's metadata; the first message only."""
+
+    def __init__(
+        self,
+        *,
+        metadata: Global___UploadModelMetadata | None = ...,
+        chunk: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "metadata", b"metadata", "part", b"part"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "metadata", b"metadata", "part", b"part"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["metadata", "chunk"]  # noqa: Y015
+    _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
+
+Global___UploadModelRequest: _TypeAlias = UploadModelRequest  # noqa: Y015
+
+@_typing.final
+class UploadModelResponse(_message.Message):
+    """UploadModelResponse returns the stored model."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def model(self) -> Global___Model:
+        """The model, status READY."""
+
+    def __init__(
+        self,
+        *,
+        model: Global___Model | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["model", b"model"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model", b"model"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadModelResponse: _TypeAlias = UploadModelResponse  # noqa: Y015

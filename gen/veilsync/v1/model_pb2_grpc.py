@@ -26,8 +26,8 @@ if _version_not_supported:
 
 
 class ModelServiceStub:
-    """ModelService trains synthetic-data models on GPU workers. Declared for the ML worker; its
-    RPCs answer UNIMPLEMENTED until that worker lands.
+    """ModelService trains synthetic-data models on GPU workers (task queue "ml"), samples them into
+    tables, and accepts models brought by the user.
     """
 
     def __init__(self, channel):
@@ -56,36 +56,73 @@ class ModelServiceStub:
                 request_serializer=veilsync_dot_v1_dot_model__pb2.DeleteModelRequest.SerializeToString,
                 response_deserializer=veilsync_dot_v1_dot_model__pb2.DeleteModelResponse.FromString,
                 _registered_method=True)
+        self.SampleModel = channel.unary_unary(
+                '/veilsync.v1.ModelService/SampleModel',
+                request_serializer=veilsync_dot_v1_dot_model__pb2.SampleModelRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_model__pb2.SampleModelResponse.FromString,
+                _registered_method=True)
+        self.GetModelQuality = channel.unary_unary(
+                '/veilsync.v1.ModelService/GetModelQuality',
+                request_serializer=veilsync_dot_v1_dot_model__pb2.GetModelQualityRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_model__pb2.GetModelQualityResponse.FromString,
+                _registered_method=True)
+        self.UploadModel = channel.stream_unary(
+                '/veilsync.v1.ModelService/UploadModel',
+                request_serializer=veilsync_dot_v1_dot_model__pb2.UploadModelRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_model__pb2.UploadModelResponse.FromString,
+                _registered_method=True)
 
 
 class ModelServiceServicer:
-    """ModelService trains synthetic-data models on GPU workers. Declared for the ML worker; its
-    RPCs answer UNIMPLEMENTED until that worker lands.
+    """ModelService trains synthetic-data models on GPU workers (task queue "ml"), samples them into
+    tables, and accepts models brought by the user.
     """
 
     def TrainModel(self, request, context):
-        """TrainModel starts training a model on a table.
+        """TrainModel starts training a model on a table; the model is TRAINING until it is READY.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetModel(self, request, context):
-        """GetModel returns one model.
+        """GetModel returns one model, with training progress while it trains.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListModels(self, request, context):
-        """ListModels returns the account's models.
+        """ListModels returns the account's models ordered by name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteModel(self, request, context):
-        """DeleteModel removes a model and its artifacts.
+        """DeleteModel removes a model and its artifacts, cancelling its training if running.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SampleModel(self, request, context):
+        """SampleModel writes synthetic rows into a destination table, or returns a small preview.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModelQuality(self, request, context):
+        """GetModelQuality returns the SDMetrics quality report measured after training.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadModel(self, request_iterator, context):
+        """UploadModel stores a user's TorchScript or ONNX model after validating it: a first message
+        with metadata, then the file in chunks.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -114,6 +151,21 @@ def add_ModelServiceServicer_to_server(servicer, server):
                     request_deserializer=veilsync_dot_v1_dot_model__pb2.DeleteModelRequest.FromString,
                     response_serializer=veilsync_dot_v1_dot_model__pb2.DeleteModelResponse.SerializeToString,
             ),
+            'SampleModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.SampleModel,
+                    request_deserializer=veilsync_dot_v1_dot_model__pb2.SampleModelRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_model__pb2.SampleModelResponse.SerializeToString,
+            ),
+            'GetModelQuality': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModelQuality,
+                    request_deserializer=veilsync_dot_v1_dot_model__pb2.GetModelQualityRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_model__pb2.GetModelQualityResponse.SerializeToString,
+            ),
+            'UploadModel': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadModel,
+                    request_deserializer=veilsync_dot_v1_dot_model__pb2.UploadModelRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_model__pb2.UploadModelResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'veilsync.v1.ModelService', rpc_method_handlers)
@@ -123,8 +175,8 @@ def add_ModelServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ModelService:
-    """ModelService trains synthetic-data models on GPU workers. Declared for the ML worker; its
-    RPCs answer UNIMPLEMENTED until that worker lands.
+    """ModelService trains synthetic-data models on GPU workers (task queue "ml"), samples them into
+    tables, and accepts models brought by the user.
     """
 
     @staticmethod
@@ -225,6 +277,87 @@ class ModelService:
             '/veilsync.v1.ModelService/DeleteModel',
             veilsync_dot_v1_dot_model__pb2.DeleteModelRequest.SerializeToString,
             veilsync_dot_v1_dot_model__pb2.DeleteModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SampleModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.ModelService/SampleModel',
+            veilsync_dot_v1_dot_model__pb2.SampleModelRequest.SerializeToString,
+            veilsync_dot_v1_dot_model__pb2.SampleModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModelQuality(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.ModelService/GetModelQuality',
+            veilsync_dot_v1_dot_model__pb2.GetModelQualityRequest.SerializeToString,
+            veilsync_dot_v1_dot_model__pb2.GetModelQualityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadModel(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/veilsync.v1.ModelService/UploadModel',
+            veilsync_dot_v1_dot_model__pb2.UploadModelRequest.SerializeToString,
+            veilsync_dot_v1_dot_model__pb2.UploadModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

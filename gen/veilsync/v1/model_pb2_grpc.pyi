@@ -27,8 +27,8 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class ModelServiceStub:
-    """ModelService trains synthetic-data models on GPU workers. Declared for the ML worker; its
-    RPCs answer UNIMPLEMENTED until that worker lands.
+    """ModelService trains synthetic-data models on GPU workers (task queue "ml"), samples them into
+    tables, and accepts models brought by the user.
     """
 
     @_typing.overload
@@ -36,33 +36,49 @@ class ModelServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ModelServiceAsyncStub: ...
     TrainModel: _grpc.UnaryUnaryMultiCallable[_model_pb2.TrainModelRequest, _model_pb2.TrainModelResponse]
-    """TrainModel starts training a model on a table."""
+    """TrainModel starts training a model on a table; the model is TRAINING until it is READY."""
     GetModel: _grpc.UnaryUnaryMultiCallable[_model_pb2.GetModelRequest, _model_pb2.GetModelResponse]
-    """GetModel returns one model."""
+    """GetModel returns one model, with training progress while it trains."""
     ListModels: _grpc.UnaryUnaryMultiCallable[_model_pb2.ListModelsRequest, _model_pb2.ListModelsResponse]
-    """ListModels returns the account's models."""
+    """ListModels returns the account's models ordered by name."""
     DeleteModel: _grpc.UnaryUnaryMultiCallable[_model_pb2.DeleteModelRequest, _model_pb2.DeleteModelResponse]
-    """DeleteModel removes a model and its artifacts."""
+    """DeleteModel removes a model and its artifacts, cancelling its training if running."""
+    SampleModel: _grpc.UnaryUnaryMultiCallable[_model_pb2.SampleModelRequest, _model_pb2.SampleModelResponse]
+    """SampleModel writes synthetic rows into a destination table, or returns a small preview."""
+    GetModelQuality: _grpc.UnaryUnaryMultiCallable[_model_pb2.GetModelQualityRequest, _model_pb2.GetModelQualityResponse]
+    """GetModelQuality returns the SDMetrics quality report measured after training."""
+    UploadModel: _grpc.StreamUnaryMultiCallable[_model_pb2.UploadModelRequest, _model_pb2.UploadModelResponse]
+    """UploadModel stores a user's TorchScript or ONNX model after validating it: a first message
+    with metadata, then the file in chunks.
+    """
 
 @_typing.type_check_only
 class ModelServiceAsyncStub(ModelServiceStub):
-    """ModelService trains synthetic-data models on GPU workers. Declared for the ML worker; its
-    RPCs answer UNIMPLEMENTED until that worker lands.
+    """ModelService trains synthetic-data models on GPU workers (task queue "ml"), samples them into
+    tables, and accepts models brought by the user.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     TrainModel: _aio.UnaryUnaryMultiCallable[_model_pb2.TrainModelRequest, _model_pb2.TrainModelResponse]  # type: ignore[assignment]
-    """TrainModel starts training a model on a table."""
+    """TrainModel starts training a model on a table; the model is TRAINING until it is READY."""
     GetModel: _aio.UnaryUnaryMultiCallable[_model_pb2.GetModelRequest, _model_pb2.GetModelResponse]  # type: ignore[assignment]
-    """GetModel returns one model."""
+    """GetModel returns one model, with training progress while it trains."""
     ListModels: _aio.UnaryUnaryMultiCallable[_model_pb2.ListModelsRequest, _model_pb2.ListModelsResponse]  # type: ignore[assignment]
-    """ListModels returns the account's models."""
+    """ListModels returns the account's models ordered by name."""
     DeleteModel: _aio.UnaryUnaryMultiCallable[_model_pb2.DeleteModelRequest, _model_pb2.DeleteModelResponse]  # type: ignore[assignment]
-    """DeleteModel removes a model and its artifacts."""
+    """DeleteModel removes a model and its artifacts, cancelling its training if running."""
+    SampleModel: _aio.UnaryUnaryMultiCallable[_model_pb2.SampleModelRequest, _model_pb2.SampleModelResponse]  # type: ignore[assignment]
+    """SampleModel writes synthetic rows into a destination table, or returns a small preview."""
+    GetModelQuality: _aio.UnaryUnaryMultiCallable[_model_pb2.GetModelQualityRequest, _model_pb2.GetModelQualityResponse]  # type: ignore[assignment]
+    """GetModelQuality returns the SDMetrics quality report measured after training."""
+    UploadModel: _aio.StreamUnaryMultiCallable[_model_pb2.UploadModelRequest, _model_pb2.UploadModelResponse]  # type: ignore[assignment]
+    """UploadModel stores a user's TorchScript or ONNX model after validating it: a first message
+    with metadata, then the file in chunks.
+    """
 
 class ModelServiceServicer(metaclass=_abc_1.ABCMeta):
-    """ModelService trains synthetic-data models on GPU workers. Declared for the ML worker; its
-    RPCs answer UNIMPLEMENTED until that worker lands.
+    """ModelService trains synthetic-data models on GPU workers (task queue "ml"), samples them into
+    tables, and accepts models brought by the user.
     """
 
     @_abc_1.abstractmethod
@@ -71,7 +87,7 @@ class ModelServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _model_pb2.TrainModelRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_model_pb2.TrainModelResponse, _abc.Awaitable[_model_pb2.TrainModelResponse]]:
-        """TrainModel starts training a model on a table."""
+        """TrainModel starts training a model on a table; the model is TRAINING until it is READY."""
 
     @_abc_1.abstractmethod
     def GetModel(
@@ -79,7 +95,7 @@ class ModelServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _model_pb2.GetModelRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_model_pb2.GetModelResponse, _abc.Awaitable[_model_pb2.GetModelResponse]]:
-        """GetModel returns one model."""
+        """GetModel returns one model, with training progress while it trains."""
 
     @_abc_1.abstractmethod
     def ListModels(
@@ -87,7 +103,7 @@ class ModelServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _model_pb2.ListModelsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_model_pb2.ListModelsResponse, _abc.Awaitable[_model_pb2.ListModelsResponse]]:
-        """ListModels returns the account's models."""
+        """ListModels returns the account's models ordered by name."""
 
     @_abc_1.abstractmethod
     def DeleteModel(
@@ -95,6 +111,32 @@ class ModelServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _model_pb2.DeleteModelRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_model_pb2.DeleteModelResponse, _abc.Awaitable[_model_pb2.DeleteModelResponse]]:
-        """DeleteModel removes a model and its artifacts."""
+        """DeleteModel removes a model and its artifacts, cancelling its training if running."""
+
+    @_abc_1.abstractmethod
+    def SampleModel(
+        self,
+        request: _model_pb2.SampleModelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_model_pb2.SampleModelResponse, _abc.Awaitable[_model_pb2.SampleModelResponse]]:
+        """SampleModel writes synthetic rows into a destination table, or returns a small preview."""
+
+    @_abc_1.abstractmethod
+    def GetModelQuality(
+        self,
+        request: _model_pb2.GetModelQualityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_model_pb2.GetModelQualityResponse, _abc.Awaitable[_model_pb2.GetModelQualityResponse]]:
+        """GetModelQuality returns the SDMetrics quality report measured after training."""
+
+    @_abc_1.abstractmethod
+    def UploadModel(
+        self,
+        request_iterator: _MaybeAsyncIterator[_model_pb2.UploadModelRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_model_pb2.UploadModelResponse, _abc.Awaitable[_model_pb2.UploadModelResponse]]:
+        """UploadModel stores a user's TorchScript or ONNX model after validating it: a first message
+        with metadata, then the file in chunks.
+        """
 
 def add_ModelServiceServicer_to_server(servicer: ModelServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -17,6 +18,62 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _InvalidEmailAction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InvalidEmailActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InvalidEmailAction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INVALID_EMAIL_ACTION_UNSPECIFIED: _InvalidEmailAction.ValueType  # 0
+    """Replace it with a generated address, as GENERATE does."""
+    INVALID_EMAIL_ACTION_REJECT: _InvalidEmailAction.ValueType  # 1
+    """Fail the batch; the message never contains the value."""
+    INVALID_EMAIL_ACTION_NULL: _InvalidEmailAction.ValueType  # 2
+    """Write NULL; the column must be nullable."""
+    INVALID_EMAIL_ACTION_PASSTHROUGH: _InvalidEmailAction.ValueType  # 3
+    """Copy the value unchanged."""
+    INVALID_EMAIL_ACTION_GENERATE: _InvalidEmailAction.ValueType  # 4
+    """Replace it with a generated address."""
+
+class InvalidEmailAction(_InvalidEmailAction, metaclass=_InvalidEmailActionEnumTypeWrapper):
+    """InvalidEmailAction says what TransformEmail does with a value that is not an email address."""
+
+INVALID_EMAIL_ACTION_UNSPECIFIED: InvalidEmailAction.ValueType  # 0
+"""Replace it with a generated address, as GENERATE does."""
+INVALID_EMAIL_ACTION_REJECT: InvalidEmailAction.ValueType  # 1
+"""Fail the batch; the message never contains the value."""
+INVALID_EMAIL_ACTION_NULL: InvalidEmailAction.ValueType  # 2
+"""Write NULL; the column must be nullable."""
+INVALID_EMAIL_ACTION_PASSTHROUGH: InvalidEmailAction.ValueType  # 3
+"""Copy the value unchanged."""
+INVALID_EMAIL_ACTION_GENERATE: InvalidEmailAction.ValueType  # 4
+"""Replace it with a generated address."""
+Global___InvalidEmailAction: _TypeAlias = InvalidEmailAction  # noqa: Y015
+
+class _IpVersion:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _IpVersionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_IpVersion.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    IP_VERSION_UNSPECIFIED: _IpVersion.ValueType  # 0
+    """IPv4."""
+    IP_VERSION_V4: _IpVersion.ValueType  # 1
+    """IPv4, such as "203.0.113.7"."""
+    IP_VERSION_V6: _IpVersion.ValueType  # 2
+    """IPv6, such as "2001:db8::1"."""
+
+class IpVersion(_IpVersion, metaclass=_IpVersionEnumTypeWrapper):
+    """IpVersion is a version of the Internet Protocol."""
+
+IP_VERSION_UNSPECIFIED: IpVersion.ValueType  # 0
+"""IPv4."""
+IP_VERSION_V4: IpVersion.ValueType  # 1
+"""IPv4, such as "203.0.113.7"."""
+IP_VERSION_V6: IpVersion.ValueType  # 2
+"""IPv6, such as "2001:db8::1"."""
+Global___IpVersion: _TypeAlias = IpVersion  # noqa: Y015
 
 @_typing.final
 class TransformerConfig(_message.Message):
@@ -33,6 +90,50 @@ class TransformerConfig(_message.Message):
     TRANSFORM_FIRST_NAME_FIELD_NUMBER: _builtins.int
     TRANSFORM_LAST_NAME_FIELD_NUMBER: _builtins.int
     MASK_FIELD_NUMBER: _builtins.int
+    GENERATE_EMAIL_FIELD_NUMBER: _builtins.int
+    GENERATE_BOOL_FIELD_NUMBER: _builtins.int
+    GENERATE_CARD_NUMBER_FIELD_NUMBER: _builtins.int
+    GENERATE_CITY_FIELD_NUMBER: _builtins.int
+    GENERATE_STATE_FIELD_NUMBER: _builtins.int
+    GENERATE_ZIPCODE_FIELD_NUMBER: _builtins.int
+    GENERATE_COUNTRY_FIELD_NUMBER: _builtins.int
+    GENERATE_STREET_ADDRESS_FIELD_NUMBER: _builtins.int
+    GENERATE_FULL_ADDRESS_FIELD_NUMBER: _builtins.int
+    GENERATE_E164_PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    GENERATE_STRING_PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    GENERATE_INT64_PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    GENERATE_FIRST_NAME_FIELD_NUMBER: _builtins.int
+    GENERATE_LAST_NAME_FIELD_NUMBER: _builtins.int
+    GENERATE_FULL_NAME_FIELD_NUMBER: _builtins.int
+    GENERATE_USERNAME_FIELD_NUMBER: _builtins.int
+    GENERATE_GENDER_FIELD_NUMBER: _builtins.int
+    GENERATE_FLOAT64_FIELD_NUMBER: _builtins.int
+    GENERATE_INT64_FIELD_NUMBER: _builtins.int
+    GENERATE_SHA256HASH_FIELD_NUMBER: _builtins.int
+    GENERATE_SSN_FIELD_NUMBER: _builtins.int
+    GENERATE_STRING_FIELD_NUMBER: _builtins.int
+    GENERATE_UNIXTIMESTAMP_FIELD_NUMBER: _builtins.int
+    GENERATE_UTCTIMESTAMP_FIELD_NUMBER: _builtins.int
+    GENERATE_UUID_FIELD_NUMBER: _builtins.int
+    GENERATE_CATEGORICAL_FIELD_NUMBER: _builtins.int
+    GENERATE_BUSINESS_NAME_FIELD_NUMBER: _builtins.int
+    GENERATE_IP_ADDRESS_FIELD_NUMBER: _builtins.int
+    GENERATE_DEFAULT_FIELD_NUMBER: _builtins.int
+    TRANSFORM_FULL_NAME_FIELD_NUMBER: _builtins.int
+    TRANSFORM_E164_PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    TRANSFORM_PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    TRANSFORM_INT64_PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    TRANSFORM_STRING_FIELD_NUMBER: _builtins.int
+    TRANSFORM_INT64_FIELD_NUMBER: _builtins.int
+    TRANSFORM_FLOAT64_FIELD_NUMBER: _builtins.int
+    TRANSFORM_CHARACTER_SCRAMBLE_FIELD_NUMBER: _builtins.int
+    TRANSFORM_UUID_FIELD_NUMBER: _builtins.int
+    TRANSFORM_SCRAMBLE_IDENTITY_FIELD_NUMBER: _builtins.int
+    RANDOM_FIELD_NUMBER: _builtins.int
+    random: _builtins.bool
+    """Random mode: ignore the job's key and draw a fresh one every run, so outputs differ run
+    to run and cannot be joined across runs. Off (keyed, deterministic) by default.
+    """
     @_builtins.property
     def passthrough(self) -> Global___Passthrough:
         """Copy the value unchanged."""
@@ -61,6 +162,162 @@ class TransformerConfig(_message.Message):
     def mask(self) -> Global___Mask:
         """Keep the first and last characters and mask the ones between."""
 
+    @_builtins.property
+    def generate_email(self) -> Global___GenerateEmail:
+        """Generate an email address at an example domain."""
+
+    @_builtins.property
+    def generate_bool(self) -> Global___GenerateBool:
+        """Generate a boolean."""
+
+    @_builtins.property
+    def generate_card_number(self) -> Global___GenerateCardNumber:
+        """Generate a payment card number."""
+
+    @_builtins.property
+    def generate_city(self) -> Global___GenerateCity:
+        """Generate a city name."""
+
+    @_builtins.property
+    def generate_state(self) -> Global___GenerateState:
+        """Generate a US state."""
+
+    @_builtins.property
+    def generate_zipcode(self) -> Global___GenerateZipcode:
+        """Generate a US ZIP code."""
+
+    @_builtins.property
+    def generate_country(self) -> Global___GenerateCountry:
+        """Generate a country."""
+
+    @_builtins.property
+    def generate_street_address(self) -> Global___GenerateStreetAddress:
+        """Generate a street address."""
+
+    @_builtins.property
+    def generate_full_address(self) -> Global___GenerateFullAddress:
+        """Generate a full postal address on one line."""
+
+    @_builtins.property
+    def generate_e164_phone_number(self) -> Global___GenerateE164PhoneNumber:
+        """Generate a phone number in E.164 form."""
+
+    @_builtins.property
+    def generate_string_phone_number(self) -> Global___GenerateStringPhoneNumber:
+        """Generate a phone number as a string of digits."""
+
+    @_builtins.property
+    def generate_int64_phone_number(self) -> Global___GenerateInt64PhoneNumber:
+        """Generate a ten-digit phone number as an integer."""
+
+    @_builtins.property
+    def generate_first_name(self) -> Global___GenerateFirstName:
+        """Generate a first name."""
+
+    @_builtins.property
+    def generate_last_name(self) -> Global___GenerateLastName:
+        """Generate a last name."""
+
+    @_builtins.property
+    def generate_full_name(self) -> Global___GenerateFullName:
+        """Generate a first and last name."""
+
+    @_builtins.property
+    def generate_username(self) -> Global___GenerateUsername:
+        """Generate a username."""
+
+    @_builtins.property
+    def generate_gender(self) -> Global___GenerateGender:
+        """Generate a gender."""
+
+    @_builtins.property
+    def generate_float64(self) -> Global___GenerateFloat64:
+        """Generate a floating-point number in a range."""
+
+    @_builtins.property
+    def generate_int64(self) -> Global___GenerateInt64:
+        """Generate an integer in a range."""
+
+    @_builtins.property
+    def generate_sha256hash(self) -> Global___GenerateSha256Hash:
+        """Generate a SHA-256 hash, hex encoded."""
+
+    @_builtins.property
+    def generate_ssn(self) -> Global___GenerateSsn:
+        """Generate a US social security number."""
+
+    @_builtins.property
+    def generate_string(self) -> Global___GenerateString:
+        """Generate a string of letters and digits."""
+
+    @_builtins.property
+    def generate_unixtimestamp(self) -> Global___GenerateUnixTimestamp:
+        """Generate a Unix timestamp in seconds."""
+
+    @_builtins.property
+    def generate_utctimestamp(self) -> Global___GenerateUtcTimestamp:
+        """Generate a UTC timestamp."""
+
+    @_builtins.property
+    def generate_uuid(self) -> Global___GenerateUuid:
+        """Generate a UUID."""
+
+    @_builtins.property
+    def generate_categorical(self) -> Global___GenerateCategorical:
+        """Generate one of a list of categories."""
+
+    @_builtins.property
+    def generate_business_name(self) -> Global___GenerateBusinessName:
+        """Generate a business name."""
+
+    @_builtins.property
+    def generate_ip_address(self) -> Global___GenerateIpAddress:
+        """Generate an IP address."""
+
+    @_builtins.property
+    def generate_default(self) -> Global___GenerateDefault:
+        """Leave the column out so the destination writes its default."""
+
+    @_builtins.property
+    def transform_full_name(self) -> Global___TransformFullName:
+        """Replace a full name with another one."""
+
+    @_builtins.property
+    def transform_e164_phone_number(self) -> Global___TransformE164PhoneNumber:
+        """Replace a phone number in E.164 form with another one."""
+
+    @_builtins.property
+    def transform_phone_number(self) -> Global___TransformPhoneNumber:
+        """Replace the digits of a phone number, keeping its punctuation."""
+
+    @_builtins.property
+    def transform_int64_phone_number(self) -> Global___TransformInt64PhoneNumber:
+        """Replace an integer phone number with another one of as many digits."""
+
+    @_builtins.property
+    def transform_string(self) -> Global___TransformString:
+        """Replace a string with random letters and digits."""
+
+    @_builtins.property
+    def transform_int64(self) -> Global___TransformInt64:
+        """Add a random offset to an integer."""
+
+    @_builtins.property
+    def transform_float64(self) -> Global___TransformFloat64:
+        """Add a random offset to a number."""
+
+    @_builtins.property
+    def transform_character_scramble(self) -> Global___TransformCharacterScramble:
+        """Replace letters with letters and digits with digits."""
+
+    @_builtins.property
+    def transform_uuid(self) -> Global___TransformUuid:
+        """Replace a UUID with another one; distinct inputs stay distinct."""
+
+    @_builtins.property
+    def transform_scramble_identity(self) -> Global___TransformScrambleIdentity:
+        """Replace an integer key with another one; distinct keys stay distinct."""
+
     def __init__(
         self,
         *,
@@ -71,12 +328,52 @@ class TransformerConfig(_message.Message):
         transform_first_name: Global___TransformFirstName | None = ...,
         transform_last_name: Global___TransformLastName | None = ...,
         mask: Global___Mask | None = ...,
+        generate_email: Global___GenerateEmail | None = ...,
+        generate_bool: Global___GenerateBool | None = ...,
+        generate_card_number: Global___GenerateCardNumber | None = ...,
+        generate_city: Global___GenerateCity | None = ...,
+        generate_state: Global___GenerateState | None = ...,
+        generate_zipcode: Global___GenerateZipcode | None = ...,
+        generate_country: Global___GenerateCountry | None = ...,
+        generate_street_address: Global___GenerateStreetAddress | None = ...,
+        generate_full_address: Global___GenerateFullAddress | None = ...,
+        generate_e164_phone_number: Global___GenerateE164PhoneNumber | None = ...,
+        generate_string_phone_number: Global___GenerateStringPhoneNumber | None = ...,
+        generate_int64_phone_number: Global___GenerateInt64PhoneNumber | None = ...,
+        generate_first_name: Global___GenerateFirstName | None = ...,
+        generate_last_name: Global___GenerateLastName | None = ...,
+        generate_full_name: Global___GenerateFullName | None = ...,
+        generate_username: Global___GenerateUsername | None = ...,
+        generate_gender: Global___GenerateGender | None = ...,
+        generate_float64: Global___GenerateFloat64 | None = ...,
+        generate_int64: Global___GenerateInt64 | None = ...,
+        generate_sha256hash: Global___GenerateSha256Hash | None = ...,
+        generate_ssn: Global___GenerateSsn | None = ...,
+        generate_string: Global___GenerateString | None = ...,
+        generate_unixtimestamp: Global___GenerateUnixTimestamp | None = ...,
+        generate_utctimestamp: Global___GenerateUtcTimestamp | None = ...,
+        generate_uuid: Global___GenerateUuid | None = ...,
+        generate_categorical: Global___GenerateCategorical | None = ...,
+        generate_business_name: Global___GenerateBusinessName | None = ...,
+        generate_ip_address: Global___GenerateIpAddress | None = ...,
+        generate_default: Global___GenerateDefault | None = ...,
+        transform_full_name: Global___TransformFullName | None = ...,
+        transform_e164_phone_number: Global___TransformE164PhoneNumber | None = ...,
+        transform_phone_number: Global___TransformPhoneNumber | None = ...,
+        transform_int64_phone_number: Global___TransformInt64PhoneNumber | None = ...,
+        transform_string: Global___TransformString | None = ...,
+        transform_int64: Global___TransformInt64 | None = ...,
+        transform_float64: Global___TransformFloat64 | None = ...,
+        transform_character_scramble: Global___TransformCharacterScramble | None = ...,
+        transform_uuid: Global___TransformUuid | None = ...,
+        transform_scramble_identity: Global___TransformScrambleIdentity | None = ...,
+        random: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "mask", b"mask", "null", b"null", "passthrough", b"passthrough", "transform_email", b"transform_email", "transform_first_name", b"transform_first_name", "transform_hash", b"transform_hash", "transform_last_name", b"transform_last_name"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "generate_bool", b"generate_bool", "generate_business_name", b"generate_business_name", "generate_card_number", b"generate_card_number", "generate_categorical", b"generate_categorical", "generate_city", b"generate_city", "generate_country", b"generate_country", "generate_default", b"generate_default", "generate_e164_phone_number", b"generate_e164_phone_number", "generate_email", b"generate_email", "generate_first_name", b"generate_first_name", "generate_float64", b"generate_float64", "generate_full_address", b"generate_full_address", "generate_full_name", b"generate_full_name", "generate_gender", b"generate_gender", "generate_int64", b"generate_int64", "generate_int64_phone_number", b"generate_int64_phone_number", "generate_ip_address", b"generate_ip_address", "generate_last_name", b"generate_last_name", "generate_sha256hash", b"generate_sha256hash", "generate_ssn", b"generate_ssn", "generate_state", b"generate_state", "generate_street_address", b"generate_street_address", "generate_string", b"generate_string", "generate_string_phone_number", b"generate_string_phone_number", "generate_unixtimestamp", b"generate_unixtimestamp", "generate_username", b"generate_username", "generate_utctimestamp", b"generate_utctimestamp", "generate_uuid", b"generate_uuid", "generate_zipcode", b"generate_zipcode", "mask", b"mask", "null", b"null", "passthrough", b"passthrough", "transform_character_scramble", b"transform_character_scramble", "transform_e164_phone_number", b"transform_e164_phone_number", "transform_email", b"transform_email", "transform_first_name", b"transform_first_name", "transform_float64", b"transform_float64", "transform_full_name", b"transform_full_name", "transform_hash", b"transform_hash", "transform_int64", b"transform_int64", "transform_int64_phone_number", b"transform_int64_phone_number", "transform_last_name", b"transform_last_name", "transform_phone_number", b"transform_phone_number", "transform_scramble_identity", b"transform_scramble_identity", "transform_string", b"transform_string", "transform_uuid", b"transform_uuid"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "mask", b"mask", "null", b"null", "passthrough", b"passthrough", "transform_email", b"transform_email", "transform_first_name", b"transform_first_name", "transform_hash", b"transform_hash", "transform_last_name", b"transform_last_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "generate_bool", b"generate_bool", "generate_business_name", b"generate_business_name", "generate_card_number", b"generate_card_number", "generate_categorical", b"generate_categorical", "generate_city", b"generate_city", "generate_country", b"generate_country", "generate_default", b"generate_default", "generate_e164_phone_number", b"generate_e164_phone_number", "generate_email", b"generate_email", "generate_first_name", b"generate_first_name", "generate_float64", b"generate_float64", "generate_full_address", b"generate_full_address", "generate_full_name", b"generate_full_name", "generate_gender", b"generate_gender", "generate_int64", b"generate_int64", "generate_int64_phone_number", b"generate_int64_phone_number", "generate_ip_address", b"generate_ip_address", "generate_last_name", b"generate_last_name", "generate_sha256hash", b"generate_sha256hash", "generate_ssn", b"generate_ssn", "generate_state", b"generate_state", "generate_street_address", b"generate_street_address", "generate_string", b"generate_string", "generate_string_phone_number", b"generate_string_phone_number", "generate_unixtimestamp", b"generate_unixtimestamp", "generate_username", b"generate_username", "generate_utctimestamp", b"generate_utctimestamp", "generate_uuid", b"generate_uuid", "generate_zipcode", b"generate_zipcode", "mask", b"mask", "null", b"null", "passthrough", b"passthrough", "random", b"random", "transform_character_scramble", b"transform_character_scramble", "transform_e164_phone_number", b"transform_e164_phone_number", "transform_email", b"transform_email", "transform_first_name", b"transform_first_name", "transform_float64", b"transform_float64", "transform_full_name", b"transform_full_name", "transform_hash", b"transform_hash", "transform_int64", b"transform_int64", "transform_int64_phone_number", b"transform_int64_phone_number", "transform_last_name", b"transform_last_name", "transform_phone_number", b"transform_phone_number", "transform_scramble_identity", b"transform_scramble_identity", "transform_string", b"transform_string", "transform_uuid", b"transform_uuid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_config: _TypeAlias = _typing.Literal["passthrough", "null", "transform_hash", "transform_email", "transform_first_name", "transform_last_name", "mask"]  # noqa: Y015
+    _WhichOneofReturnType_config: _TypeAlias = _typing.Literal["passthrough", "null", "transform_hash", "transform_email", "transform_first_name", "transform_last_name", "mask", "generate_email", "generate_bool", "generate_card_number", "generate_city", "generate_state", "generate_zipcode", "generate_country", "generate_street_address", "generate_full_address", "generate_e164_phone_number", "generate_string_phone_number", "generate_int64_phone_number", "generate_first_name", "generate_last_name", "generate_full_name", "generate_username", "generate_gender", "generate_float64", "generate_int64", "generate_sha256hash", "generate_ssn", "generate_string", "generate_unixtimestamp", "generate_utctimestamp", "generate_uuid", "generate_categorical", "generate_business_name", "generate_ip_address", "generate_default", "transform_full_name", "transform_e164_phone_number", "transform_phone_number", "transform_int64_phone_number", "transform_string", "transform_int64", "transform_float64", "transform_character_scramble", "transform_uuid", "transform_scramble_identity"]  # noqa: Y015
     _WhichOneofArgType_config: _TypeAlias = _typing.Literal["config", b"config"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_config) -> _WhichOneofReturnType_config | None: ...
 
@@ -144,21 +441,41 @@ Global___TransformHash: _TypeAlias = TransformHash  # noqa: Y015
 
 @_typing.final
 class TransformEmail(_message.Message):
-    """TransformEmail replaces an email address with another one made from common names."""
+    """TransformEmail replaces an email address with another one made from common names. Keyed
+    outputs are not guaranteed unique: among n distinct addresses about n^2 / (4 x 10^11) pairs
+    share an output (two or three per million), which a UNIQUE column rejects; transform_hash
+    keeps uniqueness.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     PRESERVE_DOMAIN_FIELD_NUMBER: _builtins.int
+    PRESERVE_LENGTH_FIELD_NUMBER: _builtins.int
+    EXCLUDED_DOMAINS_FIELD_NUMBER: _builtins.int
+    INVALID_EMAIL_ACTION_FIELD_NUMBER: _builtins.int
     preserve_domain: _builtins.bool
     """Keep the domain after the '@' and replace only the local part."""
+    preserve_length: _builtins.bool
+    """Make the output as long as the input where the domain allows it."""
+    invalid_email_action: Global___InvalidEmailAction.ValueType
+    """What to do with a value that is not an email address."""
+    @_builtins.property
+    def excluded_domains(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Exceptions to preserve_domain: addresses at these domains keep their domain when
+        preserve_domain is false, and get an example domain when it is true.
+        """
+
     def __init__(
         self,
         *,
         preserve_domain: _builtins.bool = ...,
+        preserve_length: _builtins.bool = ...,
+        excluded_domains: _abc.Iterable[_builtins.str] | None = ...,
+        invalid_email_action: Global___InvalidEmailAction.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["preserve_domain", b"preserve_domain"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["excluded_domains", b"excluded_domains", "invalid_email_action", b"invalid_email_action", "preserve_domain", b"preserve_domain", "preserve_length", b"preserve_length"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -172,12 +489,17 @@ class TransformFirstName(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    PRESERVE_LENGTH_FIELD_NUMBER: _builtins.int
+    preserve_length: _builtins.bool
+    """Give the output as many characters as the input."""
     def __init__(
         self,
+        *,
+        preserve_length: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["preserve_length", b"preserve_length"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -191,6 +513,28 @@ class TransformLastName(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    PRESERVE_LENGTH_FIELD_NUMBER: _builtins.int
+    preserve_length: _builtins.bool
+    """Give the output as many characters as the input."""
+    def __init__(
+        self,
+        *,
+        preserve_length: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["preserve_length", b"preserve_length"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransformLastName: _TypeAlias = TransformLastName  # noqa: Y015
+
+@_typing.final
+class TransformFullName(_message.Message):
+    """TransformFullName replaces a full name with a common first and last name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
     def __init__(
         self,
     ) -> None: ...
@@ -200,7 +544,816 @@ class TransformLastName(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___TransformLastName: _TypeAlias = TransformLastName  # noqa: Y015
+Global___TransformFullName: _TypeAlias = TransformFullName  # noqa: Y015
+
+@_typing.final
+class TransformE164PhoneNumber(_message.Message):
+    """TransformE164PhoneNumber replaces a phone number in E.164 form (+ and up to 15 digits)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRESERVE_LENGTH_FIELD_NUMBER: _builtins.int
+    preserve_length: _builtins.bool
+    """Keep the number of digits of the input; otherwise +1 and ten digits."""
+    def __init__(
+        self,
+        *,
+        preserve_length: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["preserve_length", b"preserve_length"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransformE164PhoneNumber: _TypeAlias = TransformE164PhoneNumber  # noqa: Y015
+
+@_typing.final
+class TransformPhoneNumber(_message.Message):
+    """TransformPhoneNumber replaces each digit of a phone number with another digit and keeps every
+    other character, so the format ("(555) 123-4567") survives.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransformPhoneNumber: _TypeAlias = TransformPhoneNumber  # noqa: Y015
+
+@_typing.final
+class TransformInt64PhoneNumber(_message.Message):
+    """TransformInt64PhoneNumber replaces an integer phone number with another one of as many digits."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransformInt64PhoneNumber: _TypeAlias = TransformInt64PhoneNumber  # noqa: Y015
+
+@_typing.final
+class TransformString(_message.Message):
+    """TransformString replaces a string with random letters and digits."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRESERVE_LENGTH_FIELD_NUMBER: _builtins.int
+    MIN_LENGTH_FIELD_NUMBER: _builtins.int
+    MAX_LENGTH_FIELD_NUMBER: _builtins.int
+    preserve_length: _builtins.bool
+    """Give the output as many characters as the input; min_length and max_length are ignored."""
+    min_length: _builtins.int
+    """Shortest output; 0 means 1."""
+    max_length: _builtins.int
+    """Longest output; 0 means 20. The column's maximum length also applies."""
+    def __init__(
+        self,
+        *,
+        preserve_length: _builtins.bool = ...,
+        min_length: _builtins.int = ...,
+        max_length: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_length", b"max_length", "min_length", b"min_length", "preserve_length", b"preserve_length"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransformString: _TypeAlias = TransformString  # noqa: Y015
+
+@_typing.final
+class TransformInt64(_message.Message):
+    """TransformInt64 adds a random offset from [randomization_range_min, randomization_range_max] to
+    an integer; the result is kept within the column's type.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RANDOMIZATION_RANGE_MIN_FIELD_NUMBER: _builtins.int
+    RANDOMIZATION_RANGE_MAX_FIELD_NUMBER: _builtins.int
+    randomization_range_min: _builtins.int
+    """Smallest offset added, usually negative."""
+    randomization_range_max: _builtins.int
+    """Largest offset added."""
+    def __init__(
+        self,
+        *,
+        randomization_range_min: _builtins.int = ...,
+        randomization_range_max: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["randomization_range_max", b"randomization_range_max", "randomization_range_min", b"randomization_range_min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransformInt64: _TypeAlias = TransformInt64  # noqa: Y015
+
+@_typing.final
+class TransformFloat64(_message.Message):
+    """TransformFloat64 adds a random offset from [randomization_range_min, randomization_range_max]
+    to a number; the result keeps the column's scale and precision.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RANDOMIZATION_RANGE_MIN_FIELD_NUMBER: _builtins.int
+    RANDOMIZATION_RANGE_MAX_FIELD_NUMBER: _builtins.int
+    randomization_range_min: _builtins.float
+    """Smallest offset added, usually negative."""
+    randomization_range_max: _builtins.float
+    """Largest offset added."""
+    def __init__(
+        self,
+        *,
+        randomization_range_min: _builtins.float = ...,
+        randomization_range_max: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["randomization_range_max", b"randomization_range_max", "randomization_range_min", b"randomization_range_min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransformFloat64: _TypeAlias = TransformFloat64  # noqa: Y015
+
+@_typing.final
+class TransformCharacterScramble(_message.Message):
+    """TransformCharacterScramble replaces ASCII letters with letters of the same case and digits with
+    digits; other characters are kept.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REGEX_FIELD_NUMBER: _builtins.int
+    regex: _builtins.str
+    """RE2 expression selecting the parts to scramble; every letter and digit when empty."""
+    def __init__(
+        self,
+        *,
+        regex: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["regex", b"regex"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransformCharacterScramble: _TypeAlias = TransformCharacterScramble  # noqa: Y015
+
+@_typing.final
+class TransformUuid(_message.Message):
+    """TransformUuid replaces a UUID with a keyed permutation of its 128 bits: distinct UUIDs give
+    distinct outputs, so a UUID key stays a key. Values that are not UUIDs get a keyed hash.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransformUuid: _TypeAlias = TransformUuid  # noqa: Y015
+
+@_typing.final
+class TransformScrambleIdentity(_message.Message):
+    """TransformScrambleIdentity replaces an integer key with a keyed permutation of it (a Feistel
+    network): distinct keys give distinct outputs, so a key stays a key and every reference to it
+    maps the same way. Sign is kept, and the output fits the smallest of smallint, integer and
+    bigint that held the input, whatever the column type.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransformScrambleIdentity: _TypeAlias = TransformScrambleIdentity  # noqa: Y015
+
+@_typing.final
+class GenerateEmail(_message.Message):
+    """GenerateEmail generates an email address made from common names at an example domain."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateEmail: _TypeAlias = GenerateEmail  # noqa: Y015
+
+@_typing.final
+class GenerateBool(_message.Message):
+    """GenerateBool generates true or false with equal odds."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateBool: _TypeAlias = GenerateBool  # noqa: Y015
+
+@_typing.final
+class GenerateCardNumber(_message.Message):
+    """GenerateCardNumber generates a 16-digit payment card number."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALID_LUHN_FIELD_NUMBER: _builtins.int
+    valid_luhn: _builtins.bool
+    """End the number with a valid Luhn check digit."""
+    def __init__(
+        self,
+        *,
+        valid_luhn: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["valid_luhn", b"valid_luhn"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateCardNumber: _TypeAlias = GenerateCardNumber  # noqa: Y015
+
+@_typing.final
+class GenerateCity(_message.Message):
+    """GenerateCity generates a US-style city name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateCity: _TypeAlias = GenerateCity  # noqa: Y015
+
+@_typing.final
+class GenerateState(_message.Message):
+    """GenerateState generates a US state."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GENERATE_FULL_NAME_FIELD_NUMBER: _builtins.int
+    generate_full_name: _builtins.bool
+    """Write the full name ("Ohio") instead of the two-letter code ("OH")."""
+    def __init__(
+        self,
+        *,
+        generate_full_name: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["generate_full_name", b"generate_full_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateState: _TypeAlias = GenerateState  # noqa: Y015
+
+@_typing.final
+class GenerateZipcode(_message.Message):
+    """GenerateZipcode generates a five-digit US ZIP code."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateZipcode: _TypeAlias = GenerateZipcode  # noqa: Y015
+
+@_typing.final
+class GenerateCountry(_message.Message):
+    """GenerateCountry generates a country."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GENERATE_FULL_NAME_FIELD_NUMBER: _builtins.int
+    generate_full_name: _builtins.bool
+    """Write the full name ("Norway") instead of the ISO 3166 alpha-2 code ("NO")."""
+    def __init__(
+        self,
+        *,
+        generate_full_name: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["generate_full_name", b"generate_full_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateCountry: _TypeAlias = GenerateCountry  # noqa: Y015
+
+@_typing.final
+class GenerateStreetAddress(_message.Message):
+    """GenerateStreetAddress generates a street address such as "123 Maple Street"."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateStreetAddress: _TypeAlias = GenerateStreetAddress  # noqa: Y015
+
+@_typing.final
+class GenerateFullAddress(_message.Message):
+    """GenerateFullAddress generates "street, city, state ZIP" on one line."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateFullAddress: _TypeAlias = GenerateFullAddress  # noqa: Y015
+
+@_typing.final
+class GenerateE164PhoneNumber(_message.Message):
+    """GenerateE164PhoneNumber generates a phone number such as "+15552345678"."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    min: _builtins.int
+    """Fewest digits after the '+', from 9 to 15; 0 means 11."""
+    max: _builtins.int
+    """Most digits after the '+', from min to 15; 0 means min."""
+    def __init__(
+        self,
+        *,
+        min: _builtins.int = ...,
+        max: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max", b"max", "min", b"min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateE164PhoneNumber: _TypeAlias = GenerateE164PhoneNumber  # noqa: Y015
+
+@_typing.final
+class GenerateStringPhoneNumber(_message.Message):
+    """GenerateStringPhoneNumber generates a phone number as a string of digits."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    min: _builtins.int
+    """Fewest digits, from 9 to 15; 0 means 10."""
+    max: _builtins.int
+    """Most digits, from min to 15; 0 means min."""
+    def __init__(
+        self,
+        *,
+        min: _builtins.int = ...,
+        max: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max", b"max", "min", b"min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateStringPhoneNumber: _TypeAlias = GenerateStringPhoneNumber  # noqa: Y015
+
+@_typing.final
+class GenerateInt64PhoneNumber(_message.Message):
+    """GenerateInt64PhoneNumber generates a ten-digit North American phone number as an integer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateInt64PhoneNumber: _TypeAlias = GenerateInt64PhoneNumber  # noqa: Y015
+
+@_typing.final
+class GenerateFirstName(_message.Message):
+    """GenerateFirstName generates a common first name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateFirstName: _TypeAlias = GenerateFirstName  # noqa: Y015
+
+@_typing.final
+class GenerateLastName(_message.Message):
+    """GenerateLastName generates a common last name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateLastName: _TypeAlias = GenerateLastName  # noqa: Y015
+
+@_typing.final
+class GenerateFullName(_message.Message):
+    """GenerateFullName generates a common first and last name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateFullName: _TypeAlias = GenerateFullName  # noqa: Y015
+
+@_typing.final
+class GenerateUsername(_message.Message):
+    """GenerateUsername generates a username such as "jsmith42"."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateUsername: _TypeAlias = GenerateUsername  # noqa: Y015
+
+@_typing.final
+class GenerateGender(_message.Message):
+    """GenerateGender generates a gender."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ABBREVIATE_FIELD_NUMBER: _builtins.int
+    abbreviate: _builtins.bool
+    """Write one letter ("f", "m", "n", "u") instead of the word."""
+    def __init__(
+        self,
+        *,
+        abbreviate: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abbreviate", b"abbreviate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateGender: _TypeAlias = GenerateGender  # noqa: Y015
+
+@_typing.final
+class GenerateFloat64(_message.Message):
+    """GenerateFloat64 generates a number in [min, max]."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    PRECISION_FIELD_NUMBER: _builtins.int
+    min: _builtins.float
+    """Smallest value; with max, 0 and 0 mean [0, 1000]."""
+    max: _builtins.float
+    """Largest value."""
+    precision: _builtins.int
+    """Digits after the decimal point; unset uses the column's scale, or 6."""
+    def __init__(
+        self,
+        *,
+        min: _builtins.float = ...,
+        max: _builtins.float = ...,
+        precision: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_precision", b"_precision", "precision", b"precision"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_precision", b"_precision", "max", b"max", "min", b"min", "precision", b"precision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__precision: _TypeAlias = _typing.Literal["precision"]  # noqa: Y015
+    _WhichOneofArgType__precision: _TypeAlias = _typing.Literal["_precision", b"_precision"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__precision) -> _WhichOneofReturnType__precision | None: ...
+
+Global___GenerateFloat64: _TypeAlias = GenerateFloat64  # noqa: Y015
+
+@_typing.final
+class GenerateInt64(_message.Message):
+    """GenerateInt64 generates an integer in [min, max]."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    min: _builtins.int
+    """Smallest value; with max, 0 and 0 mean [0, 1000000]."""
+    max: _builtins.int
+    """Largest value."""
+    def __init__(
+        self,
+        *,
+        min: _builtins.int = ...,
+        max: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max", b"max", "min", b"min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateInt64: _TypeAlias = GenerateInt64  # noqa: Y015
+
+@_typing.final
+class GenerateSha256Hash(_message.Message):
+    """GenerateSha256Hash generates 64 hex characters that look like a SHA-256 digest."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateSha256Hash: _TypeAlias = GenerateSha256Hash  # noqa: Y015
+
+@_typing.final
+class GenerateSsn(_message.Message):
+    """GenerateSsn generates a US social security number such as "123-45-6789", never in the
+    ranges the SSA does not assign (area 000, 666 and 900-999, group 00, serial 0000).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateSsn: _TypeAlias = GenerateSsn  # noqa: Y015
+
+@_typing.final
+class GenerateString(_message.Message):
+    """GenerateString generates a string of letters and digits."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    min: _builtins.int
+    """Shortest output; 0 means 1."""
+    max: _builtins.int
+    """Longest output; 0 means 20. The column's maximum length also applies."""
+    def __init__(
+        self,
+        *,
+        min: _builtins.int = ...,
+        max: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max", b"max", "min", b"min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateString: _TypeAlias = GenerateString  # noqa: Y015
+
+@_typing.final
+class GenerateUnixTimestamp(_message.Message):
+    """GenerateUnixTimestamp generates seconds since 1970-01-01 UTC in [min, max]."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    min: _builtins.int
+    """Earliest value; with max, 0 and 0 mean 2000-01-01 to 2030-01-01."""
+    max: _builtins.int
+    """Latest value."""
+    def __init__(
+        self,
+        *,
+        min: _builtins.int = ...,
+        max: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max", b"max", "min", b"min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateUnixTimestamp: _TypeAlias = GenerateUnixTimestamp  # noqa: Y015
+
+@_typing.final
+class GenerateUtcTimestamp(_message.Message):
+    """GenerateUtcTimestamp generates a timestamp with second precision, written with "+00"."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_FIELD_NUMBER: _builtins.int
+    MAX_FIELD_NUMBER: _builtins.int
+    min: _builtins.int
+    """Earliest value, in seconds since 1970-01-01 UTC; with max, 0 and 0 mean 2000-01-01 to
+    2030-01-01.
+    """
+    max: _builtins.int
+    """Latest value, in seconds since 1970-01-01 UTC."""
+    def __init__(
+        self,
+        *,
+        min: _builtins.int = ...,
+        max: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max", b"max", "min", b"min"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateUtcTimestamp: _TypeAlias = GenerateUtcTimestamp  # noqa: Y015
+
+@_typing.final
+class GenerateUuid(_message.Message):
+    """GenerateUuid generates a random-looking version 4 UUID."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateUuid: _TypeAlias = GenerateUuid  # noqa: Y015
+
+@_typing.final
+class GenerateCategorical(_message.Message):
+    """GenerateCategorical generates one of a list of values with equal odds."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CATEGORIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def categories(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The values to choose from; at least one. For an enum column, each must be a label."""
+
+    def __init__(
+        self,
+        *,
+        categories: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["categories", b"categories"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateCategorical: _TypeAlias = GenerateCategorical  # noqa: Y015
+
+@_typing.final
+class GenerateBusinessName(_message.Message):
+    """GenerateBusinessName generates a business name such as "Smith and Sons"."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateBusinessName: _TypeAlias = GenerateBusinessName  # noqa: Y015
+
+@_typing.final
+class GenerateIpAddress(_message.Message):
+    """GenerateIpAddress generates an IP address."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    version: Global___IpVersion.ValueType
+    """Which IP version to generate."""
+    def __init__(
+        self,
+        *,
+        version: Global___IpVersion.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateIpAddress: _TypeAlias = GenerateIpAddress  # noqa: Y015
+
+@_typing.final
+class GenerateDefault(_message.Message):
+    """GenerateDefault leaves the column out of the rows written, so the destination fills in the
+    column's DEFAULT (or its identity sequence). The column must have a default, an identity or
+    accept NULL.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateDefault: _TypeAlias = GenerateDefault  # noqa: Y015
 
 @_typing.final
 class Mask(_message.Message):

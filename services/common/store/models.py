@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,6 +60,11 @@ class Job(Base):
     transform_key_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     update_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Whether the job's schedule is paused; the Temporal Schedule follows this column.
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The source's columns and types when the job was last saved (JSON), to report drift.
+    schema_snapshot: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hook_secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class JobConnection(Base):
@@ -79,3 +86,39 @@ class JobRun(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """An API key, kept as the SHA-256 of its secret: a stolen table opens nothing."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        UniqueConstraint("account_id", "name"),
+        UniqueConstraint("secret_sha256", name="uq_api_keys_secret_sha256"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(63))
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoke_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Model(Base):
+    """A synthetic-data model; the artifact lives in the model store, keyed by id."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(63))
+    status: Mapped[int] = mapped_column(Integer)
+    # The Model message's proto3 JSON without id, name, status and times.
+    spec_json: Mapped[str] = mapped_column(Text)
+    # The ModelQuality message's proto3 JSON, once measured.
+    quality_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    update_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))

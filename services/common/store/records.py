@@ -29,3 +29,13 @@ class RunRecord:
 class Page(Generic[T]):
     items: list[T]
     next_page_token: str  # empty on the last page
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    id: str
+    account_id: str
+    name: str
+    prefix: str  # the secret's first characters, to tell keys apart
+    create_time: datetime
+    revoke_time: datetime | None

@@ -28,6 +28,7 @@ from services.common.errors import (
 )
 from services.common.secrets import SecretCipher
 from services.common.store import models, paging
+from services.common.store.api_keys import ApiKeyStore
 from services.common.store.names import check_name
 from services.common.store.records import ConnectionRecord, Page, RunRecord
 from veilsync.v1 import job_pb2
@@ -42,6 +43,7 @@ class MetadataStore:
         self._engine = _create_engine(database_url)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._cipher = cipher
+        self.api_keys = ApiKeyStore(self._session)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -56,6 +58,14 @@ class MetadataStore:
         with self._session() as session:
             if session.get(models.Account, DEFAULT_ACCOUNT_ID) is None:
                 session.add(models.Account(id=DEFAULT_ACCOUNT_ID, create_time=_now()))
+
+    def create_account(self, account_id: str) -> None:
+        """An operator's step (and tests'): accounts are not created through the API."""
+        check_name(account_id, "account_id")
+        with self._session() as session:
+            if session.get(models.Account, account_id) is not None:
+                raise AlreadyExistsError(f'account "{account_id}" already exists')
+            session.add(models.Account(id=account_id, create_time=_now()))
 
     # Connections
 
@@ -117,6 +127,25 @@ class MetadataStore:
                 )
             session.delete(row)
 
+    def update_connection(
+        self,
+        account_id: str,
+        url: str,
+        *,
+        connection_id: str | None = None,
+        name: str | None = None,
+    ) -> ConnectionRecord:
+        engine = db_urls.engine_of(url)
+        with self._session() as session:
+            row = _connection_row(session, account_id, connection_id=connection_id, name=name)
+            if int(engine) != row.engine:
+                # Jobs were validated against this engine's schema and types.
+                raise FailedPreconditionError(
+                    f'connection "{row.name}" cannot change its engine; create a new one'
+                )
+            row.url_ciphertext = self._cipher.encrypt(url)
+            return self._connection_record(row)
+
     def connection_url(self, account_id: str, connection_id: str) -> str:
         with self._session() as session:
             row = _connection_row(session, account_id, connection_id=connection_id)
@@ -128,7 +157,15 @@ class MetadataStore:
 
     # Jobs
 
-    def create_job(self, account_id: str, job: job_pb2.Job, transform_key: str) -> job_pb2.Job:
+    def create_job(
+        self,
+        account_id: str,
+        job: job_pb2.Job,
+        transform_key: str,
+        *,
+        hook_secret: str = "",
+        schema_snapshot: str | None = None,
+    ) -> job_pb2.Job:
         """Store a job whose connections exist; the caller validated it against its source."""
         check_name(job.name, "job.name")
         now = _now()
@@ -140,6 +177,9 @@ class MetadataStore:
             transform_key_ciphertext=self._cipher.encrypt(transform_key),
             create_time=now,
             update_time=now,
+            paused=False,
+            schema_snapshot=schema_snapshot,
+            hook_secret_ciphertext=self._cipher.encrypt(hook_secret) if hook_secret else None,
         )
         names = [job.source.connection, *(d.connection for d in job.destinations)]
         with self._session() as session:
@@ -183,6 +223,55 @@ class MetadataStore:
                 delete(models.JobConnection).where(models.JobConnection.job_id == row.id)
             )
             session.delete(row)
+
+    def update_job(
+        self,
+        account_id: str,
+        job: job_pb2.Job,
+        *,
+        hook_secret: str = "",
+        schema_snapshot: str | None = None,
+    ) -> job_pb2.Job:
+        """Replace the spec of the job `job.id`; its name, key and times stay."""
+        names = [job.source.connection, *(d.connection for d in job.destinations)]
+        with self._session() as session:
+            row = _job_row(session, account_id, job_id=job.id)
+            connection_ids = {_connection_row(session, account_id, name=name).id for name in names}
+            row.spec_json = _spec_json(job)
+            row.update_time = _now()
+            if schema_snapshot is not None:
+                row.schema_snapshot = schema_snapshot
+            if hook_secret:
+                row.hook_secret_ciphertext = self._cipher.encrypt(hook_secret)
+            session.execute(
+                delete(models.JobConnection).where(models.JobConnection.job_id == row.id)
+            )
+            session.add_all(
+                models.JobConnection(job_id=row.id, connection_id=connection_id)
+                for connection_id in sorted(connection_ids)
+            )
+            return _job_message(row)
+
+    def set_paused(self, account_id: str, job_id: str, paused: bool) -> job_pb2.Job:
+        with self._session() as session:
+            row = _job_row(session, account_id, job_id=job_id)
+            row.paused = paused
+            return _job_message(row)
+
+    def schema_snapshot(self, account_id: str, job_id: str) -> str | None:
+        with self._session() as session:
+            return _job_row(session, account_id, job_id=job_id).schema_snapshot
+
+    def has_hook_secret(self, account_id: str, job_id: str) -> bool:
+        with self._session() as session:
+            return _job_row(session, account_id, job_id=job_id).hook_secret_ciphertext is not None
+
+    def hook_secret(self, account_id: str, job_id: str) -> bytes:
+        with self._session() as session:
+            row = _job_row(session, account_id, job_id=job_id)
+            if row.hook_secret_ciphertext is None:
+                raise FailedPreconditionError(f'job "{row.name}" has no hook secret')
+            return self._cipher.decrypt(row.hook_secret_ciphertext).encode()
 
     def transform_key(self, account_id: str, job_id: str) -> bytes:
         with self._session() as session:
@@ -309,7 +398,7 @@ def _flush_unique(session: Session, message: str) -> None:
 def _spec_json(job: job_pb2.Job) -> str:
     spec = job_pb2.Job()
     spec.CopyFrom(job)
-    for field in ("id", "name", "create_time", "update_time"):
+    for field in ("id", "name", "create_time", "update_time", "paused"):
         spec.ClearField(field)
     return json_format.MessageToJson(spec, preserving_proto_field_name=True, indent=None)
 
@@ -317,7 +406,7 @@ def _spec_json(job: job_pb2.Job) -> str:
 def _job_message(row: models.Job) -> job_pb2.Job:
     # Unknown fields are ignored so that a store written by a newer version still reads.
     job = json_format.Parse(row.spec_json, job_pb2.Job(), ignore_unknown_fields=True)
-    job.id, job.name = row.id, row.name
+    job.id, job.name, job.paused = row.id, row.name, bool(row.paused)
     job.create_time.FromDatetime(_utc(row.create_time))
     job.update_time.FromDatetime(_utc(row.update_time))
     return job

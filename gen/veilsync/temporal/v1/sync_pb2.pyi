@@ -28,7 +28,7 @@ class DataSyncWorkflowInput(_message.Message):
     Payloads carry identifiers and small summaries only: no rows, no connection URLs, no keys.
     Workflow type: "DataSyncWorkflow". Query: "GetSyncProgress". Signal: "SetSyncProgress".
     Activity types: "plan_sync", "prepare_destinations", "sync_table", "fill_deferred_columns",
-    "finish_destinations".
+    "finish_destinations", "deliver_run_hooks".
 
     DataSyncWorkflowInput starts one run of a sync job.
     """
@@ -37,19 +37,25 @@ class DataSyncWorkflowInput(_message.Message):
 
     JOB_ID_FIELD_NUMBER: _builtins.int
     ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    RUN_OPTIONS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job to run; activities read its spec and secrets from the metadata store."""
     account_id: _builtins.str
     """The account owning the job."""
+    @_builtins.property
+    def run_options(self) -> _job_pb2.RunOptions:
+        """The job's timeouts and retries when the run started; unset fields keep the defaults."""
+
     def __init__(
         self,
         *,
         job_id: _builtins.str = ...,
         account_id: _builtins.str = ...,
+        run_options: _job_pb2.RunOptions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["run_options", b"run_options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "job_id", b"job_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "job_id", b"job_id", "run_options", b"run_options"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -137,6 +143,26 @@ class TablePlan(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class DeferredValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     SCHEMA_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     COLUMNS_FIELD_NUMBER: _builtins.int
@@ -144,12 +170,16 @@ class TablePlan(_message.Message):
     DEPENDS_ON_FIELD_NUMBER: _builtins.int
     DEFERRED_COLUMNS_FIELD_NUMBER: _builtins.int
     ESTIMATED_ROWS_FIELD_NUMBER: _builtins.int
+    WHERE_FIELD_NUMBER: _builtins.int
+    DEFERRED_VALUES_FIELD_NUMBER: _builtins.int
     schema: _builtins.str
     """Schema name."""
     name: _builtins.str
     """Table name."""
     estimated_rows: _builtins.int
-    """Row count estimated from catalog statistics."""
+    """Row count estimated from catalog statistics, or counted when the table is subset."""
+    where: _builtins.str
+    """SQL predicate in the source's dialect selecting the rows to copy; empty copies all."""
     @_builtins.property
     def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnPlan]:
         """Columns in source order."""
@@ -168,6 +198,12 @@ class TablePlan(_message.Message):
         written, which breaks foreign-key cycles and self-references.
         """
 
+    @_builtins.property
+    def deferred_values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """SQL expressions, in the source's dialect, giving each deferred column's value: NULL where
+        the referenced row is not copied (subsets), so a deferred reference never dangles.
+        """
+
     def __init__(
         self,
         *,
@@ -178,10 +214,12 @@ class TablePlan(_message.Message):
         depends_on: _abc.Iterable[_builtins.str] | None = ...,
         deferred_columns: _abc.Iterable[_builtins.str] | None = ...,
         estimated_rows: _builtins.int = ...,
+        where: _builtins.str = ...,
+        deferred_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "deferred_columns", b"deferred_columns", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "name", b"name", "primary_key", b"primary_key", "schema", b"schema"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "name", b"name", "primary_key", b"primary_key", "schema", b"schema", "where", b"where"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -231,10 +269,13 @@ class SyncPlan(_message.Message):
     DESTINATIONS_FIELD_NUMBER: _builtins.int
     TABLES_FIELD_NUMBER: _builtins.int
     MAX_PARALLEL_TABLES_FIELD_NUMBER: _builtins.int
+    HAS_HOOKS_FIELD_NUMBER: _builtins.int
     source_connection_id: _builtins.str
     """The source connection's id."""
     max_parallel_tables: _builtins.int
     """Tables synced at the same time at most."""
+    has_hooks: _builtins.bool
+    """Whether the job has run hooks to call when the run ends."""
     @_builtins.property
     def destinations(self) -> _containers.RepeatedCompositeFieldContainer[Global___DestinationPlan]:
         """The destinations."""
@@ -250,10 +291,11 @@ class SyncPlan(_message.Message):
         destinations: _abc.Iterable[Global___DestinationPlan] | None = ...,
         tables: _abc.Iterable[Global___TablePlan] | None = ...,
         max_parallel_tables: _builtins.int = ...,
+        has_hooks: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["destinations", b"destinations", "max_parallel_tables", b"max_parallel_tables", "source_connection_id", b"source_connection_id", "tables", b"tables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destinations", b"destinations", "has_hooks", b"has_hooks", "max_parallel_tables", b"max_parallel_tables", "source_connection_id", b"source_connection_id", "tables", b"tables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -416,26 +458,64 @@ class SyncTableResult(_message.Message):
     TABLE_FIELD_NUMBER: _builtins.int
     ROWS_READ_FIELD_NUMBER: _builtins.int
     ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
+    ROWS_RESUMED_FIELD_NUMBER: _builtins.int
     table: _builtins.str
     """Qualified table name."""
     rows_read: _builtins.int
     """Rows read from the source."""
     rows_written: _builtins.int
     """Rows written, counted once per destination."""
+    rows_resumed: _builtins.int
+    """Rows an earlier attempt had already committed, which this attempt did not copy again."""
     def __init__(
         self,
         *,
         table: _builtins.str = ...,
         rows_read: _builtins.int = ...,
         rows_written: _builtins.int = ...,
+        rows_resumed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows_read", b"rows_read", "rows_written", b"rows_written", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows_read", b"rows_read", "rows_resumed", b"rows_resumed", "rows_written", b"rows_written", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SyncTableResult: _TypeAlias = SyncTableResult  # noqa: Y015
+
+@_typing.final
+class TableCheckpoint(_message.Message):
+    """TableCheckpoint is a table copy's position, kept in its activity's heartbeat details so a
+    retry resumes after the last committed chunk instead of starting over.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LAST_KEY_FIELD_NUMBER: _builtins.int
+    ROWS_READ_FIELD_NUMBER: _builtins.int
+    ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
+    rows_read: _builtins.int
+    """Rows read and committed up to that row."""
+    rows_written: _builtins.int
+    """Rows written up to that row, counted once per destination."""
+    @_builtins.property
+    def last_key(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Primary-key values of the last committed row, in key order, in the source's text form."""
+
+    def __init__(
+        self,
+        *,
+        last_key: _abc.Iterable[_builtins.str] | None = ...,
+        rows_read: _builtins.int = ...,
+        rows_written: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_key", b"last_key", "rows_read", b"rows_read", "rows_written", b"rows_written"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TableCheckpoint: _TypeAlias = TableCheckpoint  # noqa: Y015
 
 @_typing.final
 class FillDeferredColumnsInput(_message.Message):
@@ -553,6 +633,7 @@ class TableProgress(_message.Message):
     ROWS_TOTAL_FIELD_NUMBER: _builtins.int
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
+    ROWS_RESUMED_FIELD_NUMBER: _builtins.int
     table: _builtins.str
     """Qualified table name."""
     status: _job_pb2.TableSyncStatus.ValueType
@@ -565,6 +646,8 @@ class TableProgress(_message.Message):
     """Rows left out so far."""
     rows_total: _builtins.int
     """Rows expected: the estimate, exact once done."""
+    rows_resumed: _builtins.int
+    """Rows committed by an attempt that died, which its retry did not copy again."""
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """When the table started."""
@@ -584,10 +667,11 @@ class TableProgress(_message.Message):
         rows_total: _builtins.int = ...,
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
+        rows_resumed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "rows_read", b"rows_read", "rows_skipped", b"rows_skipped", "rows_total", b"rows_total", "rows_written", b"rows_written", "start_time", b"start_time", "status", b"status", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "rows_read", b"rows_read", "rows_resumed", b"rows_resumed", "rows_skipped", b"rows_skipped", "rows_total", b"rows_total", "rows_written", b"rows_written", "start_time", b"start_time", "status", b"status", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -695,3 +779,73 @@ class SetSyncProgressRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SetSyncProgressRequest: _TypeAlias = SetSyncProgressRequest  # noqa: Y015
+
+@_typing.final
+class DeliverRunHooksInput(_message.Message):
+    """DeliverRunHooksInput asks for the job's hooks to be called about a finished run. The
+    activity reads the hooks and their secret from the metadata store.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    FAILURE_MESSAGE_FIELD_NUMBER: _builtins.int
+    ROWS_READ_FIELD_NUMBER: _builtins.int
+    ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    """The job whose hooks to call."""
+    account_id: _builtins.str
+    """The account owning the job."""
+    run_id: _builtins.str
+    """The run that ended (its workflow id)."""
+    status: _job_pb2.RunStatus.ValueType
+    """How it ended."""
+    failure_message: _builtins.str
+    """Why it failed, when it did; no row data."""
+    rows_read: _builtins.int
+    """Rows read over all tables."""
+    rows_written: _builtins.int
+    """Rows written over all tables and destinations."""
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+        run_id: _builtins.str = ...,
+        status: _job_pb2.RunStatus.ValueType = ...,
+        failure_message: _builtins.str = ...,
+        rows_read: _builtins.int = ...,
+        rows_written: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "failure_message", b"failure_message", "job_id", b"job_id", "rows_read", b"rows_read", "rows_written", b"rows_written", "run_id", b"run_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeliverRunHooksInput: _TypeAlias = DeliverRunHooksInput  # noqa: Y015
+
+@_typing.final
+class DeliverRunHooksResult(_message.Message):
+    """DeliverRunHooksResult says how many hooks were called."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERED_FIELD_NUMBER: _builtins.int
+    delivered: _builtins.int
+    """Hooks that answered 2xx."""
+    def __init__(
+        self,
+        *,
+        delivered: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delivered", b"delivered"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeliverRunHooksResult: _TypeAlias = DeliverRunHooksResult  # noqa: Y015
