@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 import pyarrow as pa
 import pytest
 
@@ -14,8 +16,13 @@ OTHER_KEY = b"o" * 32
 NAMES = ["Alice", "Bob", None, "Alice", "Carol", ""]
 
 
-def run(config: t.TransformerConfig, values: list[str | None], key: bytes = KEY) -> list:
-    return build_transformer(config, key).transform(pa.array(values, pa.string())).to_pylist()
+def run(
+    config: t.TransformerConfig, values: Sequence[str | None], key: bytes = KEY
+) -> list[str | None]:
+    out: list[str | None] = (
+        build_transformer(config, key).transform(pa.array(list(values), pa.string())).to_pylist()
+    )
+    return out
 
 
 CONFIGS = {
@@ -53,15 +60,19 @@ def test_no_output_equals_its_input(config: t.TransformerConfig) -> None:
 def test_email_keeps_the_domain_when_asked() -> None:
     config = t.TransformerConfig(transform_email=t.TransformEmail(preserve_domain=True))
     [out] = run(config, ["jane.doe@acme.io"])
-    assert out.endswith("@acme.io") and out != "jane.doe@acme.io"
+    assert out is not None and out.endswith("@acme.io") and out != "jane.doe@acme.io"
     [plain] = run(CONFIGS["email"], ["jane.doe@acme.io"])
-    assert plain.rsplit("@", 1)[1] in {"example.com", "example.net", "example.org"}
+    assert plain is not None and plain.rsplit("@", 1)[1] in {
+        "example.com",
+        "example.net",
+        "example.org",
+    }
 
 
 def test_hash_length_and_column_max_length() -> None:
     config = t.TransformerConfig(transform_hash=t.TransformHash(length=12))
     [out] = run(config, ["123-45-6789"])
-    assert len(out) == 12 and int(out, 16) >= 0
+    assert out is not None and len(out) == 12 and int(out, 16) >= 0
     clipped = build_transformer(CONFIGS["email"], KEY).transform(pa.array(["a@b.c"]), 10)
     assert len(clipped[0].as_py()) == 10
 
@@ -88,3 +99,84 @@ def test_catalog_and_preview() -> None:
     assert preview(CONFIGS["first"], ["Alice", None], b"")[1] is None
     with pytest.raises(InvalidArgumentError, match="at most"):
         preview(CONFIGS["first"], ["x"] * 1001, KEY)
+
+
+# --- The whole catalog -------------------------------------------------------------------
+
+from services.sync_worker.engine.transformers import ColumnBounds  # noqa: E402
+from services.sync_worker.engine.transformers.builtin import CATALOG  # noqa: E402
+
+OPTIONS = {
+    "generate_categorical": t.GenerateCategorical(categories=["red", "green"]),
+    "transform_int64": t.TransformInt64(randomization_range_min=-9, randomization_range_max=9),
+    "transform_float64": t.TransformFloat64(randomization_range_min=-1, randomization_range_max=1),
+}
+NUMERIC_INPUTS = {
+    "transform_int64": ["12", "-7", "12", "40000"],
+    "transform_float64": ["1.50", "-2.25", "1.50", "300"],
+    "transform_int64_phone_number": ["5551234567", "7", "5551234567", "44"],
+    "transform_scramble_identity": ["1", "2", "1", "3000000000"],
+}
+MARKERS = {"passthrough", "null", "generate_default"}
+
+
+def config_of(name: str) -> t.TransformerConfig:
+    config = t.TransformerConfig()
+    getattr(config, name).SetInParent()
+    if name in OPTIONS:
+        getattr(config, name).CopyFrom(OPTIONS[name])
+    return config
+
+
+def sample(name: str) -> list[str | None]:
+    values: list[str | None] = list(NUMERIC_INPUTS.get(name, ["a@b.io", "Ann", "a@b.io", "x"]))
+    return [*values[:2], None, *values[2:]]
+
+
+def test_catalog_names_are_the_oneof_fields() -> None:
+    fields = {f.name for f in t.TransformerConfig.DESCRIPTOR.oneofs_by_name["config"].fields}
+    assert set(CATALOG) == fields
+    for info in describe_transformers():
+        assert info.description and info.data_types
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_every_transformer_keeps_nulls_and_is_keyed(name: str) -> None:
+    config, values = config_of(name), sample(name)
+    first = run(config, values)
+    assert first[2] is None and len(first) == len(values)
+    assert first == run(config, values)  # same key: same outputs
+    assert first[0] == first[3]  # same input: same output, within a batch
+    if name not in MARKERS | {"mask"}:
+        assert all(isinstance(v, str) for i, v in enumerate(first) if i != 2)
+
+
+@pytest.mark.parametrize("name", sorted(set(CATALOG) - MARKERS - {"mask", "generate_bool"}))
+def test_random_mode_differs_run_to_run_and_from_keyed(name: str) -> None:
+    config, values = config_of(name), sample(name) * 4
+    values = [
+        v if v is None else f"{v}{i}" if name not in NUMERIC_INPUTS else v
+        for i, v in enumerate(values)
+    ]
+    keyed = run(config, values)
+    one = build_transformer(config, KEY, random=True).transform(pa.array(values)).to_pylist()
+    two = build_transformer(config, KEY, random=True).transform(pa.array(values)).to_pylist()
+    assert one != two and one != keyed
+    assert [v is None for v in one] == [v is None for v in values]
+
+
+@pytest.mark.parametrize("name", sorted(set(CATALOG) - MARKERS - set(NUMERIC_INPUTS)))
+def test_outputs_respect_the_column_length(name: str) -> None:
+    values = ["someone.with.a.long.name@example-company.test", "x"]
+    bounded = build_transformer(config_of(name), KEY, bounds=ColumnBounds(max_length=8))
+    for out in bounded.transform(pa.array(values)).to_pylist() + run(config_of(name), values):
+        assert out is None or len(out) <= 64
+    assert all(len(o) <= 8 for o in bounded.transform(pa.array(values)).to_pylist())
+    clipped = build_transformer(config_of(name), KEY).transform(pa.array(values), 5)
+    assert all(len(o) <= 5 for o in clipped.to_pylist())
+
+
+def test_typed_batches_are_cast_to_text_first() -> None:
+    config = config_of("transform_scramble_identity")
+    typed = build_transformer(config, KEY).transform(pa.array([1, 2, None], pa.int64()))
+    assert typed.to_pylist() == run(config, ["1", "2", None])

@@ -2,7 +2,7 @@
 
 from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.schema import Schema, Table
-from services.sync_worker.engine.transformers import transformer_class
+from services.sync_worker.engine.transformers import transformer_class, validate_transformer
 from veilsync.v1 import job_pb2, transformer_pb2
 
 Mappings = dict[str, dict[str, transformer_pb2.TransformerConfig]]
@@ -45,6 +45,8 @@ def _check_column(
         )
     if cls.writes_null and not column.nullable:
         raise InvalidArgumentError(field, f"{cls.name} writes NULL but the column is NOT NULL")
+    # Options, and options that cannot fit this column (its length, range, nullability).
+    validate_transformer(config, field, column)
 
 
 def _check_references(schema: Schema, resolved: Mappings) -> None:

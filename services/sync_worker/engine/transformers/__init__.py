@@ -2,22 +2,31 @@
 preview outputs."""
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import pyarrow as pa
+from google.protobuf.message import Message
 
 from services.common.errors import InvalidArgumentError
-from services.sync_worker.engine.transformers.base import Transformer
+from services.sync_worker.engine.schema import Column
+from services.sync_worker.engine.transformers import base
+from services.sync_worker.engine.transformers.bounds import ColumnBounds
+from services.sync_worker.engine.transformers.builtin import CATALOG
+from veilsync.v1 import transformer_pb2
 
 __all__ = [
+    "ColumnBounds",
     "Transformer",
     "TransformerInfo",
     "build_transformer",
     "describe_transformers",
     "preview",
     "transformer_class",
+    "validate_transformer",
 ]
-from services.sync_worker.engine.transformers.builtin import CATALOG
-from veilsync.v1 import transformer_pb2
+
+# Any configured transformer, whatever its options message.
+Transformer: TypeAlias = base.Transformer[Message]
 
 PREVIEW_KEY = b"veilsync-preview-key"
 MAX_PREVIEW_VALUES = 1000
@@ -41,11 +50,28 @@ def transformer_class(config: transformer_pb2.TransformerConfig, field: str) -> 
     return cls
 
 
-def build_transformer(
-    config: transformer_pb2.TransformerConfig, key: bytes, field: str = "config"
-) -> Transformer:
+def validate_transformer(
+    config: transformer_pb2.TransformerConfig, field: str, column: Column | None = None
+) -> type[Transformer]:
+    """The transformer's class once its options (and, given the column, their fit to it) are
+    checked; InvalidArgumentError names the option, such as `field.transform_string.min_length`."""
     cls = transformer_class(config, field)
-    return cls(getattr(config, cls.name), key)  # catalog names are the oneof's field names
+    cls.validate(getattr(config, cls.name), field, column)  # names are the oneof's fields
+    return cls
+
+
+def build_transformer(
+    config: transformer_pb2.TransformerConfig,
+    key: bytes,
+    field: str = "config",
+    *,
+    random: bool = False,
+    bounds: ColumnBounds | None = None,
+) -> Transformer:
+    """`random` draws a fresh key per transformer (outputs differ run to run); `bounds` are the
+    column's limits (ColumnBounds.of(plan.data_type, plan.max_length)) that outputs respect."""
+    cls = validate_transformer(config, field)
+    return cls(getattr(config, cls.name), key, random=random or config.random, bounds=bounds)
 
 
 def describe_transformers() -> list[TransformerInfo]:

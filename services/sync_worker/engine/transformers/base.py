@@ -2,8 +2,9 @@
 subclasses implement `_transform` over a whole column of non-NULL strings at once."""
 
 import hashlib
+import secrets
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -11,10 +12,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from google.protobuf.message import Message
 
-from services.sync_worker.engine.schema import TypeFamily
+from services.common.errors import InvalidArgumentError
+from services.sync_worker.engine.schema import Column, TypeFamily
+from services.sync_worker.engine.transformers.bounds import ColumnBounds
+
+OptionsT = TypeVar("OptionsT", bound=Message)
 
 
-class Transformer(ABC):
+class Transformer(ABC, Generic[OptionsT]):
     """One column transformer configured with its options and the job's secret key."""
 
     name: ClassVar[str]
@@ -23,31 +28,67 @@ class Transformer(ABC):
     deterministic: ClassVar[bool] = True
     # Whether NULL is a possible output for a non-NULL input (the column must be nullable).
     writes_null: ClassVar[bool] = False
+    # Whether the writer must leave the column out of the rows it writes, so the destination
+    # fills in its DEFAULT; `transform` then returns NULLs that are never written.
+    omits_column: ClassVar[bool] = False
 
-    def __init__(self, options: Message, key: bytes) -> None:
+    def __init__(
+        self,
+        options: OptionsT,
+        key: bytes,
+        *,
+        random: bool = False,
+        bounds: ColumnBounds | None = None,
+    ) -> None:
         self.options = options
+        self.bounds = bounds or ColumnBounds()
+        # Random mode draws a fresh key per instance: outputs then differ from run to run and
+        # no longer join across tables, which is the point when nothing must be linkable.
+        material = secrets.token_bytes(32) if random else key
         # One subkey per (key, transformer, options): the same triple always gives the same
         # outputs, and different options never share a mapping.
         self._subkey = hashlib.blake2b(
             options.SerializeToString(deterministic=True),
-            key=hashlib.blake2b(key).digest(),
+            key=hashlib.blake2b(material).digest(),
             person=self.name.encode()[:16],
         ).digest()
+
+    @classmethod
+    def validate(cls, options: OptionsT, field: str, column: Column | None = None) -> None:
+        """Raises InvalidArgumentError naming the option that cannot work, alone or, given the
+        column, for that column."""
+        where = f"{field}.{cls.name}"
+        cls.check_options(options, where)
+        if column is not None:
+            cls.check_column(options, column, where)
+
+    @classmethod
+    def check_options(cls, options: OptionsT, field: str) -> None:
+        """Options that are wrong whatever the column; `field` prefixes the option's name."""
+
+    @classmethod
+    def check_column(cls, options: OptionsT, column: Column, field: str) -> None:
+        """Options that cannot fit this column (its length, range or nullability)."""
 
     def transform(self, values: pa.Array, max_length: int | None = None) -> pa.Array:
         if values.type != pa.string():
             values = values.cast(pa.string())
         nulls = values.null_count
         outputs = self._transform(pc.fill_null(values, "") if nulls else values)
+        limit = max_length or self.bounds.max_length
+        if limit:
+            outputs = self._fit(outputs, limit)
         if nulls:
             outputs = pc.if_else(pc.is_valid(values), outputs, pa.scalar(None, pa.string()))
-        if max_length:
-            outputs = pc.utf8_slice_codeunits(outputs, 0, max_length)
         return outputs
 
     @abstractmethod
     def _transform(self, values: pa.Array) -> pa.Array:
         """Outputs for a column of non-NULL strings, in the same order."""
+
+    def _fit(self, outputs: pa.Array, max_length: int) -> pa.Array:
+        """Outputs cut to the column's length; formats that must stay valid override this."""
+        return pc.utf8_slice_codeunits(outputs, 0, max_length)
 
     def _hashes(self, values: pa.Array, words: int = 2) -> npt.NDArray[np.uint64]:
         """Keyed BLAKE2b of each value as `words` 64-bit integers per row: a pseudo-random
@@ -68,6 +109,29 @@ class Transformer(ABC):
             state.update(value.encode())
             out.append(state.hexdigest())
         return pa.array(out, pa.string())
+
+
+AnyTransformer = Transformer[Message]
+
+
+def option_error(field: str, option: str, message: str) -> InvalidArgumentError:
+    return InvalidArgumentError(f"{field}.{option}", message)
+
+
+def check_range(field: str, low: tuple[str, float], high: tuple[str, float]) -> None:
+    """min <= max, named by the option that must change."""
+    if low[1] > high[1]:
+        raise option_error(field, low[0], f"must not exceed {high[0]} ({low[1]} > {high[1]})")
+
+
+def check_length_fits(column: Column, field: str, option: str, needed: int) -> None:
+    """Outputs of `needed` characters must fit the column's maximum length."""
+    if column.max_length and column.max_length < needed:
+        raise option_error(
+            field,
+            option,
+            f"outputs need {needed} characters but {column.name} holds {column.max_length}",
+        )
 
 
 def pick(
