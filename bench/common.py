@@ -79,6 +79,9 @@ class StaticDirectory:
     def connection_id_by_name(self, account_id: str, name: str) -> str:
         return name
 
+    def hook_secret(self, account_id: str, job_id: str) -> bytes:
+        return b""
+
 
 @contextlib.asynccontextmanager
 async def sync_worker(directory: StaticDirectory) -> AsyncIterator[tuple[Client, str]]:

@@ -10,6 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.common.temporal import dev_server_binary
 
+pytest_plugins = ["tests.integration.shop"]
+
 PG_ADMIN_URL = os.environ.get("VEILSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

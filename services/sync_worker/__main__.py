@@ -25,7 +25,7 @@ async def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
-        worker = build_worker(client, store, executor)
+        worker = build_worker(client, store, executor, settings.sync_task_queue)
         async with worker:
             log.info(
                 "sync worker polling task queue %r at %s",

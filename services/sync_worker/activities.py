@@ -1,18 +1,21 @@
 """The sync activities: each one resolves ids to connections and keys through the metadata
 store, runs one engine step, and turns domain errors into Temporal failures."""
 
-import functools
 import logging
-from collections.abc import Callable
-from typing import ParamSpec, Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from services.common.errors import DatabaseUnavailableError, VeilsyncError
+from services.common.activity_errors import domain_errors
 from services.sync_worker.engine.connectors import open_database
 from services.sync_worker.engine.plan import build_plan
-from services.sync_worker.engine.sync import Destination, copy_table, fill_deferred_columns
+from services.sync_worker.engine.sync import (
+    CHUNK_ROWS,
+    Destination,
+    copy_table,
+    fill_deferred_columns,
+)
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -34,31 +37,28 @@ class JobDirectory(Protocol):
 
     def connection_id_by_name(self, account_id: str, name: str) -> str: ...
 
+    def hook_secret(self, account_id: str, job_id: str) -> bytes: ...
+
 
 # Sends SetSyncProgress to (workflow id, run id); best effort, never blocks the copy.
 ProgressSender = Callable[[str, str, sync_pb2.SetSyncProgressRequest], None]
 
 
-def _domain_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """The one translation of domain errors into Temporal failures: an unreachable database
-    is retried, every other deliberate error fails at once."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except DatabaseUnavailableError as err:
-            raise ApplicationError(str(err), type=type(err).__name__) from err
-        except VeilsyncError as err:
-            raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
-
-    return wrapper
+def _last_checkpoint(details: Sequence[Any]) -> sync_pb2.TableCheckpoint | None:
+    """The checkpoint an earlier attempt of this activity heartbeated, if any."""
+    for detail in reversed(details):
+        if isinstance(detail, sync_pb2.TableCheckpoint):
+            return detail
+    return None
 
 
 class SyncActivities:
-    def __init__(self, directory: JobDirectory, send_progress: ProgressSender) -> None:
+    def __init__(
+        self, directory: JobDirectory, send_progress: ProgressSender, chunk_rows: int = CHUNK_ROWS
+    ) -> None:
         self._directory = directory
         self._send_progress = send_progress
+        self._chunk_rows = chunk_rows
 
     def _destinations(
         self, account_id: str, plans: list[sync_pb2.DestinationPlan]
@@ -71,7 +71,7 @@ class SyncActivities:
         ]
 
     @activity.defn(name="plan_sync")
-    @_domain_errors
+    @domain_errors
     def plan_sync(self, request: sync_pb2.PlanSyncInput) -> sync_pb2.PlanSyncResult:
         account = request.account_id
         job = self._directory.get_job(account, job_id=request.job_id)
@@ -88,12 +88,13 @@ class SyncActivities:
         ]
         plan = build_plan(job, source.introspect(), source_id, destinations)
         for table in plan.tables:
-            if table.estimated_rows == 0:  # never analyzed: count, so progress has a total
-                table.estimated_rows = source.count(table.schema, table.name)
+            # Never analyzed, or subset: count, so progress has a true total.
+            if table.estimated_rows == 0 or table.where:
+                table.estimated_rows = source.count(table.schema, table.name, table.where)
         return sync_pb2.PlanSyncResult(plan=plan)
 
     @activity.defn(name="prepare_destinations")
-    @_domain_errors
+    @domain_errors
     def prepare_destinations(
         self, request: sync_pb2.PrepareDestinationsInput
     ) -> sync_pb2.PrepareDestinationsResult:
@@ -111,14 +112,17 @@ class SyncActivities:
         return sync_pb2.PrepareDestinationsResult(created_tables=created)
 
     @activity.defn(name="sync_table")
-    @_domain_errors
+    @domain_errors
     def sync_table(self, request: sync_pb2.SyncTableInput) -> sync_pb2.SyncTableResult:
         account, table = request.account_id, request.table
         name = f"{table.schema}.{table.name}"
         info = activity.info()
+        resume = _last_checkpoint(info.heartbeat_details)
 
-        def report(read: int, written: int) -> None:
-            activity.heartbeat(read)
+        def report(checkpoint: sync_pb2.TableCheckpoint, read: int, written: int) -> None:
+            # Every heartbeat carries the last committed checkpoint: the server keeps only
+            # the latest details, and a retry resumes from them.
+            activity.heartbeat(checkpoint)
             progress = sync_pb2.TableProgress(table=name, rows_read=read, rows_written=written)
             self._send_progress(
                 info.workflow_id or "",
@@ -129,18 +133,32 @@ class SyncActivities:
         source = open_database(
             self._directory.connection_url(account, request.source_connection_id)
         )
-        read, written = copy_table(
+        result = copy_table(
             source,
             self._destinations(account, list(request.destinations)),
             table,
             self._directory.transform_key(account, request.job_id),
             report,
+            resume,
+            self._chunk_rows,
         )
-        log.info("copied %s: %d rows read, %d written", name, read, written)
-        return sync_pb2.SyncTableResult(table=name, rows_read=read, rows_written=written)
+        log.info(
+            "copied %s: %d rows read, %d written, %d resumed from attempt %d's checkpoint",
+            name,
+            result.rows_read,
+            result.rows_written,
+            result.rows_resumed,
+            info.attempt - 1,
+        )
+        return sync_pb2.SyncTableResult(
+            table=name,
+            rows_read=result.rows_read,
+            rows_written=result.rows_written,
+            rows_resumed=result.rows_resumed,
+        )
 
     @activity.defn(name="fill_deferred_columns")
-    @_domain_errors
+    @domain_errors
     def fill_deferred_columns(
         self, request: sync_pb2.FillDeferredColumnsInput
     ) -> sync_pb2.FillDeferredColumnsResult:
@@ -156,7 +174,7 @@ class SyncActivities:
         return sync_pb2.FillDeferredColumnsResult(rows_updated=updated)
 
     @activity.defn(name="finish_destinations")
-    @_domain_errors
+    @domain_errors
     def finish_destinations(
         self, request: sync_pb2.FinishDestinationsInput
     ) -> sync_pb2.FinishDestinationsResult:

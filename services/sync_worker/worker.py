@@ -9,6 +9,8 @@ from temporalio.worker import Worker
 
 from services.common import contract
 from services.sync_worker.activities import JobDirectory, ProgressSender, SyncActivities
+from services.sync_worker.engine.sync import CHUNK_ROWS
+from services.sync_worker.hooks import RunHookActivities
 from services.sync_worker.workflows import DataSyncWorkflow
 from veilsync.temporal.v1 import sync_pb2
 
@@ -41,13 +43,15 @@ def build_worker(
     directory: JobDirectory,
     executor: Executor,
     task_queue: str = contract.SYNC_TASK_QUEUE,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> Worker:
-    activities = SyncActivities(directory, progress_sender(client, asyncio.get_running_loop()))
+    sender = progress_sender(client, asyncio.get_running_loop())
+    activities = SyncActivities(directory, sender, chunk_rows)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[DataSyncWorkflow],
-        activities=activities.all(),
+        activities=[*activities.all(), RunHookActivities(directory).deliver_run_hooks],
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
     )

@@ -14,16 +14,22 @@ with workflow.unsafe.imports_passed_through():
     from veilsync.temporal.v1 import sync_pb2
     from veilsync.v1 import job_pb2
 
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=5,
-)
 T = TypeVar("T")
 SHORT = timedelta(minutes=10)
 TABLE = timedelta(hours=12)
-HEARTBEAT = timedelta(minutes=5)
+HEARTBEAT = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+
+
+def _retry(options: job_pb2.RunOptions) -> RetryPolicy:
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=options.activity_max_attempts
+        if options.HasField("activity_max_attempts")
+        else MAX_ATTEMPTS,
+    )
 
 
 def _cause(err: ActivityError) -> str:
@@ -39,16 +45,61 @@ class DataSyncWorkflow:
     def __init__(self) -> None:
         self._progress = sync_pb2.SyncProgress()
         self._tables: dict[str, sync_pb2.TableProgress] = {}
+        self._options = job_pb2.RunOptions()
+        self._has_hooks: bool | None = None  # unknown until the plan says
 
     @workflow.run
     async def run(self, request: sync_pb2.DataSyncWorkflowInput) -> sync_pb2.DataSyncWorkflowResult:
+        """The sync, then the job's run hooks told how it ended (a hook never changes that)."""
+        try:
+            result = await self._sync(request)
+        except ApplicationError as err:
+            if self._has_hooks is not False:
+                await self._deliver_hooks(request, job_pb2.RUN_STATUS_FAILED, err.message)
+            raise
+        if self._has_hooks:
+            await self._deliver_hooks(request, job_pb2.RUN_STATUS_SUCCEEDED, "", result)
+        return result
+
+    async def _deliver_hooks(
+        self,
+        request: sync_pb2.DataSyncWorkflowInput,
+        status: "job_pb2.RunStatus.ValueType",
+        failure: str,
+        result: sync_pb2.DataSyncWorkflowResult | None = None,
+    ) -> None:
+        hooks = sync_pb2.DeliverRunHooksInput(
+            job_id=request.job_id,
+            account_id=request.account_id,
+            run_id=workflow.info().workflow_id,
+            status=status,
+            failure_message=failure,
+            rows_read=result.rows_read if result else 0,
+            rows_written=result.rows_written if result else 0,
+        )
+        try:
+            await workflow.execute_activity(
+                "deliver_run_hooks",
+                hooks,
+                result_type=sync_pb2.DeliverRunHooksResult,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=RetryPolicy(maximum_attempts=10),
+            )
+        except ActivityError as err:
+            workflow.logger.warning("run hooks not delivered: %s", _cause(err))
+
+    async def _sync(
+        self, request: sync_pb2.DataSyncWorkflowInput
+    ) -> sync_pb2.DataSyncWorkflowResult:
         self._progress.start_time.FromDatetime(workflow.now())
+        self._options = request.run_options
         ids = {"job_id": request.job_id, "account_id": request.account_id}
         plan = (
             await self._activity(
                 "plan_sync", sync_pb2.PlanSyncInput(**ids), sync_pb2.PlanSyncResult, "planning"
             )
         ).plan
+        self._has_hooks = plan.has_hooks
         for table in plan.tables:
             progress = self._progress.tables.add(
                 table=_qualified(table),
@@ -79,7 +130,7 @@ class DataSyncWorkflow:
                     sync_pb2.FillDeferredColumnsInput(table=inputs[_qualified(t)]),
                     sync_pb2.FillDeferredColumnsResult,
                     f"filling the deferred columns of {_qualified(t)}",
-                    timeout=TABLE,
+                    table=True,
                 )
                 for t in plan.tables
                 if t.deferred_columns
@@ -139,7 +190,7 @@ class DataSyncWorkflow:
                 request,
                 sync_pb2.SyncTableResult,
                 f"copying {progress.table}",
-                timeout=TABLE,
+                table=True,
             )
         except BaseException:
             progress.status = job_pb2.TABLE_SYNC_STATUS_FAILED
@@ -148,6 +199,7 @@ class DataSyncWorkflow:
         progress.rows_read = result.rows_read
         progress.rows_written = result.rows_written
         progress.rows_total = result.rows_read
+        progress.rows_resumed = result.rows_resumed
         progress.end_time.FromDatetime(workflow.now())
 
     async def _activity(
@@ -156,16 +208,29 @@ class DataSyncWorkflow:
         request: object,
         result_type: type[T],
         step: str,
-        timeout: timedelta = SHORT,
+        table: bool = False,
     ) -> T:
+        """Run one step with the job's options; a table step heartbeats its checkpoints."""
+        options = self._options
+        if table:
+            timeout = (
+                options.table_timeout.ToTimedelta() if options.HasField("table_timeout") else TABLE
+            )
+            heartbeat: timedelta | None = (
+                options.table_heartbeat_timeout.ToTimedelta()
+                if options.HasField("table_heartbeat_timeout")
+                else HEARTBEAT
+            )
+        else:
+            timeout, heartbeat = SHORT, None
         try:
             result: T = await workflow.execute_activity(
                 name,
                 request,
                 result_type=result_type,
                 start_to_close_timeout=timeout,
-                heartbeat_timeout=HEARTBEAT if timeout is TABLE else None,
-                retry_policy=RETRY,
+                heartbeat_timeout=heartbeat,
+                retry_policy=_retry(options),
             )
             return result
         except ActivityError as err:

@@ -1,66 +1,23 @@
 """The engine against real PostgreSQL databases, without Temporal."""
 
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
 
 import psycopg
+import pyarrow as pa
 import pytest
 
 from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.connectors import open_database
+from services.sync_worker.engine.connectors.base import Database
 from services.sync_worker.engine.plan import build_plan
-from services.sync_worker.engine.sync import Destination, copy_table, fill_deferred_columns
+from services.sync_worker.engine.sync import Destination, copy_table
 from services.sync_worker.engine.validation import validate_job
+from tests.integration.shop import KEY, rows, run_sync, shop_job
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 from veilsync.v1 import transformer_pb2 as t
-
-SHOP_SQL = (Path(__file__).parent / "shop_schema.sql").read_text()
-KEY = b"engine-test-key-0123456789"
-
-
-def shop_job() -> job_pb2.Job:
-    job = job_pb2.Job(name="shop")
-    mapping = job.mappings.add(table="customers")
-    mapping.columns["email"].transform_email.preserve_domain = False
-    mapping.columns["first_name"].transform_first_name.SetInParent()
-    mapping.columns["last_name"].transform_last_name.SetInParent()
-    mapping.columns["ssn"].null.SetInParent()
-    mapping.columns["notes"].transform_hash.length = 16
-    return job
-
-
-@pytest.fixture
-def shop(pg_database: Callable[[str], str]) -> tuple[str, str]:
-    source, destination = pg_database("src"), pg_database("dst")
-    with psycopg.connect(source, autocommit=True) as conn:
-        conn.execute(SHOP_SQL)
-    return source, destination
-
-
-def run_sync(source_url: str, destination_url: str, job: job_pb2.Job) -> sync_pb2.SyncPlan:
-    source, destination = open_database(source_url), open_database(destination_url)
-    dest_plan = sync_pb2.DestinationPlan(init_schema=True, truncate_before_insert=True)
-    plan = build_plan(job, source.introspect(), "src", [dest_plan])
-    tables = [table for table in source.introspect().tables.values()]
-    destination.create_tables(tables, source.engine)
-    destination.truncate([(p.schema, p.name) for p in plan.tables])
-    targets = [Destination(destination, dest_plan)]
-    reports: list[tuple[int, int]] = []
-    for table in plan.tables:
-        read, written = copy_table(source, targets, table, KEY, lambda r, w: reports.append((r, w)))
-        assert read == written
-    for table in plan.tables:
-        if table.deferred_columns:
-            fill_deferred_columns(source, targets, table, KEY)
-    destination.reset_sequences([(p.schema, p.name) for p in plan.tables])
-    assert reports and all(r >= 0 for r, _ in reports)
-    return plan
-
-
-def rows(url: str, query: str) -> list[tuple]:
-    with psycopg.connect(url) as conn:
-        return conn.execute(query).fetchall()
 
 
 def test_plan_orders_tables_and_defers_the_self_reference(shop: tuple[str, str]) -> None:
@@ -137,3 +94,75 @@ def test_validation_names_the_problem(
     job.mappings.add(table=table).columns[column].CopyFrom(config)
     with pytest.raises(InvalidArgumentError, match=message):
         validate_job(job, shop[0])
+
+
+class SourceLost(Exception):
+    pass
+
+
+@dataclass
+class FailingSource:
+    """A real source whose connection dies after `rows` rows have been read."""
+
+    database: Database
+    rows: int
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.database, name)
+
+    def read(self, *args: Any) -> Iterator[pa.RecordBatch]:
+        left = self.rows
+        for batch in self.database.read(*args):
+            for start in range(0, batch.num_rows, 10):
+                if left <= 0:
+                    raise SourceLost
+                piece = batch.slice(start, min(10, left))
+                left -= piece.num_rows
+                yield piece
+
+
+def test_a_copy_interrupted_mid_chunk_resumes_from_its_checkpoint(shop: tuple[str, str]) -> None:
+    source_url, destination_url = shop
+    source, destination = open_database(source_url), open_database(destination_url)
+    dest_plan = sync_pb2.DestinationPlan(init_schema=True)
+    plan = build_plan(shop_job(), source.introspect(), "src", [dest_plan])
+    destination.create_tables(list(source.introspect().tables.values()), source.engine)
+    targets = [Destination(destination, dest_plan)]
+    customers, orders, items = plan.tables
+    for table in (customers, orders):
+        copy_table(source, targets, table, KEY, lambda *_: None)
+    checkpoints: list[sync_pb2.TableCheckpoint] = []
+
+    def keep(checkpoint: sync_pb2.TableCheckpoint, *_: int) -> None:
+        checkpoints.append(checkpoint)
+
+    flaky = cast(Database, FailingSource(source, rows=250))
+    with pytest.raises(SourceLost):
+        copy_table(flaky, targets, items, KEY, keep, chunk_rows=100)
+    committed = rows(destination_url, "SELECT count(*) FROM order_items")[0][0]
+    assert committed == checkpoints[-1].rows_read == 200  # the third chunk rolled back
+    result = copy_table(source, targets, items, KEY, lambda *_: None, checkpoints[-1], 100)
+    assert (result.rows_resumed, result.rows_read) == (200, 400)
+    query = "SELECT * FROM order_items ORDER BY id"
+    assert rows(destination_url, query) == rows(source_url, query)
+
+
+def test_a_resumed_copy_skips_rows_the_dead_attempt_committed_after_its_checkpoint(
+    shop: tuple[str, str],
+) -> None:
+    """The heartbeat carrying a checkpoint can be lost: rows after it may be committed."""
+    source_url, destination_url = shop
+    source, destination = open_database(source_url), open_database(destination_url)
+    dest_plan = sync_pb2.DestinationPlan(init_schema=True)
+    plan = build_plan(shop_job(), source.introspect(), "src", [dest_plan])
+    destination.create_tables(list(source.introspect().tables.values()), source.engine)
+    items = plan.tables[2]
+    with psycopg.connect(destination_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE order_items DROP CONSTRAINT order_items_order_id_fkey")
+    targets = [Destination(destination, dest_plan)]
+    copy_table(source, targets, items, KEY, lambda *_: None)
+    stale = sync_pb2.TableCheckpoint(last_key=["150"], rows_read=150, rows_written=150)
+    result = copy_table(source, targets, items, KEY, lambda *_: None, stale, 100)
+    assert result.rows_resumed == 150
+    query = "SELECT * FROM order_items ORDER BY id"
+    assert rows(destination_url, query) == rows(source_url, query)

@@ -9,7 +9,7 @@ import psycopg
 from services.sync_worker.engine.connectors import open_database
 from services.sync_worker.engine.plan import build_plan
 from services.sync_worker.engine.sync import Destination, copy_table, fill_deferred_columns
-from tests.integration.test_engine_postgres import SHOP_SQL, shop_job
+from tests.integration.shop import SHOP_SQL, shop_job
 from veilsync.temporal.v1 import sync_pb2
 
 KEY = b"sqlite-test-key-0123456789"
@@ -61,7 +61,7 @@ def sync(source_url: str, destination_url: str) -> None:
     destination.create_tables(list(schema.tables.values()), source.engine)
     targets = [Destination(destination, dest_plan)]
     for table in plan.tables:
-        copy_table(source, targets, table, KEY, lambda r, w: None)
+        copy_table(source, targets, table, KEY, lambda *_: None, chunk_rows=16)
     for table in plan.tables:
         if table.deferred_columns:
             fill_deferred_columns(source, targets, table, KEY)

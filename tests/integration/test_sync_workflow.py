@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from services.common import contract
 from services.common.errors import NotFoundError
 from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
-from tests.integration.test_engine_postgres import SHOP_SQL, rows, shop_job
+from tests.integration.shop import SHOP_SQL, rows, shop_job
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -40,6 +40,9 @@ class FakeDirectory:
 
     def connection_id_by_name(self, account_id: str, name: str) -> str:
         return name
+
+    def hook_secret(self, account_id: str, job_id: str) -> bytes:
+        return b""
 
 
 @pytest.fixture

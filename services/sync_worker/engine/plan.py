@@ -1,8 +1,13 @@
 """A job and its source schema to the plan a run follows."""
 
+import dataclasses
+from collections.abc import Iterable
+
+from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.mappings import resolve_mappings
 from services.sync_worker.engine.planner import plan_tables
-from services.sync_worker.engine.schema import Schema
+from services.sync_worker.engine.schema import ForeignKey, Schema, Table
+from services.sync_worker.engine.subset import Subsetter, parse_where
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -15,13 +20,26 @@ def build_plan(
     source_connection_id: str,
     destinations: list[sync_pb2.DestinationPlan],
 ) -> sync_pb2.SyncPlan:
+    schema = with_virtual_foreign_keys(schema, job.source.virtual_foreign_keys)
     mappings = resolve_mappings(job, schema)
+    steps = plan_tables(schema.tables.values())
+    wheres = {}
+    for i, subset in enumerate(job.source.subsets):
+        field = f"job.source.subsets[{i}]"
+        table = _resolve(schema, subset.table, f"{field}.table")
+        wheres[table.qualified] = parse_where(table, subset.where, schema.engine, f"{field}.where")
+    subsetter = (
+        Subsetter(steps, wheres, job.source.subset_by_foreign_keys, schema.engine)
+        if wheres
+        else None
+    )
     plan = sync_pb2.SyncPlan(
         source_connection_id=source_connection_id,
         destinations=destinations,
         max_parallel_tables=job.max_parallel_tables or DEFAULT_PARALLEL_TABLES,
+        has_hooks=bool(job.hooks),
     )
-    for step in plan_tables(schema.tables.values()):
+    for step in steps:
         table = step.table
         transformers = mappings.get(table.qualified, {})
         plan.tables.append(
@@ -43,6 +61,50 @@ def build_plan(
                 depends_on=step.depends_on,
                 deferred_columns=step.deferred_columns,
                 estimated_rows=table.estimated_rows,
+                where=subsetter.where(table.qualified) if subsetter else "",
+                deferred_values=subsetter.deferred_values(table.qualified) if subsetter else {},
             )
         )
     return plan
+
+
+def _resolve(schema: Schema, name: str, field: str) -> Table:
+    table = schema.resolve(name)
+    if table is None:
+        raise InvalidArgumentError(field, f"table {name!r} does not exist in the source")
+    return table
+
+
+def with_virtual_foreign_keys(
+    schema: Schema, declared: Iterable[job_pb2.VirtualForeignKey]
+) -> Schema:
+    """The schema with the job's declared foreign keys added to their tables."""
+    tables = dict(schema.tables)
+    for i, vfk in enumerate(declared):
+        field = f"job.source.virtual_foreign_keys[{i}]"
+        child = _resolve(schema, vfk.table, f"{field}.table")
+        parent = _resolve(schema, vfk.references_table, f"{field}.references_table")
+        if not vfk.columns or len(vfk.columns) != len(vfk.references_columns):
+            raise InvalidArgumentError(
+                f"{field}.columns", "name as many columns as references_columns, at least one"
+            )
+        for name, table, where in (
+            *((c, child, "columns") for c in vfk.columns),
+            *((c, parent, "references_columns") for c in vfk.references_columns),
+        ):
+            if table.column(name) is None:
+                raise InvalidArgumentError(
+                    f"{field}.{where}", f"column {name!r} does not exist in {table.qualified}"
+                )
+        fk = ForeignKey(
+            name=f"veilsync_virtual_{i}",
+            columns=tuple(vfk.columns),
+            ref_schema=parent.schema,
+            ref_table=parent.name,
+            ref_columns=tuple(vfk.references_columns),
+        )
+        current = tables[child.qualified]
+        tables[child.qualified] = dataclasses.replace(
+            current, foreign_keys=(*current.foreign_keys, fk)
+        )
+    return dataclasses.replace(schema, tables=tables)

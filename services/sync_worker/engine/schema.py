@@ -66,6 +66,7 @@ class Table:
 class Schema:
     tables: dict[str, Table] = field(default_factory=dict)  # by qualified name
     default_schema: str = "public"
+    engine: str = "postgres"  # whose SQL dialect predicates on this schema are written in
 
     def resolve(self, name: str) -> Table | None:
         """The table a user-written name means: "schema.table", or "table" in the default schema."""

@@ -7,14 +7,24 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from services.sync_worker.engine.connectors.base import Database
+from services.sync_worker.engine.connectors.base import (
+    CopyStream,
+    CopyStreamWriter,
+    Database,
+    TableWriter,
+)
 from services.sync_worker.engine.prefetch import prefetch
 from services.sync_worker.engine.transformers import Transformer, build_transformer
+from services.sync_worker.engine.transformers.bounds import ColumnBounds
 from veilsync.temporal.v1 import sync_pb2
+from veilsync.v1 import job_pb2
 
-ProgressCallback = Callable[[int, int], None]  # (rows read, rows written) so far
+# (last committed checkpoint, rows read so far, rows written so far)
+CheckpointCallback = Callable[[sync_pb2.TableCheckpoint, int, int], None]
 
 REPORT_EVERY_SECONDS = 1.0
+CHUNK_ROWS = 100_000  # rows per destination transaction of a keyed table
+_FAIL_ON_CONFLICT = (job_pb2.ON_CONFLICT_UNSPECIFIED, job_pb2.ON_CONFLICT_ERROR)
 
 
 @dataclass(frozen=True)
@@ -25,10 +35,24 @@ class Destination:
 
 def _transformers(table: sync_pb2.TablePlan, key: bytes) -> dict[str, Transformer]:
     return {
-        c.name: build_transformer(c.transformer, key, f"{table.name}.{c.name}")
+        c.name: build_transformer(
+            c.transformer,
+            key,
+            f"{table.name}.{c.name}",
+            bounds=ColumnBounds.of(c.data_type, c.max_length or None),
+        )
         for c in table.columns
         if c.HasField("transformer") and c.transformer.WhichOneof("config") != "passthrough"
     }
+
+
+def _written_columns(table: sync_pb2.TablePlan, transformers: dict[str, Transformer]) -> list[str]:
+    """Columns the destination is given: not generated ones, nor those left to its default."""
+    return [
+        c.name
+        for c in table.columns
+        if not c.generated and not (c.name in transformers and transformers[c.name].omits_column)
+    ]
 
 
 def transform_batch(
@@ -49,39 +73,121 @@ def transform_batch(
     return pa.record_batch(arrays, names=batch.schema.names)
 
 
+@dataclass(frozen=True)
+class CopyResult:
+    rows_read: int  # over every attempt, the resumed rows included
+    rows_written: int
+    rows_resumed: int  # committed by earlier attempts, not copied again by this one
+
+
+def _key_text(batch: pa.RecordBatch, key: Sequence[str]) -> list[str]:
+    """The last row's key values in text form: how the source reads them back as literals."""
+    return [str(batch.column(name)[-1].as_py()) for name in key]
+
+
+def _split(batches: Iterator[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """The same rows, cut so that every multiple of `chunk_rows` ends a batch (0: uncut)."""
+    room = chunk_rows
+    for batch in batches:
+        while chunk_rows and batch.num_rows > room:
+            yield batch.slice(0, room)
+            batch, room = batch.slice(room), chunk_rows
+        if batch.num_rows:
+            yield batch
+            room -= batch.num_rows
+        if room == 0:
+            room = chunk_rows
+
+
+def _pipe(
+    source: Database,
+    writers: Sequence[TableWriter],
+    table: sync_pb2.TablePlan,
+    columns: Sequence[str],
+) -> int | None:
+    """Copy a table with nothing to transform as the source's own bulk-export bytes, never
+    parsed; returns the rows copied, or None when source and writers cannot do that."""
+    if not isinstance(source, CopyStream) or not all(
+        isinstance(w, CopyStreamWriter) and w.copy_format == source.copy_format for w in writers
+    ):
+        return None
+    pipes = [writer for writer in writers if isinstance(writer, CopyStreamWriter)]
+    for chunk in source.read_copy(table.schema, table.name, columns, table.where):
+        for pipe in pipes:
+            pipe.write_copy(chunk)
+    for pipe in pipes:
+        pipe.commit()
+    return pipes[0].rows_written() if pipes else 0
+
+
 def copy_table(
     source: Database,
     destinations: Sequence[Destination],
     table: sync_pb2.TablePlan,
     key: bytes,
-    report: ProgressCallback,
-) -> tuple[int, int]:
-    """Copy every row of `table` to each destination in one transaction per destination,
-    deferred columns as NULL. Returns (rows read, rows written over all destinations)."""
-    columns = [c.name for c in table.columns if not c.generated]
+    report: CheckpointCallback,
+    resume: sync_pb2.TableCheckpoint | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> CopyResult:
+    """Copy every row of `table` to each destination, deferred columns as NULL.
+
+    A table with a primary key is read in key order and committed every `chunk_rows` rows;
+    each commit is reported as a checkpoint, and a copy given `resume` starts after it. Rows
+    of the chunk in flight when an attempt died may already be committed, so a resumed copy
+    skips rows whose key exists. A table without a key is one transaction: a retry redoes it.
+    """
     transformers = _transformers(table, key)
-    read = written = 0
+    columns = _written_columns(table, transformers)
+    key_columns = list(table.primary_key)
+    checkpoint = sync_pb2.TableCheckpoint()
+    if resume is not None and resume.last_key:
+        checkpoint.CopyFrom(resume)
+    after = list(checkpoint.last_key) or None
+    resumed = checkpoint.rows_read
+    read, written, since_commit = checkpoint.rows_read, checkpoint.rows_written, 0
     last_report = time.monotonic()
     with ExitStack() as stack:
-        writers = []
+        writers: list[TableWriter] = []
         for destination in destinations:
+            on_conflict = destination.plan.on_conflict
+            if after and on_conflict in _FAIL_ON_CONFLICT:
+                on_conflict = job_pb2.ON_CONFLICT_NOTHING
             schema, name = destination.database.target_name(table.schema, table.name)
-            writers.append(
-                stack.enter_context(
-                    destination.database.table_writer(
-                        schema, name, columns, table.primary_key, destination.plan.on_conflict
-                    )
-                )
+            opened = destination.database.table_writer(
+                schema, name, columns, key_columns, on_conflict
             )
-        for batch in prefetch(source.read(table.schema, table.name, columns)):
+            writers.append(stack.enter_context(opened))
+        if not (transformers or table.deferred_columns or after) and (
+            table.estimated_rows < chunk_rows or not key_columns
+        ):
+            # Small or keyless and untouched: one transaction, bytes straight through.
+            copied = _pipe(source, writers, table, columns)
+            if copied is not None:
+                written = copied * len(writers)
+                report(checkpoint, copied, written)
+                return CopyResult(copied, written, 0)
+        batches = prefetch(
+            source.read(table.schema, table.name, columns, key_columns, after, table.where)
+        )
+        for batch in _split(batches, chunk_rows if key_columns else 0):
             out = transform_batch(batch, table, transformers, table.deferred_columns)
             read += batch.num_rows
             written += sum(writer.write(out) for writer in writers)
-            if time.monotonic() - last_report >= REPORT_EVERY_SECONDS:
-                report(read, written)
+            since_commit += batch.num_rows
+            if key_columns and since_commit >= chunk_rows:
+                for writer in writers:
+                    writer.commit()
+                since_commit = 0
+                checkpoint = sync_pb2.TableCheckpoint(
+                    last_key=_key_text(batch, key_columns), rows_read=read, rows_written=written
+                )
+                report(checkpoint, read, written)
                 last_report = time.monotonic()
-    report(read, written)
-    return read, written
+            elif time.monotonic() - last_report >= REPORT_EVERY_SECONDS:
+                report(checkpoint, read, written)
+                last_report = time.monotonic()
+    report(checkpoint, read, written)
+    return CopyResult(read, written, resumed)
 
 
 def fill_deferred_columns(
@@ -96,7 +202,13 @@ def fill_deferred_columns(
         schema, name = destination.database.target_name(table.schema, table.name)
         batches: Iterator[pa.RecordBatch] = (
             transform_batch(batch, table, transformers)
-            for batch in source.read(table.schema, table.name, columns)
+            for batch in source.read(
+                table.schema,
+                table.name,
+                columns,
+                where=table.where,
+                expressions=dict(table.deferred_values),
+            )
         )
         updated += destination.database.fill_columns(
             schema, name, table.primary_key, table.deferred_columns, batches

@@ -15,6 +15,6 @@ def open_database(url: str) -> Database:
         from services.sync_worker.engine.connectors.sqlite import SqliteDatabase
 
         return SqliteDatabase(url)
-    from services.common.errors import InvalidArgumentError
+    from services.sync_worker.engine.connectors.mysql import MysqlDatabase
 
-    raise InvalidArgumentError("url", "MySQL connections are not supported by this worker yet")
+    return MysqlDatabase(url)

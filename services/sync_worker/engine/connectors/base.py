@@ -1,8 +1,8 @@
 """Ports of the engine: what a source and a destination database must do."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -17,6 +17,34 @@ class TableWriter(Protocol):
     def write(self, batch: pa.RecordBatch) -> int:
         """Write one batch; returns the rows written."""
 
+    def commit(self) -> None:
+        """Make every row written so far durable; later writes start a new transaction."""
+
+
+@runtime_checkable
+class CopyStream(Protocol):
+    """A source that can hand over its bulk-export bytes unparsed, for tables with nothing to
+    transform; writers with the same `copy_format` take them as they are."""
+
+    copy_format: str
+
+    def read_copy(
+        self, schema: str, table: str, columns: Sequence[str], where: str = ""
+    ) -> Iterator[bytes]: ...
+
+
+@runtime_checkable
+class CopyStreamWriter(Protocol):
+    copy_format: str
+
+    def write_copy(self, chunk: bytes) -> None:
+        """Write bulk-export bytes of a `CopyStream` with the same format."""
+
+    def rows_written(self) -> int:
+        """Rows committed so far through write_copy, as the database counted them."""
+
+    def commit(self) -> None: ...
+
 
 class Database(Protocol):
     engine: str  # "postgres", "sqlite"
@@ -26,10 +54,21 @@ class Database(Protocol):
 
     def introspect(self) -> Schema: ...
 
-    def read(self, schema: str, table: str, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
-        """The table's rows in batches of bounded size."""
+    def read(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str] = (),
+        after: Sequence[str] | None = None,
+        where: str = "",
+        expressions: Mapping[str, str] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """The table's rows in batches of bounded size; ordered by `key` when given, starting
+        after the row whose key values (text form) are `after`; only rows matching the SQL
+        predicate `where`; a column named in `expressions` is read as that SQL expression."""
 
-    def count(self, schema: str, table: str) -> int: ...
+    def count(self, schema: str, table: str, where: str = "") -> int: ...
 
     def target_name(self, schema: str, table: str) -> tuple[str, str]:
         """Where a source table lands in this database."""
@@ -49,7 +88,8 @@ class Database(Protocol):
         key_columns: Sequence[str],
         on_conflict: "job_pb2.OnConflict.ValueType",
     ) -> AbstractContextManager[TableWriter]:
-        """A writer whose rows commit together when the context exits without error."""
+        """A writer whose uncommitted rows commit when the context exits without error and
+        roll back when it exits with one."""
 
     def fill_columns(
         self,

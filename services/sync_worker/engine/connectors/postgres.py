@@ -1,7 +1,7 @@
 """PostgreSQL: catalog introspection, COPY reads and writes, DDL for init_schema."""
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import psycopg
@@ -22,6 +22,10 @@ from veilsync.v1 import job_pb2
 _SESSION = "SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3"
 
 
+_STAGE = sql.Identifier("_veilsync_stage")
+COPY_FORMAT = "postgres-csv"  # what read_copy emits and write_copy takes
+
+
 def _ident(schema: str, table: str) -> sql.Identifier:
     return sql.Identifier(schema, table)
 
@@ -30,13 +34,78 @@ def _names(columns: Sequence[str]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
 
-class _CopyWriter:
-    def __init__(self, copy: "psycopg.Copy") -> None:
-        self._copy = copy
+class _PgWriter:
+    """COPY into the table (or a staging table when conflicts must be resolved), one
+    transaction per chunk: `commit` ends the chunk's COPY and makes it durable."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        target: sql.Identifier,
+        columns: Sequence[str],
+        key_columns: Sequence[str],
+        on_conflict: "job_pb2.OnConflict.ValueType",
+    ) -> None:
+        self._conn, self._target, self._columns = conn, target, columns
+        self._key_columns, self._on_conflict = key_columns, on_conflict
+        self._staged = on_conflict in (job_pb2.ON_CONFLICT_NOTHING, job_pb2.ON_CONFLICT_UPDATE)
+        self._chunk: ExitStack | None = None
+        self._copy: psycopg.Copy | None = None
+        self._copied = 0
+
+    def _open(self) -> "psycopg.Copy":
+        chunk = ExitStack()
+        cur = chunk.enter_context(self._conn.cursor())
+        # Runs once the COPY has ended and before the cursor closes: the server's row count.
+        chunk.callback(self._count, cur)
+        into: sql.Identifier = self._target
+        if self._staged:
+            # COPY cannot resolve conflicts: load a staging table, then INSERT ... ON CONFLICT.
+            into = _STAGE
+            cur.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+                ).format(into, _names(self._columns), self._target)
+            )
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            into, _names(self._columns)
+        )
+        # The queued writer sends from its own thread while the next batch is transformed.
+        self._copy = chunk.enter_context(cur.copy(statement, writer=QueuedLibpqWriter(cur)))
+        self._chunk = chunk
+        return self._copy
+
+    copy_format = COPY_FORMAT
 
     def write(self, batch: pa.RecordBatch) -> int:
-        self._copy.write(to_csv(batch))
+        (self._copy or self._open()).write(to_csv(batch))
         return int(batch.num_rows)
+
+    def write_copy(self, chunk: bytes) -> None:
+        (self._copy or self._open()).write(chunk)
+
+    def rows_written(self) -> int:
+        return self._copied
+
+    def commit(self) -> None:
+        if self._chunk is not None:
+            self._chunk.close()  # ends the COPY: constraint errors surface here
+            self._chunk = self._copy = None
+            if self._staged:
+                self._conn.execute(
+                    _upsert(
+                        self._target, _STAGE, self._columns, self._key_columns, self._on_conflict
+                    )
+                )
+        self._conn.commit()
+
+    def abort(self, error: BaseException) -> None:
+        if self._chunk is not None:
+            self._chunk.__exit__(type(error), error, error.__traceback__)
+            self._chunk = self._copy = None
+
+    def _count(self, cursor: "psycopg.Cursor[Any]") -> None:
+        self._copied += max(cursor.rowcount, 0)
 
 
 class PostgresDatabase:
@@ -69,21 +138,76 @@ class PostgresDatabase:
 
     def introspect(self) -> Schema:
         with self._connect() as conn:
-            return Schema(tables=introspect(conn), default_schema=self.default_schema)
+            return Schema(introspect(conn), self.default_schema, self.engine)
 
-    def count(self, schema: str, table: str) -> int:
+    def count(self, schema: str, table: str, where: str = "") -> int:
+        query = sql.SQL("SELECT count(*) FROM {}").format(_ident(schema, table))
+        if where:
+            query += sql.SQL(" WHERE ") + sql.SQL(where)
         with self._connect() as conn:
-            row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(_ident(schema, table)))
-            result = row.fetchone()
+            result = conn.execute(query).fetchone()
             return int(result[0]) if result else 0
 
-    def read(self, schema: str, table: str, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
-        with self._connect() as conn, conn.cursor() as cur:
-            statement = sql.SQL("COPY {} ({}) TO STDOUT (FORMAT csv)").format(
-                _ident(schema, table), _names(columns)
+    def read(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str] = (),
+        after: Sequence[str] | None = None,
+        where: str = "",
+        expressions: Mapping[str, str] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        source = _ident(schema, table)
+        params: list[str] | None = None
+        if not (key or where or expressions):
+            # The fast path: the table's own COPY, no query plan at all.
+            statement: sql.Composed = sql.SQL("COPY {} ({}) TO STDOUT (FORMAT csv)").format(
+                source, _names(columns)
             )
-            with cur.copy(statement) as copy:
-                yield from read_csv_batches(copy, columns, BATCH_BYTES)
+        else:
+            # `where` and `expressions` are SQL the planner built from checked parts.
+            select = sql.SQL(", ").join(
+                sql.SQL("{} AS {}").format(sql.SQL(expressions[c]), sql.Identifier(c))
+                if expressions and c in expressions
+                else sql.Identifier(c)
+                for c in columns
+            )
+            conditions: list[sql.Composable] = [sql.SQL(where)] if where else []
+            if after is not None:
+                # Text literals take the key columns' types: the comparison is the key's own.
+                params = list(after)
+                conditions.append(
+                    sql.SQL("({}) > ({})").format(
+                        _names(key), sql.SQL(", ").join(sql.Placeholder() * len(key))
+                    )
+                )
+            query = sql.SQL("SELECT {} FROM {}").format(select, source)
+            if conditions:
+                query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(
+                    sql.SQL("({})").format(c) for c in conditions
+                )
+            if key:
+                query += sql.SQL(" ORDER BY {}").format(_names(key))
+            statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
+        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params) as copy:
+            yield from read_csv_batches(copy, columns, BATCH_BYTES)
+
+    copy_format = COPY_FORMAT
+
+    def read_copy(
+        self, schema: str, table: str, columns: Sequence[str], where: str = ""
+    ) -> Iterator[bytes]:
+        statement = sql.SQL("COPY {} ({}) TO STDOUT (FORMAT csv)").format(
+            _ident(schema, table), _names(columns)
+        )
+        if where:
+            statement = sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT (FORMAT csv)").format(
+                _names(columns), _ident(schema, table), sql.SQL(where)
+            )
+        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement) as copy:
+            for chunk in copy:
+                yield bytes(chunk)
 
     def target_name(self, schema: str, table: str) -> tuple[str, str]:
         return (self.default_schema if schema == "main" else schema), table
@@ -132,26 +256,15 @@ class PostgresDatabase:
         columns: Sequence[str],
         key_columns: Sequence[str],
         on_conflict: "job_pb2.OnConflict.ValueType",
-    ) -> Iterator[_CopyWriter]:
-        target = _ident(schema, table)
-        staged = on_conflict in (job_pb2.ON_CONFLICT_NOTHING, job_pb2.ON_CONFLICT_UPDATE)
-        with self._connect() as conn, conn.cursor() as cur:
-            into = target
-            if staged:
-                # COPY cannot resolve conflicts: load a staging table, then INSERT ... ON CONFLICT.
-                into = sql.Identifier("_veilsync_stage")
-                cur.execute(
-                    sql.SQL(
-                        "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
-                    ).format(into, _names(columns), target)
-                )
-            copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)")
-            # The queued writer sends from its own thread while the next batch is transformed.
-            writer = QueuedLibpqWriter(cur)
-            with cur.copy(copy_sql.format(into, _names(columns)), writer=writer) as copy:
-                yield _CopyWriter(copy)
-            if staged:
-                cur.execute(_upsert(target, into, columns, key_columns, on_conflict))
+    ) -> Iterator[_PgWriter]:
+        with self._connect() as conn:
+            writer = _PgWriter(conn, _ident(schema, table), columns, key_columns, on_conflict)
+            try:
+                yield writer
+            except BaseException as err:
+                writer.abort(err)
+                raise
+            writer.commit()
 
     def fill_columns(
         self,

@@ -2,7 +2,7 @@
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from urllib.parse import urlsplit
 
@@ -94,7 +94,7 @@ class SqliteDatabase:
                 )
             ]
             tables = [self._table(conn, name) for name in names]
-        return Schema({t.qualified: t for t in tables}, default_schema=self.default_schema)
+        return Schema({t.qualified: t for t in tables}, self.default_schema, self.engine)
 
     def _table(self, conn: sqlite3.Connection, name: str) -> Table:
         info = conn.execute(f"PRAGMA table_xinfo({_quote(name)})").fetchall()
@@ -148,14 +148,40 @@ class SqliteDatabase:
             estimated_rows=int(count),
         )
 
-    def count(self, schema: str, table: str) -> int:
+    def count(self, schema: str, table: str, where: str = "") -> int:
+        query = f"SELECT count(*) FROM {_quote(schema)}.{_quote(table)}"
         with self._connect() as conn:
-            row = conn.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()
+            row = conn.execute(query + (f" WHERE {where}" if where else "")).fetchone()
             return int(row[0])
 
-    def read(self, schema: str, table: str, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
+    def read(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str] = (),
+        after: Sequence[str] | None = None,
+        where: str = "",
+        expressions: Mapping[str, str] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        select = ", ".join(
+            f"{expressions[c]} AS {_quote(c)}" if expressions and c in expressions else _quote(c)
+            for c in columns
+        )
+        query = f"SELECT {select} FROM {_quote(schema)}.{_quote(table)}"
+        conditions = [f"({where})"] if where else []
+        params: list[str] = []
+        if key and after is not None:
+            # Text parameters compare by the key columns' affinity, like the key itself.
+            keys = ", ".join(map(_quote, key))
+            conditions.append(f"({keys}) > ({', '.join('?' * len(key))})")
+            params = list(after)
+        if conditions:
+            query += " WHERE " + " AND ".join(conditions)
+        if key:
+            query += f" ORDER BY {', '.join(map(_quote, key))}"
         with self._connect() as conn:
-            cursor = conn.execute(f"SELECT {', '.join(map(_quote, columns))} FROM {_quote(table)}")
+            cursor = conn.execute(query, params)
             while rows := cursor.fetchmany(BATCH_ROWS):
                 arrays = [_arrow_column(list(values)) for values in zip(*rows, strict=True)]
                 yield pa.record_batch(arrays, names=list(columns))
@@ -255,6 +281,9 @@ class SqliteDatabase:
 class _SqliteWriter:
     def __init__(self, conn: sqlite3.Connection, statement: str) -> None:
         self._conn, self._statement = conn, statement
+
+    def commit(self) -> None:
+        self._conn.commit()
 
     def write(self, batch: pa.RecordBatch) -> int:
         columns = [column.to_pylist() for column in batch.columns]

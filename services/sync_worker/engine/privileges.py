@@ -1,0 +1,80 @@
+"""The privileges a role needs: SELECT on a source's tables; INSERT, UPDATE and TRUNCATE on a
+destination's tables and CREATE on its schemas and database (init_schema creates them)."""
+
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+
+from services.common.errors import DatabaseUnavailableError
+from services.common.logging import scrub
+from services.sync_worker.engine.schema import Schema
+
+
+class Role(StrEnum):
+    SOURCE = "source"
+    DESTINATION = "destination"
+
+
+@dataclass(frozen=True)
+class Privilege:
+    privilege: str
+    object: str  # a qualified table, a schema, or the database
+    granted: bool
+
+
+TABLE_PRIVILEGES = {Role.SOURCE: ("SELECT",), Role.DESTINATION: ("INSERT", "UPDATE", "TRUNCATE")}
+
+
+def check_privileges(url: str, engine: str, schema: Schema, role: Role) -> list[Privilege]:
+    if engine == "postgres":
+        return _postgres(url, schema, role)
+    return _sqlite(url, schema, role)
+
+
+def _postgres(url: str, schema: Schema, role: Role) -> list[Privilege]:
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            return _pg_checks(conn, schema, role)
+    except psycopg.OperationalError as err:
+        raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
+
+
+def _pg_checks(conn: psycopg.Connection[Any], schema: Schema, role: Role) -> list[Privilege]:
+    found: list[Privilege] = []
+    for table in sorted(schema.tables.values(), key=lambda t: t.qualified):
+        for privilege in TABLE_PRIVILEGES[role]:
+            row = conn.execute(
+                "SELECT has_table_privilege(format('%%I.%%I', %s::text, %s::text), %s)",
+                (table.schema, table.name, privilege),
+            ).fetchone()
+            found.append(Privilege(privilege, table.qualified, bool(row and row[0])))
+    if role is Role.DESTINATION:
+        schemas = sorted({t.schema for t in schema.tables.values()} | {schema.default_schema})
+        for name in schemas:
+            row = conn.execute(
+                "SELECT has_schema_privilege(%s, 'CREATE') FROM pg_namespace WHERE nspname = %s",
+                (name, name),
+            ).fetchone()
+            found.append(Privilege("CREATE", name, bool(row and row[0])))
+        row = conn.execute(
+            "SELECT current_database(), has_database_privilege(current_database(), 'CREATE')"
+        ).fetchone()
+        if row is not None:
+            found.append(Privilege("CREATE", str(row[0]), bool(row[1])))
+    return found
+
+
+def _sqlite(url: str, schema: Schema, role: Role) -> list[Privilege]:
+    # SQLite has no roles: the file's permissions are the privileges.
+    path = urlsplit(url).path
+    mode = os.R_OK if role is Role.SOURCE else os.R_OK | os.W_OK
+    granted = os.access(path, mode)
+    return [
+        Privilege(privilege, table.qualified, granted)
+        for table in sorted(schema.tables.values(), key=lambda t: t.qualified)
+        for privilege in TABLE_PRIVILEGES[role]
+    ]

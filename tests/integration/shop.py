@@ -1,0 +1,63 @@
+"""The shop schema shared by the engine tests: its fixture, a job over it, and a direct
+(no Temporal) sync helper."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from services.sync_worker.engine.connectors import open_database
+from services.sync_worker.engine.plan import build_plan
+from services.sync_worker.engine.sync import Destination, copy_table, fill_deferred_columns
+from veilsync.temporal.v1 import sync_pb2
+from veilsync.v1 import job_pb2
+
+SHOP_SQL = (Path(__file__).parent / "shop_schema.sql").read_text()
+KEY = b"engine-test-key-0123456789"
+
+
+def shop_job() -> job_pb2.Job:
+    job = job_pb2.Job(name="shop")
+    mapping = job.mappings.add(table="customers")
+    mapping.columns["email"].transform_email.preserve_domain = False
+    mapping.columns["first_name"].transform_first_name.SetInParent()
+    mapping.columns["last_name"].transform_last_name.SetInParent()
+    mapping.columns["ssn"].null.SetInParent()
+    mapping.columns["notes"].transform_hash.length = 16
+    return job
+
+
+@pytest.fixture
+def shop(pg_database: Callable[[str], str]) -> tuple[str, str]:
+    source, destination = pg_database("src"), pg_database("dst")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(SHOP_SQL)
+    return source, destination
+
+
+def run_sync(source_url: str, destination_url: str, job: job_pb2.Job) -> sync_pb2.SyncPlan:
+    source, destination = open_database(source_url), open_database(destination_url)
+    dest_plan = sync_pb2.DestinationPlan(init_schema=True, truncate_before_insert=True)
+    plan = build_plan(job, source.introspect(), "src", [dest_plan])
+    tables = [table for table in source.introspect().tables.values()]
+    destination.create_tables(tables, source.engine)
+    destination.truncate([(p.schema, p.name) for p in plan.tables])
+    targets = [Destination(destination, dest_plan)]
+    reports: list[tuple[int, int]] = []
+    for table in plan.tables:
+        result = copy_table(
+            source, targets, table, KEY, lambda _, r, w: reports.append((r, w)), chunk_rows=64
+        )
+        assert result.rows_read == result.rows_written
+    for table in plan.tables:
+        if table.deferred_columns:
+            fill_deferred_columns(source, targets, table, KEY)
+    destination.reset_sequences([(p.schema, p.name) for p in plan.tables])
+    assert reports and all(r >= 0 for r, _ in reports)
+    return plan
+
+
+def rows(url: str, query: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query).fetchall()
