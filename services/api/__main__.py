@@ -4,6 +4,7 @@ import asyncio
 import logging
 import signal
 
+from services.api.bootstrap import ensure_first_key
 from services.api.server import build_server
 from services.common.logging import configure
 from services.common.secrets import load_cipher
@@ -21,6 +22,7 @@ async def serve(settings: Settings) -> None:
     store = MetadataStore(settings.metadata_url(), load_cipher(settings))
     try:
         await asyncio.to_thread(store.migrate)
+        await asyncio.to_thread(ensure_first_key, store.api_keys, settings.data_dir)
         client = await connect(settings)
         server = await build_server(settings, store, client)
         stop = asyncio.Event()

@@ -1,14 +1,23 @@
-"""Which account a request acts for."""
+"""Which account a request acts for: set by the authentication interceptor, read by servicers."""
 
+from contextvars import ContextVar
 from typing import Any
 
 import grpc
 
-from services.common.contract import DEFAULT_ACCOUNT_ID
+# Per request: grpc.aio runs each call in its own task, which copies the context.
+_ACCOUNT: ContextVar[str | None] = ContextVar("veilsync_account", default=None)
+
+
+def set_account(account_id: str) -> None:
+    _ACCOUNT.set(account_id)
 
 
 def account_of(context: grpc.aio.ServicerContext[Any, Any]) -> str:
-    """Every request acts for the default account until API keys land; then this reads the
-    caller's key from the context, and nothing else changes."""
+    """The caller's account. Every servicer method runs behind the authentication
+    interceptor, so an unset account is a wiring bug, not a caller's mistake."""
     del context
-    return DEFAULT_ACCOUNT_ID
+    account = _ACCOUNT.get()
+    if account is None:
+        raise RuntimeError("no authenticated account: is the AuthInterceptor installed?")
+    return account

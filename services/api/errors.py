@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -81,14 +81,22 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
             return handler
         method = handler_call_details.method
-        return grpc.unary_unary_rpc_method_handler(
-            _guarded(handler.unary_unary, method),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _guarded(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None and not method.startswith("/grpc."):
+            return grpc.unary_stream_rpc_method_handler(
+                _guarded_stream(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
 
 
 def _guarded(inner: Handler, method: str) -> Handler:
@@ -104,6 +112,23 @@ def _guarded(inner: Handler, method: str) -> Handler:
         except NotImplementedError:
             # Generated base servicers set UNIMPLEMENTED before raising this.
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
+        except Exception:
+            _log.error("unexpected error in %s:\n%s", method, scrub(traceback.format_exc()))
+            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+
+    return call
+
+
+def _guarded_stream(inner: Handler, method: str) -> Handler:
+    async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        try:
+            async for response in inner(request, context):
+                yield response
+        except grpc.aio.AbortError:
+            raise
+        except VeilsyncError as err:
+            code, message, metadata = error_status(err)
+            await context.abort(code, message, metadata)
         except Exception:
             _log.error("unexpected error in %s:\n%s", method, scrub(traceback.format_exc()))
             await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)

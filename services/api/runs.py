@@ -1,13 +1,19 @@
-"""Job runs in Temporal: start them, ask their state, read their progress. Temporal's
+"""Job runs in Temporal: start, find, describe, stop them and read their progress. Temporal's
 errors are translated to domain errors here, once."""
 
+import base64
+import binascii
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import uuid4
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
     Client,
+    WorkflowExecution,
     WorkflowExecutionDescription,
     WorkflowFailureError,
     WorkflowHandle,
@@ -15,9 +21,10 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from services.api import run_search
 from services.api.mapping.runs import RunState, failure_message, run_status
-from services.common.contract import DATA_SYNC_WORKFLOW, GET_SYNC_PROGRESS_QUERY, SYNC_TASK_QUEUE
-from services.common.errors import NotFoundError
+from services.common.contract import DATA_SYNC_WORKFLOW, GET_SYNC_PROGRESS_QUERY
+from services.common.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -37,32 +44,75 @@ _CLOSED_WITH_ERROR = {
 Handle = WorkflowHandle[object, sync_pb2.DataSyncWorkflowResult]
 
 
-class RunControl:
-    def __init__(self, client: Client) -> None:
-        self._client = client
+@dataclass(frozen=True)
+class ListedRun:
+    id: str
+    job_id: str
+    state: RunState
 
-    async def start(self, account_id: str, job_id: str) -> str:
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[ListedRun]
+    next_page_token: str
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Register the run search attributes; adding existing ones again is harmless."""
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    for key in (run_search.ACCOUNT, run_search.JOB)
+                },
+            )
+        )
+    except RPCError as err:
+        if err.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+
+
+class RunControl:
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    @property
+    def client(self) -> Client:
+        return self._client
+
+    async def start(self, account_id: str, job: job_pb2.Job) -> str:
         """Start a run of the job; its id is the workflow id."""
-        run_id = f"run-{uuid4().hex}"
+        run_id = f"run-{job.id}-{uuid4().hex[:12]}"
+        timeout = (
+            job.run_options.run_timeout.ToTimedelta()
+            if job.run_options.HasField("run_timeout")
+            else None
+        )
         await self._client.start_workflow(
             DATA_SYNC_WORKFLOW,
-            sync_pb2.DataSyncWorkflowInput(job_id=job_id, account_id=account_id),
+            workflow_input(account_id, job),
             id=run_id,
-            task_queue=SYNC_TASK_QUEUE,
+            task_queue=self._task_queue,
+            execution_timeout=timeout,
+            search_attributes=run_search.run_attributes(account_id, job.id),
         )
         return run_id
+
+    async def owner(self, run_id: str) -> tuple[str | None, str | None]:
+        """(account id, job id) a run belongs to; NotFoundError when Temporal has no such run."""
+        description = await _describe(self._handle(run_id), run_id)
+        return run_search.owner(description.typed_search_attributes)
+
+    async def describe(self, run_id: str) -> WorkflowExecutionDescription:
+        return await _describe(self._handle(run_id), run_id)
 
     async def state(self, run_id: str) -> RunState:
         handle = self._handle(run_id)
         description = await _describe(handle, run_id)
-        status = run_status(description.status)
-        message = ""
-        if status in _CLOSED_WITH_ERROR:
-            try:
-                await handle.result()
-            except WorkflowFailureError as err:
-                message = failure_message(err)
-        return RunState(status, description.start_time, description.close_time, message)
+        return await _state(handle, description)
 
     async def any_running(self, run_ids: Iterable[str]) -> bool:
         for run_id in run_ids:
@@ -73,6 +123,46 @@ class RunControl:
             if run_status(description.status) == job_pb2.RUN_STATUS_RUNNING:
                 return True
         return False
+
+    async def job_has_running(self, account_id: str, job_id: str) -> bool:
+        query = run_search.runs_query(account_id, job_id, job_pb2.RUN_STATUS_RUNNING)
+        async for _ in self._client.list_workflows(query, limit=1):
+            return True
+        return False
+
+    async def list(
+        self,
+        query: str,
+        page_size: int,
+        page_token: str,
+    ) -> RunPage:
+        iterator = self._client.list_workflows(
+            query, page_size=page_size, next_page_token=_decode_token(page_token)
+        )
+        try:
+            await iterator.fetch_next_page()
+        except RPCError as err:
+            if err.status == RPCStatusCode.INVALID_ARGUMENT:
+                raise InvalidArgumentError("page_token", "not a token this API returned") from err
+            raise
+        runs = [_listed(execution) for execution in iterator.current_page or []]
+        token = iterator.next_page_token or b""
+        return RunPage(runs, base64.urlsafe_b64encode(token).decode() if token else "")
+
+    async def cancel(self, run_id: str) -> None:
+        handle = self._handle(run_id)
+        await self._require_running(handle, run_id)
+        await handle.cancel()
+
+    async def terminate(self, run_id: str, reason: str) -> None:
+        handle = self._handle(run_id)
+        await self._require_running(handle, run_id)
+        try:
+            await handle.terminate(reason=reason or "terminated through the API")
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:  # it ended in between
+                raise FailedPreconditionError(f'run "{run_id}" is not running') from err
+            raise
 
     async def progress(
         self, run_id: str
@@ -91,6 +181,11 @@ class RunControl:
             if description.close_time is not None:
                 progress.end_time.FromDatetime(description.close_time)
         return progress, status
+
+    async def _require_running(self, handle: Handle, run_id: str) -> None:
+        description = await _describe(handle, run_id)
+        if run_status(description.status) != job_pb2.RUN_STATUS_RUNNING:
+            raise FailedPreconditionError(f'run "{run_id}" is not running')
 
     async def _query(self, handle: Handle, run_id: str) -> sync_pb2.SyncProgress:
         try:
@@ -112,10 +207,42 @@ class RunControl:
         return self._client.get_workflow_handle(run_id, result_type=sync_pb2.DataSyncWorkflowResult)
 
 
+def workflow_input(account_id: str, job: job_pb2.Job) -> sync_pb2.DataSyncWorkflowInput:
+    return sync_pb2.DataSyncWorkflowInput(
+        job_id=job.id, account_id=account_id, run_options=job.run_options
+    )
+
+
+async def _state(handle: Handle, description: WorkflowExecutionDescription) -> RunState:
+    status = run_status(description.status)
+    message = ""
+    if status in _CLOSED_WITH_ERROR:
+        try:
+            await handle.result()
+        except WorkflowFailureError as err:
+            message = failure_message(err)
+    return RunState(status, description.start_time, description.close_time, message)
+
+
+def _listed(execution: WorkflowExecution) -> ListedRun:
+    _, job_id = run_search.owner(execution.typed_search_attributes)
+    state = RunState(run_status(execution.status), execution.start_time, execution.close_time)
+    return ListedRun(execution.id, job_id or "", state)
+
+
+def _decode_token(token: str) -> bytes | None:
+    if not token:
+        return None
+    try:
+        return base64.urlsafe_b64decode(token.encode())
+    except (binascii.Error, ValueError) as err:
+        raise InvalidArgumentError("page_token", "not a token this API returned") from err
+
+
 async def _describe(handle: Handle, run_id: str) -> WorkflowExecutionDescription:
     try:
         return await handle.describe()
     except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise NotFoundError(f'run "{run_id}" not found in Temporal') from err
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise NotFoundError(f'run "{run_id}" not found') from err
         raise

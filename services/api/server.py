@@ -5,14 +5,21 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from temporalio.client import Client
 
+from services.api.auth import AuthInterceptor
 from services.api.errors import DomainErrorInterceptor
-from services.api.runs import RunControl
+from services.api.jobs import JobControl
+from services.api.runs import RunControl, ensure_search_attributes
+from services.api.schedules import ScheduleControl
+from services.api.servicers.accounts import AccountServicer
 from services.api.servicers.connections import ConnectionServicer
 from services.api.servicers.jobs import JobServicer
+from services.api.servicers.models import build_model_servicer
 from services.api.servicers.transformers import TransformerServicer
 from services.common.settings import Settings
 from services.common.store.store import MetadataStore
 from veilsync.v1 import (
+    account_pb2,
+    account_pb2_grpc,
     connection_pb2,
     connection_pb2_grpc,
     job_pb2,
@@ -24,6 +31,7 @@ from veilsync.v1 import (
 )
 
 SERVICE_NAMES = [
+    account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
     connection_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
     job_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
     transformer_pb2.DESCRIPTOR.services_by_name["TransformerService"].full_name,
@@ -35,16 +43,22 @@ async def build_server(
     settings: Settings, store: MetadataStore, temporal_client: Client
 ) -> grpc.aio.Server:
     """The API server bound to settings.api, not started."""
-    server = grpc.aio.server(interceptors=[DomainErrorInterceptor()])
+    await ensure_search_attributes(temporal_client)
+    # The error interceptor is outermost, so an authentication refusal passes through it.
+    server = grpc.aio.server(
+        interceptors=[DomainErrorInterceptor(), AuthInterceptor(store.api_keys)]
+    )
+    runs = RunControl(temporal_client, settings.sync_task_queue)
+    schedules = ScheduleControl(temporal_client, settings.sync_task_queue)
+    account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(store.api_keys), server)
     connection_pb2_grpc.add_ConnectionServiceServicer_to_server(ConnectionServicer(store), server)
     job_pb2_grpc.add_JobServiceServicer_to_server(
-        JobServicer(store, RunControl(temporal_client)), server
+        JobServicer(JobControl(store, runs, schedules), runs, schedules, store), server
     )
     transformer_pb2_grpc.add_TransformerServiceServicer_to_server(TransformerServicer(), server)
-    # The generated base answers UNIMPLEMENTED until the ML worker lands; its stub marks the
-    # methods abstract, though at run time each one is defined.
-    models = model_pb2_grpc.ModelServiceServicer()  # type: ignore[abstract]
-    model_pb2_grpc.add_ModelServiceServicer_to_server(models, server)
+    model_pb2_grpc.add_ModelServiceServicer_to_server(
+        build_model_servicer(settings, store, temporal_client), server
+    )
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

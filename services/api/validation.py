@@ -1,10 +1,18 @@
 """Request checks at the edge: what can be told wrong without a database."""
 
+import re
 import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
+from google.protobuf import duration_pb2, field_mask_pb2, timestamp_pb2
+
+from services.api.schedule_spec import check_schedule
 from services.common import db_urls
 from services.common.errors import InvalidArgumentError
 from services.common.store.names import check_name
+from services.common.store.paging import MAX_PAGE_SIZE
 from veilsync.v1 import connection_pb2, job_pb2
 
 MIN_TRANSFORM_KEY_CHARS = 16
@@ -14,7 +22,11 @@ MAX_PARALLEL_TABLES = 64
 def check_url(url: str, field: str = "url") -> str:
     if not url:
         raise InvalidArgumentError(field, "is required")
-    db_urls.engine_of(url, field)
+    try:
+        db_urls.engine_of(url, field)
+        urlsplit(url).port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as err:
+        raise InvalidArgumentError(field, "not a URL") from err
     return url
 
 
@@ -43,6 +55,11 @@ def job_ref(ref: job_pb2.JobRef, field: str = "job") -> tuple[str | None, str | 
     if kind == "name" and ref.name:
         return None, ref.name
     raise InvalidArgumentError(field, "set the job's id or name")
+
+
+def check_update_connection(request: connection_pb2.UpdateConnectionRequest) -> None:
+    connection_ref(request.connection)
+    check_url(request.url)
 
 
 def run_id(value: str, field: str = "run_id") -> str:
@@ -87,6 +104,15 @@ def check_job(job: job_pb2.Job) -> None:
                 raise InvalidArgumentError(
                     f"job.mappings[{i}].columns[{column}]", "no transformer is set"
                 )
+    for i, destination in enumerate(job.destinations):
+        check_enum(
+            destination.on_conflict,
+            job_pb2.OnConflict.values(),
+            f"job.destinations[{i}].on_conflict",
+        )
+    check_schedule(job.schedule, "job.schedule")
+    check_run_options(job.run_options)
+    check_hooks(job)
 
 
 def transform_key(requested: str) -> str:
@@ -98,3 +124,103 @@ def transform_key(requested: str) -> str:
             "transform_key", f"must be at least {MIN_TRANSFORM_KEY_CHARS} characters"
         )
     return requested
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,254}")
+_HOOK_SCHEMES = ("https", "http")
+MIN_HOOK_SECRET_CHARS = 16
+MAX_HOOKS = 10
+MAX_ATTEMPTS = 100
+# Timestamps proto allows but datetime cannot hold are refused here rather than crash later.
+_MIN_SECONDS, _MAX_SECONDS = 0, 253402300799  # 1970-01-01 .. 9999-12-31
+_MAX_DURATION = timedelta(days=3650)
+
+
+def check_run_id(value: str, field: str = "run_id") -> str:
+    run_id(value, field)
+    if not _RUN_ID.fullmatch(value):
+        raise InvalidArgumentError(field, "not a run id this API returned")
+    return value
+
+
+def check_timestamp(value: timestamp_pb2.Timestamp, field: str) -> datetime:
+    if not _MIN_SECONDS <= value.seconds <= _MAX_SECONDS or not 0 <= value.nanos < 10**9:
+        raise InvalidArgumentError(field, "must be between 1970 and 9999")
+    return value.ToDatetime(tzinfo=UTC)
+
+
+def check_duration(value: duration_pb2.Duration, field: str) -> timedelta:
+    if not 0 < value.seconds <= _MAX_DURATION.total_seconds() or not 0 <= value.nanos < 10**9:
+        raise InvalidArgumentError(field, "must be positive and at most 3650 days")
+    return value.ToTimedelta()
+
+
+def check_run_options(options: job_pb2.RunOptions, field: str = "job.run_options") -> None:
+    if options.HasField("run_timeout"):
+        check_duration(options.run_timeout, f"{field}.run_timeout")
+    if options.HasField("table_timeout"):
+        check_duration(options.table_timeout, f"{field}.table_timeout")
+    if options.HasField("activity_max_attempts") and not (
+        1 <= options.activity_max_attempts <= MAX_ATTEMPTS
+    ):
+        raise InvalidArgumentError(
+            f"{field}.activity_max_attempts", f"must be between 1 and {MAX_ATTEMPTS}"
+        )
+
+
+def check_hooks(job: job_pb2.Job) -> None:
+    if len(job.hooks) > MAX_HOOKS:
+        raise InvalidArgumentError("job.hooks", f"at most {MAX_HOOKS} hooks")
+    known = set(job_pb2.RunHookEvent.values())
+    for i, hook in enumerate(job.hooks):
+        field = f"job.hooks[{i}]"
+        try:
+            parts = urlsplit(hook.url)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError as err:
+            raise InvalidArgumentError(f"{field}.url", "not a URL") from err
+        if parts.scheme not in _HOOK_SCHEMES or not parts.hostname:
+            raise InvalidArgumentError(f"{field}.url", "use an https:// or http:// URL")
+        for event in hook.events:
+            if event not in known or event == job_pb2.RUN_HOOK_EVENT_UNSPECIFIED:
+                raise InvalidArgumentError(f"{field}.events", "unknown event")
+
+
+def hook_secret(requested: str, field: str = "hook_secret") -> str:
+    if requested and len(requested) < MIN_HOOK_SECRET_CHARS:
+        raise InvalidArgumentError(field, f"must be at least {MIN_HOOK_SECRET_CHARS} characters")
+    return requested
+
+
+def check_enum(value: int, values: Iterable[int], field: str) -> None:
+    if value not in set(values):
+        raise InvalidArgumentError(field, f"unknown value {value}")
+
+
+def check_page(page_size: int) -> None:
+    if not 0 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidArgumentError("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
+
+
+UPDATABLE_JOB_FIELDS = (
+    "source",
+    "destinations",
+    "mappings",
+    "max_parallel_tables",
+    "schedule",
+    "allow_overlap",
+    "run_options",
+    "hooks",
+)
+
+
+def update_paths(mask: field_mask_pb2.FieldMask) -> list[str]:
+    """The top-level fields an update names; all updatable ones for an empty mask."""
+    if not mask.paths:
+        return list(UPDATABLE_JOB_FIELDS)
+    for path in mask.paths:
+        if path not in UPDATABLE_JOB_FIELDS:
+            raise InvalidArgumentError(
+                "update_mask", f"{path!r} cannot be updated; use {', '.join(UPDATABLE_JOB_FIELDS)}"
+            )
+    return list(dict.fromkeys(mask.paths))

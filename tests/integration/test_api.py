@@ -17,7 +17,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from services.common.contract import DATA_SYNC_WORKFLOW, GET_SYNC_PROGRESS_QUERY, SYNC_TASK_QUEUE
+from services.common.contract import DATA_SYNC_WORKFLOW, GET_SYNC_PROGRESS_QUERY
 from tests.integration.conftest import Api
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import connection_pb2 as c
@@ -299,7 +299,7 @@ async def test_trigger_starts_a_sync_workflow(api: Api, source_url: str) -> None
         assert (run.job_id, run.job_name) == (job.id, job.name)
         description = await handle.describe()
         assert description.workflow_type == DATA_SYNC_WORKFLOW
-        assert description.task_queue == SYNC_TASK_QUEUE
+        assert description.task_queue == api.settings.sync_task_queue
         assert description.status == WorkflowExecutionStatus.RUNNING
 
         got = (await api.jobs.GetJobRun(j.GetJobRunRequest(run_id=run.id))).run
@@ -397,8 +397,9 @@ async def test_transformers(api: Api) -> None:
     )
 
 
-async def test_models_are_unimplemented(api: Api) -> None:
-    await expect_error(api.models.ListModels(m.ListModelsRequest()), grpc.StatusCode.UNIMPLEMENTED)
+async def test_models_start_empty_and_unknown_ones_are_not_found(api: Api) -> None:
+    assert list((await api.models.ListModels(m.ListModelsRequest())).models) == []
+    await expect_error(api.models.GetModel(m.GetModelRequest(id="nope")), grpc.StatusCode.NOT_FOUND)
 
 
 async def test_health_and_reflection(api: Api) -> None:
@@ -471,7 +472,7 @@ async def test_runs_report_progress_and_outcome(api: Api, source_url: str) -> No
     trigger = j.TriggerJobRunRequest(job=j.JobRef(id=job.id))
     async with Worker(
         api.temporal,
-        task_queue=SYNC_TASK_QUEUE,
+        task_queue=api.settings.sync_task_queue,
         workflows=[ScriptedSync],
         workflow_runner=UnsandboxedWorkflowRunner(),
     ):

@@ -54,6 +54,24 @@ def failure_message(error: BaseException) -> str:
     return scrub(text)
 
 
+def run_to_proto(
+    run_id: str, job_id: str, job_name: str, state: RunState, *, scheduled: bool = False
+) -> job_pb2.JobRun:
+    run = job_pb2.JobRun(
+        id=run_id,
+        job_id=job_id,
+        job_name=job_name,
+        status=state.status,
+        failure_message=state.failure_message,
+        scheduled=scheduled,
+    )
+    if state.start_time is not None:
+        run.start_time.FromDatetime(state.start_time)
+    if state.close_time is not None:
+        run.close_time.FromDatetime(state.close_time)
+    return run
+
+
 def job_run_to_proto(record: RunRecord, state: RunState) -> job_pb2.JobRun:
     run = job_pb2.JobRun(
         id=record.id,

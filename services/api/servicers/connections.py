@@ -7,14 +7,22 @@ import grpc
 
 from services.api import validation
 from services.api.accounts import account_of
-from services.api.mapping.connections import check_to_proto, connection_to_proto
+from services.api.connection_probe import describe, probe
+from services.api.mapping.connections import (
+    check_to_proto,
+    connection_to_proto,
+    privileges_to_proto,
+    schema_to_proto,
+)
 from services.common.errors import InvalidArgumentError
 from services.common.store.store import MetadataStore
-from services.sync_worker.engine.check import check_connection
+from services.sync_worker.engine.privileges import Role
 from veilsync.v1 import connection_pb2 as pb
 from veilsync.v1 import connection_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
+
+_ROLES = {pb.CONNECTION_ROLE_SOURCE: Role.SOURCE, pb.CONNECTION_ROLE_DESTINATION: Role.DESTINATION}
 
 
 class ConnectionServicer(connection_pb2_grpc.ConnectionServiceServicer):
@@ -71,6 +79,8 @@ class ConnectionServicer(connection_pb2_grpc.ConnectionServiceServicer):
     async def CheckConnection(
         self, request: pb.CheckConnectionRequest, context: Context
     ) -> pb.CheckConnectionResponse:
+        validation.check_enum(request.role, pb.ConnectionRole.values(), "role")
+        role = _ROLES.get(request.role)
         target = request.WhichOneof("target")
         if target == "url":
             url = validation.check_url(request.url)
@@ -78,8 +88,29 @@ class ConnectionServicer(connection_pb2_grpc.ConnectionServiceServicer):
             url = await asyncio.to_thread(self._stored_url, account_of(context), request.connection)
         else:
             raise InvalidArgumentError("target", "set a connection or a url")
-        check = await asyncio.to_thread(check_connection, url)
-        return check_to_proto(check)
+        check, privileges = await asyncio.to_thread(probe, url, role)
+        return privileges_to_proto(check_to_proto(check), privileges)
+
+    async def UpdateConnection(
+        self, request: pb.UpdateConnectionRequest, context: Context
+    ) -> pb.UpdateConnectionResponse:
+        validation.check_update_connection(request)
+        connection_id, name = validation.connection_ref(request.connection)
+        record = await asyncio.to_thread(
+            self._store.update_connection,
+            account_of(context),
+            request.url,
+            connection_id=connection_id,
+            name=name,
+        )
+        return pb.UpdateConnectionResponse(connection=connection_to_proto(record))
+
+    async def GetConnectionSchema(
+        self, request: pb.GetConnectionSchemaRequest, context: Context
+    ) -> pb.GetConnectionSchemaResponse:
+        url = await asyncio.to_thread(self._stored_url, account_of(context), request.connection)
+        schema, counts = await asyncio.to_thread(describe, url, request.exact_row_counts)
+        return schema_to_proto(schema, counts)
 
     def _stored_url(self, account_id: str, ref: pb.ConnectionRef) -> str:
         connection_id, name = validation.connection_ref(ref)

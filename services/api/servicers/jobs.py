@@ -1,19 +1,24 @@
-"""JobService: jobs in the metadata store, their runs in Temporal."""
+"""JobService: jobs in the metadata store, their runs and schedules in Temporal."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 
-from services.api import validation
+from services.api import run_search, validation
 from services.api.accounts import account_of
+from services.api.jobs import JobControl
+from services.api.mapping.jobs import schedule_to_proto, validation_to_proto
 from services.api.mapping.progress import progress_from_sync
-from services.api.mapping.runs import RunState, job_run_to_proto
+from services.api.mapping.runs import RunState, run_to_proto
+from services.api.progress_watch import watch
+from services.api.run_history import run_events, run_pending_steps
 from services.api.runs import RunControl
-from services.common.errors import FailedPreconditionError
+from services.api.schedules import ScheduleControl
+from services.common.store import paging
 from services.common.store.store import MetadataStore
-from services.sync_worker.engine.validation import validate_job
 from veilsync.v1 import job_pb2 as pb
 from veilsync.v1 import job_pb2_grpc
 
@@ -21,27 +26,29 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class JobServicer(job_pb2_grpc.JobServiceServicer):
-    def __init__(self, store: MetadataStore, runs: RunControl) -> None:
-        self._store = store
+    def __init__(
+        self,
+        jobs: JobControl,
+        runs: RunControl,
+        schedules: ScheduleControl,
+        store: MetadataStore,
+    ) -> None:
+        self._jobs = jobs
         self._runs = runs
+        self._schedules = schedules
+        self._store = store
 
     async def CreateJob(
         self, request: pb.CreateJobRequest, context: Context
     ) -> pb.CreateJobResponse:
-        account_id = account_of(context)
-        validation.check_job(request.job)
-        key = validation.transform_key(request.transform_key)
-        source_url = await asyncio.to_thread(self._source_url, account_id, request.job)
-        await asyncio.to_thread(validate_job, request.job, source_url)
-        job = await asyncio.to_thread(self._store.create_job, account_id, request.job, key)
+        hook_secret = validation.hook_secret(request.hook_secret)
+        job = await self._jobs.create(
+            account_of(context), request.job, request.transform_key, hook_secret
+        )
         return pb.CreateJobResponse(job=job)
 
     async def GetJob(self, request: pb.GetJobRequest, context: Context) -> pb.GetJobResponse:
-        job_id, name = validation.job_ref(request.job)
-        job = await asyncio.to_thread(
-            self._store.get_job, account_of(context), job_id=job_id, name=name
-        )
-        return pb.GetJobResponse(job=job)
+        return pb.GetJobResponse(job=await self._jobs.get(account_of(context), request.job))
 
     async def ListJobs(self, request: pb.ListJobsRequest, context: Context) -> pb.ListJobsResponse:
         page = await asyncio.to_thread(
@@ -49,53 +56,131 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         )
         return pb.ListJobsResponse(jobs=page.items, next_page_token=page.next_page_token)
 
+    async def UpdateJob(
+        self, request: pb.UpdateJobRequest, context: Context
+    ) -> pb.UpdateJobResponse:
+        paths = validation.update_paths(request.update_mask)
+        hook_secret = validation.hook_secret(request.hook_secret)
+        job = await self._jobs.update(
+            account_of(context), request.job, request.update, paths, hook_secret
+        )
+        return pb.UpdateJobResponse(job=job)
+
     async def DeleteJob(
         self, request: pb.DeleteJobRequest, context: Context
     ) -> pb.DeleteJobResponse:
-        account_id = account_of(context)
-        job_id, name = validation.job_ref(request.job)
-        job = await asyncio.to_thread(self._store.get_job, account_id, job_id=job_id, name=name)
-        runs = await asyncio.to_thread(self._store.list_runs, account_id, job.id)
-        if await self._runs.any_running(run.id for run in runs):
-            raise FailedPreconditionError(
-                f'job "{job.name}" has a run in flight; wait for it to finish'
-            )
-        await asyncio.to_thread(self._store.delete_job, account_id, job_id=job.id)
+        await self._jobs.delete(account_of(context), request.job)
         return pb.DeleteJobResponse()
+
+    async def PauseJob(self, request: pb.PauseJobRequest, context: Context) -> pb.PauseJobResponse:
+        job = await self._jobs.set_paused(account_of(context), request.job, True)
+        return pb.PauseJobResponse(job=job)
+
+    async def ResumeJob(
+        self, request: pb.ResumeJobRequest, context: Context
+    ) -> pb.ResumeJobResponse:
+        job = await self._jobs.set_paused(account_of(context), request.job, False)
+        return pb.ResumeJobResponse(job=job)
+
+    async def ValidateJob(
+        self, request: pb.ValidateJobRequest, context: Context
+    ) -> pb.ValidateJobResponse:
+        target = request.WhichOneof("target")
+        violations = await self._jobs.validate(
+            account_of(context),
+            request.job if target == "job" else None,
+            request.spec if target == "spec" else None,
+        )
+        return validation_to_proto(violations)
+
+    async def GetJobSchedule(
+        self, request: pb.GetJobScheduleRequest, context: Context
+    ) -> pb.GetJobScheduleResponse:
+        job = await self._jobs.get(account_of(context), request.job)
+        return schedule_to_proto(job, await self._schedules.describe(job))
 
     async def TriggerJobRun(
         self, request: pb.TriggerJobRunRequest, context: Context
     ) -> pb.TriggerJobRunResponse:
         account_id = account_of(context)
-        job_id, name = validation.job_ref(request.job)
-        job = await asyncio.to_thread(self._store.get_job, account_id, job_id=job_id, name=name)
-        run_id = await self._runs.start(account_id, job.id)
-        record = await asyncio.to_thread(self._store.record_run, account_id, job.id, run_id)
-        state = RunState(pb.RUN_STATUS_RUNNING, record.create_time, None)
-        return pb.TriggerJobRunResponse(run=job_run_to_proto(record, state))
+        job = await self._jobs.get(account_id, request.job)
+        run_id = await self._runs.start(account_id, job)
+        state = RunState(pb.RUN_STATUS_RUNNING, datetime.now(UTC), None)
+        return pb.TriggerJobRunResponse(run=run_to_proto(run_id, job.id, job.name, state))
+
+    async def ListJobRuns(
+        self, request: pb.ListJobRunsRequest, context: Context
+    ) -> pb.ListJobRunsResponse:
+        account_id = account_of(context)
+        size = paging.page_size(request.page_size)
+        validation.check_enum(request.status, pb.RunStatus.values(), "status")
+        start_from = start_to = None
+        if request.HasField("start_time_from"):
+            start_from = validation.check_timestamp(request.start_time_from, "start_time_from")
+        if request.HasField("start_time_to"):
+            start_to = validation.check_timestamp(request.start_time_to, "start_time_to")
+        job = await self._jobs.get(account_id, request.job)
+        query = run_search.runs_query(account_id, job.id, request.status, start_from, start_to)
+        page = await self._runs.list(query, size, request.page_token)
+        return pb.ListJobRunsResponse(
+            runs=[
+                run_to_proto(
+                    run.id, job.id, job.name, run.state, scheduled=run_search.is_scheduled(run.id)
+                )
+                for run in page.runs
+            ],
+            next_page_token=page.next_page_token,
+        )
 
     async def GetJobRun(
         self, request: pb.GetJobRunRequest, context: Context
     ) -> pb.GetJobRunResponse:
-        run_id = validation.run_id(request.run_id)
-        # The store first: it scopes the run to the caller's account.
-        record = await asyncio.to_thread(self._store.get_run, account_of(context), run_id)
-        state = await self._runs.state(record.id)
-        return pb.GetJobRunResponse(run=job_run_to_proto(record, state))
+        job = await self._jobs.find_run(account_of(context), request.run_id)
+        state = await self._runs.state(request.run_id)
+        run = run_to_proto(
+            request.run_id,
+            job.id,
+            job.name,
+            state,
+            scheduled=run_search.is_scheduled(request.run_id),
+        )
+        if state.status == pb.RUN_STATUS_RUNNING:
+            run.pending_steps.extend(await run_pending_steps(self._runs.client, request.run_id))
+        return pb.GetJobRunResponse(run=run)
+
+    async def GetJobRunEvents(
+        self, request: pb.GetJobRunEventsRequest, context: Context
+    ) -> pb.GetJobRunEventsResponse:
+        await self._jobs.find_run(account_of(context), request.run_id)
+        events = await run_events(self._runs.client, request.run_id)
+        return pb.GetJobRunEventsResponse(events=events)
+
+    async def CancelJobRun(
+        self, request: pb.CancelJobRunRequest, context: Context
+    ) -> pb.CancelJobRunResponse:
+        await self._jobs.find_run(account_of(context), request.run_id)
+        await self._runs.cancel(request.run_id)
+        return pb.CancelJobRunResponse()
+
+    async def TerminateJobRun(
+        self, request: pb.TerminateJobRunRequest, context: Context
+    ) -> pb.TerminateJobRunResponse:
+        await self._jobs.find_run(account_of(context), request.run_id)
+        await self._runs.terminate(request.run_id, request.reason[:500])
+        return pb.TerminateJobRunResponse()
 
     async def GetJobRunProgress(
         self, request: pb.GetJobRunProgressRequest, context: Context
     ) -> pb.GetJobRunProgressResponse:
-        run_id = validation.run_id(request.run_id)
-        record = await asyncio.to_thread(self._store.get_run, account_of(context), run_id)
-        progress, status = await self._runs.progress(record.id)
+        await self._jobs.find_run(account_of(context), request.run_id)
+        progress, status = await self._runs.progress(request.run_id)
         return pb.GetJobRunProgressResponse(
             progress=progress_from_sync(progress, status, datetime.now(UTC))
         )
 
-    def _source_url(self, account_id: str, job: pb.Job) -> str:
-        """The source's URL, after checking that every connection the job names exists."""
-        for destination in job.destinations:
-            self._store.connection_id_by_name(account_id, destination.connection)
-        source_id = self._store.connection_id_by_name(account_id, job.source.connection)
-        return self._store.connection_url(account_id, source_id)
+    async def WatchJobRunProgress(
+        self, request: pb.WatchJobRunProgressRequest, context: Context
+    ) -> AsyncIterator[pb.WatchJobRunProgressResponse]:
+        await self._jobs.find_run(account_of(context), request.run_id)
+        async for progress in watch(lambda: self._runs.progress(request.run_id)):
+            yield pb.WatchJobRunProgressResponse(progress=progress)

@@ -1,0 +1,157 @@
+"""Jobs across their two homes: the spec in the metadata store, the schedule in Temporal.
+Every change validates first, writes the store, then brings the schedule in step."""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from services.api import validation
+from services.api.mapping.jobs import apply_update
+from services.api.runs import RunControl
+from services.api.schedules import ScheduleControl
+from services.common.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from services.common.store.store import MetadataStore
+from services.sync_worker.engine.connectors import open_database
+from services.sync_worker.engine.drift import (
+    Violation,
+    job_violations,
+    parse_snapshot,
+    snapshot_json,
+)
+from services.sync_worker.engine.plan import build_plan
+from services.sync_worker.engine.schema import Schema
+from veilsync.v1 import job_pb2
+
+_log = logging.getLogger(__name__)
+
+
+class JobControl:
+    def __init__(self, store: MetadataStore, runs: RunControl, schedules: ScheduleControl) -> None:
+        self._store = store
+        self._runs = runs
+        self._schedules = schedules
+
+    async def create(
+        self, account_id: str, job: job_pb2.Job, transform_key: str, hook_secret: str
+    ) -> job_pb2.Job:
+        validation.check_job(job)
+        key = validation.transform_key(transform_key)
+        if job.hooks and not hook_secret:
+            raise InvalidArgumentError("hook_secret", "is required when the job has hooks")
+        schema = await asyncio.to_thread(self._checked_schema, account_id, job)
+        stored = await asyncio.to_thread(
+            self._store.create_job,
+            account_id,
+            job,
+            key,
+            hook_secret=hook_secret,
+            schema_snapshot=snapshot_json(schema),
+        )
+        try:
+            await self._schedules.sync(account_id, stored)
+        except BaseException:
+            # The schedule was refused: the job must not stay half created.
+            await asyncio.to_thread(self._store.delete_job, account_id, job_id=stored.id)
+            raise
+        return stored
+
+    async def update(
+        self,
+        account_id: str,
+        ref: job_pb2.JobRef,
+        update: job_pb2.Job,
+        paths: Sequence[str],
+        hook_secret: str,
+    ) -> job_pb2.Job:
+        current = await self.get(account_id, ref)
+        merged = apply_update(current, update, paths)
+        validation.check_job(merged)
+        if merged.hooks and not hook_secret:
+            has_secret = await asyncio.to_thread(
+                self._store.has_hook_secret, account_id, current.id
+            )
+            if not has_secret:
+                raise InvalidArgumentError("hook_secret", "is required when the job has hooks")
+        schema = await asyncio.to_thread(self._checked_schema, account_id, merged)
+        # The schedule first: Temporal may still refuse the cron, and then nothing changed.
+        await self._schedules.sync(account_id, merged)
+        return await asyncio.to_thread(
+            self._store.update_job,
+            account_id,
+            merged,
+            hook_secret=hook_secret,
+            schema_snapshot=snapshot_json(schema),
+        )
+
+    async def get(self, account_id: str, ref: job_pb2.JobRef) -> job_pb2.Job:
+        job_id, name = validation.job_ref(ref)
+        return await asyncio.to_thread(self._store.get_job, account_id, job_id=job_id, name=name)
+
+    async def delete(self, account_id: str, ref: job_pb2.JobRef) -> None:
+        job = await self.get(account_id, ref)
+        runs = await asyncio.to_thread(self._store.list_runs, account_id, job.id)
+        if await self._runs.job_has_running(account_id, job.id) or await self._runs.any_running(
+            run.id for run in runs
+        ):
+            raise FailedPreconditionError(
+                f'job "{job.name}" has a run in flight; wait for it to finish'
+            )
+        await self._schedules.delete(job.id)
+        await asyncio.to_thread(self._store.delete_job, account_id, job_id=job.id)
+
+    async def set_paused(self, account_id: str, ref: job_pb2.JobRef, paused: bool) -> job_pb2.Job:
+        job = await self.get(account_id, ref)
+        if not job.schedule:
+            raise FailedPreconditionError(f'job "{job.name}" has no schedule to pause or resume')
+        job.paused = paused
+        await self._schedules.sync(account_id, job)
+        return await asyncio.to_thread(self._store.set_paused, account_id, job.id, paused)
+
+    async def validate(
+        self, account_id: str, ref: job_pb2.JobRef | None, spec: job_pb2.Job | None
+    ) -> list[Violation]:
+        saved = None
+        if ref is not None:
+            job = await self.get(account_id, ref)
+            saved = parse_snapshot(
+                await asyncio.to_thread(self._store.schema_snapshot, account_id, job.id)
+            )
+        elif spec is not None:
+            validation.check_job(spec)
+            job = spec
+        else:
+            raise InvalidArgumentError("target", "set a job or a spec")
+        schema = await asyncio.to_thread(self._source_schema, account_id, job)
+        return job_violations(job, schema, saved)
+
+    async def find_run(self, account_id: str, run_id: str) -> job_pb2.Job:
+        """The job of a run the caller may see; NotFoundError for any other run."""
+        validation.check_run_id(run_id)
+        owner_account, job_id = await self._runs.owner(run_id)
+        if job_id is None:
+            # Runs started before search attributes: the store's record scopes them.
+            record = await asyncio.to_thread(self._store.get_run, account_id, run_id)
+            job_id, owner_account = record.job_id, account_id
+        if owner_account != account_id:
+            raise NotFoundError(f'run "{run_id}" not found')
+        try:
+            return await asyncio.to_thread(self._store.get_job, account_id, job_id=job_id)
+        except NotFoundError as err:
+            raise NotFoundError(f'run "{run_id}" not found') from err
+
+    def _source_schema(self, account_id: str, job: job_pb2.Job) -> Schema:
+        for destination in job.destinations:
+            self._store.connection_id_by_name(account_id, destination.connection)
+        source_id = self._store.connection_id_by_name(account_id, job.source.connection)
+        return open_database(self._store.connection_url(account_id, source_id)).introspect()
+
+    def _checked_schema(self, account_id: str, job: job_pb2.Job) -> Schema:
+        """The source's schema, after checking that the job fits it (first problem raised)."""
+        schema = self._source_schema(account_id, job)
+        validate_job_schema(job, schema)
+        return schema
+
+
+def validate_job_schema(job: job_pb2.Job, schema: Schema) -> None:
+    # The same check a run's planning makes, so a stored job is one that can plan.
+    build_plan(job, schema, "", [])

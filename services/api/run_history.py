@@ -1,0 +1,72 @@
+"""Reads a run's workflow history through the codec: which table each activity worked on,
+from the activity's (encrypted) input."""
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from services.api.mapping.run_events import TABLE_ACTIVITIES, pending_steps, table_events
+from services.common.errors import NotFoundError
+from veilsync.temporal.v1 import sync_pb2
+from veilsync.v1 import job_pb2
+
+_INPUT_TYPES: dict[str, type] = {
+    "sync_table": sync_pb2.SyncTableInput,
+    "fill_deferred_columns": sync_pb2.FillDeferredColumnsInput,
+}
+
+
+async def run_events(client: Client, run_id: str) -> list[job_pb2.TableEvent]:
+    events = await _history(client, run_id)
+    scheduled = await _tables(client, events)
+    return table_events(events, {event_id: value for event_id, (_, value) in scheduled.items()})
+
+
+async def run_pending_steps(client: Client, run_id: str) -> list[job_pb2.PendingStep]:
+    description = await client.get_workflow_handle(run_id).describe()
+    pending = list(description.raw_description.pending_activities)
+    if not pending:
+        return []
+    scheduled = await _tables(client, await _history(client, run_id))
+    by_activity = {activity_id: table for activity_id, (table, _) in _by_activity(scheduled)}
+    return pending_steps(pending, by_activity)
+
+
+def _by_activity(
+    scheduled: dict[int, tuple[str, tuple[str, str]]],
+) -> list[tuple[str, tuple[str, str]]]:
+    return [(activity_id, (value[1], value[0])) for activity_id, value in scheduled.values()]
+
+
+async def _history(client: Client, run_id: str) -> list[HistoryEvent]:
+    try:
+        history = await client.get_workflow_handle(run_id).fetch_history()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise NotFoundError(f'run "{run_id}" not found') from err
+        raise
+    return list(history.events)
+
+
+async def _tables(
+    client: Client, events: list[HistoryEvent]
+) -> dict[int, tuple[str, tuple[str, str]]]:
+    """Scheduled event id -> (activity id, (activity type, table))."""
+    found: dict[int, tuple[str, tuple[str, str]]] = {}
+    for event in events:
+        if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            continue
+        attributes = event.activity_task_scheduled_event_attributes
+        activity = attributes.activity_type.name
+        if activity not in TABLE_ACTIVITIES:
+            continue
+        [decoded] = await client.data_converter.decode(
+            list(attributes.input.payloads), [_INPUT_TYPES[activity]]
+        )
+        table = decoded.table.table if activity == "fill_deferred_columns" else decoded.table
+        found[event.event_id] = (
+            attributes.activity_id,
+            (activity, f"{table.schema}.{table.name}"),
+        )
+    return found
