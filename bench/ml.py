@@ -1,0 +1,249 @@
+"""ML benchmark: train and sample through the ML worker (Temporal, PostgreSQL in and out)
+against SDV called directly in one process on the same table; the quality of schema-aware
+metadata against SDV's auto-detected metadata; with --device cuda:N, GPU against CPU.
+
+    python -m bench.ml [--rows 5000] [--epochs 10] [--device cuda:0]
+"""
+
+import argparse
+import asyncio
+import time
+import uuid
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import pandas as pd
+import psycopg
+import torch
+from temporalio.testing import WorkflowEnvironment
+
+from bench.common import scratch_databases
+from services.common import ml_contract
+from services.common.model_files import ModelFiles
+from services.common.secrets import SecretCipher
+from services.common.store.models_store import ModelStore
+from services.common.store.store import MetadataStore
+from services.common.temporal import dev_server_binary
+from services.ml_worker.backends import backend_for
+from services.ml_worker.backends.base import TrainOptions
+from services.ml_worker.quality import quality_report
+from services.ml_worker.spec import TableSpec, build_spec
+from services.ml_worker.tables import read_frame, resolve_table
+from services.ml_worker.worker import build_ml_worker
+from services.sync_worker.engine.connectors import open_database
+from veilsync.temporal.v1 import ml_pb2
+from veilsync.v1 import model_pb2
+
+DDL = """
+CREATE TABLE customers (id integer PRIMARY KEY, email text NOT NULL);
+CREATE TABLE orders (
+    id integer PRIMARY KEY, customer_id integer NOT NULL REFERENCES customers(id),
+    email text, status text NOT NULL, amount numeric(10, 2), paid boolean NOT NULL,
+    created_at timestamp NOT NULL
+);
+"""
+FILL = """
+INSERT INTO customers SELECT g, 'c' || g || '@shop.test' FROM generate_series(1, 500) g;
+INSERT INTO orders
+SELECT g, 1 + (g * 7919) % 500, 'buyer' || g || '@mail.test',
+       (ARRAY['new', 'paid', 'shipped', 'returned'])[1 + ((g * 31) % 4 + (g % 7 = 0)::int) % 4],
+       round((exp(random() * 5) + (g % 4) * 20)::numeric, 2), random() < 0.3 + (g % 4) * 0.15,
+       timestamp '2024-01-01' + (random() * 300) * interval '1 day'
+FROM generate_series(1, %s) g;
+"""
+SDV_KINDS = {
+    "gaussian_copula": model_pb2.MODEL_KIND_GAUSSIAN_COPULA,
+    "ctgan": model_pb2.MODEL_KIND_CTGAN,
+    "tvae": model_pb2.MODEL_KIND_TVAE,
+}
+
+
+class NoHooks:
+    def epoch_done(self, epoch: int, loss: float) -> None: ...
+    def still_running(self) -> None: ...
+    def save_checkpoint(self, state: dict[str, Any]) -> None: ...
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        return None
+
+
+def spec_and_frame(url: str) -> tuple[TableSpec, pd.DataFrame]:
+    database = open_database(url)
+    table = resolve_table(database, "public", "orders")
+    frame = read_frame(database, table, 10_000_000)
+    distinct = {c: int(frame[c].nunique()) for c in frame.columns}
+    return build_spec(table, distinct, len(frame), {}), frame
+
+
+def direct_sdv(
+    kind: str, frame: pd.DataFrame, spec: TableSpec, epochs: int, device: torch.device
+) -> float:
+    """SDV alone, as a user would call it: fit on the learned columns, sample as many rows."""
+    backend = backend_for(SDV_KINDS[kind])
+    start = time.perf_counter()
+    fitted = backend.fit(frame, spec, TrainOptions(epochs, 500, 1), NoHooks(), device)
+    fitted.sample(len(frame), 2)
+    return time.perf_counter() - start
+
+
+async def through_worker(kind: str, rows: int, epochs: int, device: torch.device) -> None:
+    with scratch_databases("src", "dst") as (source, destination), TemporaryDirectory() as tmp:
+        for url, fill in ((source, True), (destination, False)):
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(DDL)
+                if fill:
+                    conn.execute(FILL.replace("%s", str(rows)))
+                    conn.execute("ANALYZE")
+                else:
+                    conn.execute(
+                        "INSERT INTO customers SELECT g, 'x' FROM generate_series(1, 500) g"
+                    )
+        spec, frame = spec_and_frame(source)
+        direct_sdv(kind, frame.head(200), spec, 1, device)  # warm-up: imports, kernels
+        direct = direct_sdv(kind, frame, spec, epochs, device)
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(dev_server_binary()),
+            dev_server_extra_args=["--headless", "--log-level", "error"],
+        )
+        url = f"sqlite:///{Path(tmp) / 'metadata.db'}"
+        MetadataStore(url, SecretCipher(b"0" * 43 + b"=")).migrate()
+        models = ModelStore(url)
+        urls = {"src": source, "dst": destination}
+
+        class Directory:
+            def connection_url(self, account_id: str, connection_id: str) -> str:
+                return urls[connection_id]
+
+        queue = f"ml-bench-{uuid.uuid4().hex[:6]}"
+        with ThreadPoolExecutor(2) as executor:
+            worker = build_ml_worker(
+                env.client,
+                Directory(),
+                models,
+                ModelFiles(Path(tmp) / "models"),
+                device,
+                b"bench",
+                executor,
+                queue,
+            )
+            async with worker:
+                model = models.create(
+                    "default", model_pb2.Model(name=f"b-{kind}", kind=SDV_KINDS[kind])
+                )
+                start = time.perf_counter()
+                await env.client.execute_workflow(
+                    ml_contract.TRAIN_MODEL_WORKFLOW,
+                    ml_pb2.TrainModelWorkflowInput(
+                        account_id="default",
+                        model_id=model.id,
+                        source_connection_id="src",
+                        schema="public",
+                        table="orders",
+                        kind=SDV_KINDS[kind],
+                        options=model_pb2.TrainingOptions(
+                            epochs=epochs, batch_size=500, max_rows=10_000_000, seed=1
+                        ),
+                    ),
+                    id=ml_contract.train_workflow_id(model.id),
+                    task_queue=queue,
+                    result_type=ml_pb2.TrainModelWorkflowResult,
+                )
+                await env.client.execute_workflow(
+                    ml_contract.SAMPLE_MODEL_WORKFLOW,
+                    ml_pb2.SampleModelWorkflowInput(
+                        account_id="default",
+                        model_id=model.id,
+                        destination_connection_id="dst",
+                        schema="public",
+                        table="orders",
+                        row_count=rows,
+                        seed=2,
+                    ),
+                    id=f"sample-{uuid.uuid4().hex}",
+                    task_queue=queue,
+                    result_type=ml_pb2.SampleModelWorkflowResult,
+                )
+                worker_s = time.perf_counter() - start
+        await env.shutdown()
+        models.close()
+        print(
+            f"{kind:16s} worker {worker_s:7.2f}s  direct SDV {direct:7.2f}s  "
+            f"overhead {worker_s / direct - 1:+6.1%}  (target <= +10%; the worker also reads and "
+            "writes PostgreSQL and measures quality)"
+        )
+
+
+def quality_comparison(rows: int) -> None:
+    from sdv.metadata import Metadata
+    from sdv.single_table import GaussianCopulaSynthesizer
+
+    with scratch_databases("q") as (source,):
+        with psycopg.connect(source, autocommit=True) as conn:
+            conn.execute(DDL)
+            conn.execute(FILL.replace("%s", str(rows)))
+        spec, frame = spec_and_frame(source)
+    learned = spec.sdv_metadata()
+    fitted = backend_for(model_pb2.MODEL_KIND_GAUSSIAN_COPULA).fit(
+        frame, spec, TrainOptions(1, 500, 1), NoHooks(), torch.device("cpu")
+    )
+    aware = quality_report(frame, fitted.sample(len(frame), 2), learned).overall_score
+    raw = frame.copy()
+    detected = Metadata.detect_from_dataframes({"orders": raw})
+    synthesizer = GaussianCopulaSynthesizer(detected)
+    synthesizer.fit({"orders": raw})
+    sampled = synthesizer.sample(len(raw))
+    auto = quality_report(
+        frame, sampled["orders"] if isinstance(sampled, dict) else sampled, learned
+    )
+    print(
+        f"quality (SDMetrics, gaussian_copula, same evaluated columns): schema-aware "
+        f"{aware:.3f}  vs SDV auto-detected {auto.overall_score:.3f}"
+    )
+
+
+def gpu_speedup(rows: int, epochs: int, device: torch.device) -> None:
+    with scratch_databases("g") as (source,):
+        with psycopg.connect(source, autocommit=True) as conn:
+            conn.execute(DDL)
+            conn.execute(FILL.replace("%s", str(rows)))
+        spec, frame = spec_and_frame(source)
+    for kind in (
+        model_pb2.MODEL_KIND_CTGAN,
+        model_pb2.MODEL_KIND_TVAE,
+        model_pb2.MODEL_KIND_VEILSYNC_VAE,
+    ):
+        times = {}
+        for target in (torch.device("cpu"), device):
+            start = time.perf_counter()
+            backend_for(kind).fit(frame, spec, TrainOptions(epochs, 500, 1), NoHooks(), target)
+            times[target.type] = time.perf_counter() - start
+        print(
+            f"{model_pb2.ModelKind.Name(kind):28s} cpu {times['cpu']:7.2f}s  {device} "
+            f"{times['cuda']:7.2f}s  speed-up x{times['cpu'] / times['cuda']:.1f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda:N")
+    parser.add_argument("--kinds", default="gaussian_copula,ctgan,tvae")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    device = torch.device(args.device)
+    print(f"bench/ml: {args.rows} rows, {args.epochs} epochs, device {device}")
+    for kind in args.kinds.split(","):
+        asyncio.run(through_worker(kind, args.rows, args.epochs, device))
+    quality_comparison(args.rows)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        gpu_speedup(args.rows, args.epochs, device)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""`python -m services.ml_worker [--device cuda:N|cpu] [--task-queue ml]`: one worker per
+GPU, polling the ML task queue until SIGTERM or SIGINT."""
+
+import argparse
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from services.common import logging as vs_logging
+from services.common.contract import ML_TASK_QUEUE
+from services.common.model_files import ModelFiles, models_dir
+from services.common.secrets import load_cipher
+from services.common.settings import Settings
+from services.common.store.models_store import ModelStore
+from services.common.store.store import MetadataStore
+from services.common.temporal import connect
+from services.ml_worker.device import pick_device, pin
+from services.ml_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_ml_worker
+
+log = logging.getLogger("veilsync.ml_worker")
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m services.ml_worker")
+    parser.add_argument(
+        "--device", default="", help="cuda:N or cpu; default the first CUDA device, else cpu"
+    )
+    parser.add_argument("--task-queue", default=ML_TASK_QUEUE, help="task queue to poll")
+    return parser.parse_args()
+
+
+def _secret(settings: Settings) -> bytes:
+    load_cipher(settings)  # creates the embedded stack's key file on first use
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    return (Path(settings.data_dir) / "secret.key").read_bytes().strip()
+
+
+async def main() -> None:
+    arguments = _arguments()
+    settings = Settings()
+    vs_logging.configure(settings.log_level)
+    device = pick_device(arguments.device)
+    log.info("ML worker device: %s", pin(device))
+    store = MetadataStore(settings.metadata_url(), load_cipher(settings))
+    models = ModelStore(settings.metadata_url())
+    files = ModelFiles(models_dir(settings))
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
+        worker = build_ml_worker(
+            client, store, models, files, device, _secret(settings), executor, arguments.task_queue
+        )
+        async with worker:
+            log.info(
+                "ML worker polling task queue %r at %s, models in %s",
+                worker.task_queue,
+                settings.temporal_address,
+                files.root,
+            )
+            await stop.wait()
+    models.close()
+    store.close()
+    log.info("ML worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,310 @@
+"""The ML activities: train a model from a table, sample it into a table or a preview,
+validate an uploaded model. Ports come in through MlActivities' constructor."""
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+import pandas as pd
+import torch
+from google.protobuf import struct_pb2
+from temporalio import activity
+from temporalio.exceptions import CancelledError
+
+from services.common.activity_errors import domain_errors
+from services.common.errors import (
+    FailedPreconditionError,
+)
+from services.common.ml_contract import MAX_PREVIEW_ROWS
+from services.ml_worker.artifacts import UPLOAD_FILE, ArtifactStore
+from services.ml_worker.backends import backend_for
+from services.ml_worker.backends.base import FittedModel, TrainOptions
+from services.ml_worker.quality import quality_report
+from services.ml_worker.spec import MAX_KEY_VALUES, Role, TableSpec, build_spec
+from services.ml_worker.synthesis import key_columns, sample_rows
+from services.ml_worker.tables import read_frame, resolve_table, write_frames
+from services.ml_worker.uploads import UploadedModel, validate_upload
+from services.sync_worker.engine.connectors import open_database
+from veilsync.temporal.v1 import ml_pb2
+from veilsync.v1 import model_pb2
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+SAMPLE_BATCH_ROWS = 10_000
+QUALITY_ROWS = 2_000
+
+# Sends SetTrainingProgress to (workflow id, run id); best effort.
+ProgressSender = Callable[[str, str, ml_pb2.SetTrainingProgressRequest], None]
+
+
+class ConnectionDirectory(Protocol):
+    def connection_url(self, account_id: str, connection_id: str) -> str: ...
+
+
+class ModelRegistry(Protocol):
+    def get(self, account_id: str, model_id: str) -> model_pb2.Model: ...
+
+    def update(
+        self,
+        account_id: str,
+        model: model_pb2.Model,
+        quality: model_pb2.ModelQuality | None = None,
+    ) -> model_pb2.Model: ...
+
+
+class _Hooks:
+    """Training hooks of one activity attempt: heartbeat, progress, checkpoints, cancel."""
+
+    def __init__(
+        self,
+        activities: "MlActivities",
+        account_id: str,
+        model_id: str,
+        epochs: int,
+        resumable: bool,
+    ) -> None:
+        self._a, self._account, self._model = activities, account_id, model_id
+        self._epochs, self._resumable = epochs, resumable
+        self._start = time.monotonic()
+        self._first_epoch: int | None = None
+        self.last = model_pb2.TrainingProgress(epochs=epochs)
+
+    def epoch_done(self, epoch: int, loss: float) -> None:
+        activity.heartbeat(epoch)
+        if self._first_epoch is None:
+            self._first_epoch = epoch - 1
+        done_here = epoch - self._first_epoch
+        progress = model_pb2.TrainingProgress(epoch=epoch, epochs=self._epochs, loss=loss)
+        per_epoch = (time.monotonic() - self._start) / max(done_here, 1)
+        progress.eta.FromTimedelta(
+            pd.Timedelta(seconds=per_epoch * max(self._epochs - epoch, 0)).to_pytimedelta()
+        )
+        self.last = progress
+        info = activity.info()
+        self._a.send_progress(
+            info.workflow_id or "",
+            info.workflow_run_id or "",
+            ml_pb2.SetTrainingProgressRequest(progress=progress),
+        )
+        log.info("model %s epoch %d/%d loss %.4f", self._model, epoch, self._epochs, loss)
+        self.still_running()
+
+    def still_running(self) -> None:
+        if activity.is_cancelled() or activity.is_worker_shutdown():
+            raise CancelledError("training cancelled")
+
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        if self._resumable:
+            self._a.artifacts.save_checkpoint(self._account, self._model, state)
+
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        if not self._resumable:
+            return None
+        state = self._a.artifacts.load_checkpoint(self._account, self._model)
+        if state is not None:
+            log.info("model %s resumes after epoch %s", self._model, state.get("epoch"))
+        return state
+
+
+class MlActivities:
+    def __init__(
+        self,
+        directory: ConnectionDirectory,
+        models: ModelRegistry,
+        artifacts: ArtifactStore,
+        send_progress: ProgressSender,
+        secret: bytes,
+    ) -> None:
+        self._directory = directory
+        self._models = models
+        self.artifacts = artifacts
+        self.send_progress = send_progress
+        self._secret = secret
+
+    @property
+    def device(self) -> torch.device:
+        return self.artifacts.device
+
+    def pii_key(self, model_id: str) -> bytes:
+        return hashlib.blake2b(model_id.encode(), key=self._secret[:64]).digest()
+
+    @activity.defn(name="train_model")
+    @domain_errors
+    def train_model(self, request: ml_pb2.TrainModelInput) -> ml_pb2.TrainModelResult:
+        req = request.request
+        account, model_id = req.account_id, req.model_id
+        database = open_database(self._directory.connection_url(account, req.source_connection_id))
+        table = resolve_table(database, req.schema, req.table)
+        frame = read_frame(database, table, req.options.max_rows)
+        spec = _with_key_values(
+            build_spec(
+                table,
+                {c: int(frame[c].nunique()) for c in frame.columns},
+                len(frame),
+                {t.column: t.transformer for t in req.transformers},
+            ),
+            frame,
+        )
+        backend = backend_for(req.kind)
+        options = TrainOptions(req.options.epochs, req.options.batch_size, req.options.seed)
+        hooks = _Hooks(self, account, model_id, options.epochs, backend.resumable)
+        fitted = backend.fit(frame, spec, options, hooks, self.device)
+        quality = _quality(fitted, frame, spec, options.seed)
+        sha, size = self.artifacts.save_model(
+            account,
+            model_id,
+            {"kind": int(req.kind), "spec": spec.to_dict(), "state": fitted.state()},
+        )
+        self.artifacts.drop_checkpoint(account, model_id)
+        model = self._models.get(account, model_id)
+        model.status = model_pb2.MODEL_STATUS_READY
+        model.training_rows = len(frame)
+        model.quality_score = quality.overall_score
+        model.sha256, model.size_bytes = sha, size
+        model.progress.CopyFrom(hooks.last)
+        model.progress.ClearField("eta")
+        del model.columns[:]
+        model.columns.extend(spec.output_columns())
+        self._models.update(account, model, quality)
+        return ml_pb2.TrainModelResult(
+            result=ml_pb2.TrainModelWorkflowResult(
+                model_id=model_id,
+                training_rows=len(frame),
+                epochs=hooks.last.epoch,
+                loss=hooks.last.loss,
+                quality_score=quality.overall_score,
+            )
+        )
+
+    @activity.defn(name="record_training_failure")
+    @domain_errors
+    def record_training_failure(
+        self, request: ml_pb2.RecordTrainingFailureInput
+    ) -> ml_pb2.RecordTrainingFailureResult:
+        model = self._models.get(request.account_id, request.model_id)
+        model.status = model_pb2.MODEL_STATUS_FAILED
+        model.error = request.error
+        self._models.update(request.account_id, model)
+        self.artifacts.drop_checkpoint(request.account_id, request.model_id)
+        return ml_pb2.RecordTrainingFailureResult()
+
+    @activity.defn(name="sample_model")
+    @domain_errors
+    def sample_model(self, request: ml_pb2.SampleModelInput) -> ml_pb2.SampleModelResult:
+        req = request.request
+        model = self._models.get(req.account_id, req.model_id)
+        frames, keys = self._sampler(req.account_id, model, req.row_count, req.seed)
+        result = ml_pb2.SampleModelWorkflowResult()
+        if req.preview:
+            frame = pd.concat(list(frames), ignore_index=True).head(MAX_PREVIEW_ROWS)
+            result.columns.extend(str(c) for c in frame.columns)
+            result.rows.extend(_struct(row) for row in frame.to_dict(orient="records"))
+            return ml_pb2.SampleModelResult(result=result)
+        database = open_database(
+            self._directory.connection_url(req.account_id, req.destination_connection_id)
+        )
+        table = resolve_table(database, req.schema, req.table)
+        key = [k for k in table.primary_key if k in keys] if table.primary_key else []
+        result.rows_written = write_frames(database, table, _beating(frames), key)
+        return ml_pb2.SampleModelResult(result=result)
+
+    @activity.defn(name="validate_upload")
+    @domain_errors
+    def validate_upload(self, request: ml_pb2.ValidateUploadInput) -> ml_pb2.ValidateUploadResult:
+        req = request.request
+        rows = validate_upload(
+            self.artifacts.files.path(req.staged_key),
+            req.metadata.format,
+            list(req.metadata.columns),
+        )
+        return ml_pb2.ValidateUploadResult(
+            result=ml_pb2.ValidateUploadWorkflowResult(smoke_rows=rows)
+        )
+
+    def _sampler(
+        self, account: str, model: model_pb2.Model, rows: int, seed: int
+    ) -> tuple[Iterator[pd.DataFrame], list[str]]:
+        """Batches of sampled rows, and the columns generated as unique keys."""
+        if model.status != model_pb2.MODEL_STATUS_READY:
+            raise FailedPreconditionError(f'model "{model.name}" is not ready')
+        files = self.artifacts.files
+        if model.kind == model_pb2.MODEL_KIND_UPLOADED:
+            uploaded = UploadedModel(
+                files.path(files.model_key(account, model.id, UPLOAD_FILE)),
+                model.format,
+                list(model.columns),
+            )
+            return _batches(lambda n, offset: uploaded.sample(n, seed + offset), rows), []
+        payload = self.artifacts.load_model(account, model.id)
+        spec = TableSpec.from_dict(payload["spec"])
+        fitted: FittedModel = backend_for(payload["kind"]).load(payload["state"], spec, self.device)
+        key = self.pii_key(model.id)
+        return (
+            _batches(lambda n, offset: sample_rows(fitted, spec, n, seed, offset, key), rows),
+            key_columns(spec),
+        )
+
+    def all(self) -> list[Callable[..., object]]:
+        return [
+            self.train_model,
+            self.record_training_failure,
+            self.sample_model,
+            self.validate_upload,
+        ]
+
+
+def _batches(draw: Callable[[int, int], pd.DataFrame], rows: int) -> Iterator[pd.DataFrame]:
+    for offset in range(0, rows, SAMPLE_BATCH_ROWS):
+        yield draw(min(SAMPLE_BATCH_ROWS, rows - offset), offset)
+
+
+def _beating(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Heartbeat rows sampled so far, so a stuck sampler is noticed and a cancel arrives."""
+    done = 0
+    for frame in frames:
+        yield frame
+        done += len(frame)
+        activity.heartbeat(done)
+
+
+def _quality(
+    fitted: FittedModel, frame: pd.DataFrame, spec: TableSpec, seed: int
+) -> model_pb2.ModelQuality:
+    rows = min(len(frame), QUALITY_ROWS)
+    real = frame.sample(rows, random_state=seed % 2**32) if rows < len(frame) else frame
+    return quality_report(real, fitted.sample(rows, seed), spec.sdv_metadata())
+
+
+def _with_key_values(spec: TableSpec, frame: pd.DataFrame) -> TableSpec:
+    values = {
+        c.name: [_plain(v) for v in frame[c.name].dropna().unique()[:MAX_KEY_VALUES]]
+        for c in spec.columns
+        if c.role is Role.FOREIGN_KEY
+    }
+    return TableSpec(spec.schema, spec.table, spec.columns, values)
+
+
+def _plain(value: Any) -> Any:
+    """A Python value for JSON and protobuf: no numpy or pandas scalars, no NaN."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _struct(row: dict[Any, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    for name, value in row.items():
+        plain = _plain(value)
+        scalar = plain is None or isinstance(plain, bool | int | float | str)
+        struct[str(name)] = plain if scalar else str(plain)
+    return struct

@@ -1,0 +1,101 @@
+"""Rows in and out of databases for models: the sync engine's connectors read text columns,
+typed here from the schema; samples are written back through the engine's COPY writers."""
+
+from collections.abc import Iterator
+
+import pandas as pd
+import pyarrow as pa
+
+from services.common.errors import FailedPreconditionError, InvalidArgumentError
+from services.sync_worker.engine.connectors.base import Database
+from services.sync_worker.engine.schema import Table, TypeFamily
+from veilsync.v1 import job_pb2
+
+_TRUE = {"t", "true", "1", "yes", "y", "on"}
+
+
+def resolve_table(database: Database, schema: str, table: str) -> Table:
+    found = database.introspect().resolve(f"{schema}.{table}" if schema else table)
+    if found is None:
+        raise InvalidArgumentError("table", f'table "{schema}.{table}" not found')
+    return found
+
+
+def read_frame(database: Database, table: Table, max_rows: int) -> pd.DataFrame:
+    """Up to max_rows rows, typed from the schema; an empty table is a permanent error."""
+    names = [c.name for c in table.columns if not c.generated]
+    batches: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in database.read(table.schema, table.name, names):
+        batches.append(batch.slice(0, max_rows - rows))
+        rows += batches[-1].num_rows
+        if rows >= max_rows:
+            break
+    if rows == 0:
+        raise FailedPreconditionError(f"table {table.qualified} has no rows to train on")
+    frame = pa.Table.from_batches(batches).to_pandas()
+    return typed(frame, table)
+
+
+def typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    out = {}
+    for name in frame.columns:
+        column = table.column(name)
+        values = frame[name]
+        family = column.family if column is not None else TypeFamily.TEXT
+        if family in (TypeFamily.INTEGER, TypeFamily.NUMERIC):
+            numbers = pd.to_numeric(values, errors="coerce")
+            out[name] = numbers.astype("Int64") if family == TypeFamily.INTEGER else numbers
+        elif family == TypeFamily.BOOLEAN:
+            out[name] = values.map(lambda v: None if v is None else str(v).lower() in _TRUE).astype(
+                "boolean"
+            )
+        elif family == TypeFamily.TEMPORAL:
+            stamps = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+            out[name] = stamps.dt.tz_localize(None)
+        else:
+            out[name] = values.astype("object")
+    return pd.DataFrame(out)
+
+
+def arrow_batches(frames: Iterator[pd.DataFrame], table: Table) -> Iterator[pa.RecordBatch]:
+    """Frames as Arrow batches with the destination's columns, types from its schema."""
+    for frame in frames:
+        arrays, names = [], []
+        for column in table.columns:
+            if column.generated or column.name not in frame.columns:
+                continue
+            arrays.append(_arrow_column(frame[column.name], column.family))
+            names.append(column.name)
+        yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def write_frames(
+    database: Database, table: Table, frames: Iterator[pd.DataFrame], key: list[str]
+) -> int:
+    """Append the frames' rows; rows whose key exists already (an earlier attempt's) are kept."""
+    written = 0
+    batches = arrow_batches(frames, table)
+    first = next(batches, None)
+    if first is None:
+        return 0
+    on_conflict = job_pb2.ON_CONFLICT_NOTHING if key else job_pb2.ON_CONFLICT_ERROR
+    with database.table_writer(
+        table.schema, table.name, first.schema.names, key, on_conflict
+    ) as writer:
+        written += writer.write(first)
+        for batch in batches:
+            written += writer.write(batch)
+    return written
+
+
+def _arrow_column(values: pd.Series, family: TypeFamily) -> pa.Array:
+    if family == TypeFamily.INTEGER:
+        return pa.array(pd.to_numeric(values, errors="coerce").round().astype("Int64"))
+    if family == TypeFamily.NUMERIC:
+        return pa.array(pd.to_numeric(values, errors="coerce").astype("float64"))
+    if family == TypeFamily.BOOLEAN:
+        return pa.array(values.astype("boolean"))
+    if family == TypeFamily.TEMPORAL:
+        return pa.array(pd.to_datetime(values, errors="coerce"))
+    return pa.array(values.map(lambda v: None if pd.isna(v) else str(v)), pa.string())

@@ -1,0 +1,135 @@
+"""TrainModelWorkflow, SampleModelWorkflow and ValidateUploadWorkflow on the ml task queue.
+Deterministic: contracts only; the work is in the activities."""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from services.common import ml_contract
+    from veilsync.temporal.v1 import ml_pb2
+    from veilsync.v1 import model_pb2
+
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=5,
+)
+TRAINING = timedelta(hours=24)
+SAMPLING = timedelta(hours=6)
+SHORT = timedelta(minutes=5)
+# An epoch may take long on a big table; a worker that stops heartbeating for this long is
+# presumed dead and the training moves to another worker, resuming from its checkpoint.
+HEARTBEAT = timedelta(minutes=2)
+
+
+def _cause(err: ActivityError) -> tuple[str, str]:
+    """The innermost failure's message and type: what actually went wrong."""
+    cause: BaseException = err
+    while isinstance(cause, FailureError) and cause.cause is not None:
+        cause = cause.cause
+    kind = cause.type or "" if isinstance(cause, ApplicationError) else ""
+    message = cause.message if isinstance(cause, FailureError) else str(cause)
+    return message, kind
+
+
+@workflow.defn(name=ml_contract.TRAIN_MODEL_WORKFLOW)
+class TrainModelWorkflow:
+    def __init__(self) -> None:
+        self._progress = model_pb2.TrainingProgress()
+
+    @workflow.run
+    async def run(self, request: ml_pb2.TrainModelWorkflowInput) -> ml_pb2.TrainModelWorkflowResult:
+        self._progress.epochs = request.options.epochs
+        try:
+            result: ml_pb2.TrainModelResult = await workflow.execute_activity(
+                "train_model",
+                ml_pb2.TrainModelInput(request=request),
+                result_type=ml_pb2.TrainModelResult,
+                start_to_close_timeout=TRAINING,
+                heartbeat_timeout=HEARTBEAT,
+                retry_policy=RETRY,
+            )
+        except ActivityError as err:
+            message, kind = _cause(err)
+            await workflow.execute_activity(
+                "record_training_failure",
+                ml_pb2.RecordTrainingFailureInput(
+                    account_id=request.account_id, model_id=request.model_id, error=message
+                ),
+                result_type=ml_pb2.RecordTrainingFailureResult,
+                start_to_close_timeout=SHORT,
+                retry_policy=RETRY,
+            )
+            raise ApplicationError(
+                f"training failed: {message}", type=kind or "TrainingFailed", non_retryable=True
+            ) from err
+        self._progress.epoch = result.result.epochs
+        self._progress.loss = result.result.loss
+        self._progress.ClearField("eta")
+        return result.result
+
+    @workflow.signal(name=ml_contract.SET_TRAINING_PROGRESS_SIGNAL)
+    def set_progress(self, request: ml_pb2.SetTrainingProgressRequest) -> None:
+        """The highest epoch wins: a late signal from a dead attempt never moves it back."""
+        if request.progress.epoch >= self._progress.epoch:
+            self._progress.CopyFrom(request.progress)
+
+    @workflow.query(name=ml_contract.GET_TRAINING_PROGRESS_QUERY)
+    def get_progress(
+        self, request: ml_pb2.GetTrainingProgressRequest
+    ) -> ml_pb2.GetTrainingProgressResponse:
+        return ml_pb2.GetTrainingProgressResponse(progress=self._progress)
+
+
+@workflow.defn(name=ml_contract.SAMPLE_MODEL_WORKFLOW)
+class SampleModelWorkflow:
+    """Sample a READY model into a table (or a preview). Also runs as a child workflow of a
+    sync run, which passes the destination connection, schema, table and row count."""
+
+    @workflow.run
+    async def run(
+        self, request: ml_pb2.SampleModelWorkflowInput
+    ) -> ml_pb2.SampleModelWorkflowResult:
+        try:
+            result: ml_pb2.SampleModelResult = await workflow.execute_activity(
+                "sample_model",
+                ml_pb2.SampleModelInput(request=request),
+                result_type=ml_pb2.SampleModelResult,
+                start_to_close_timeout=SAMPLING,
+                heartbeat_timeout=HEARTBEAT,
+                retry_policy=RETRY,
+            )
+        except ActivityError as err:
+            message, kind = _cause(err)
+            raise ApplicationError(
+                f"sampling failed: {message}", type=kind or "SamplingFailed", non_retryable=True
+            ) from err
+        return result.result
+
+
+@workflow.defn(name=ml_contract.VALIDATE_UPLOAD_WORKFLOW)
+class ValidateUploadWorkflow:
+    """Load an uploaded model on an ML worker and draw its smoke sample."""
+
+    @workflow.run
+    async def run(
+        self, request: ml_pb2.ValidateUploadWorkflowInput
+    ) -> ml_pb2.ValidateUploadWorkflowResult:
+        try:
+            result: ml_pb2.ValidateUploadResult = await workflow.execute_activity(
+                "validate_upload",
+                ml_pb2.ValidateUploadInput(request=request),
+                result_type=ml_pb2.ValidateUploadResult,
+                start_to_close_timeout=SHORT,
+                retry_policy=RETRY,
+            )
+        except ActivityError as err:
+            message, kind = _cause(err)
+            raise ApplicationError(
+                message, type=kind or "UploadRejected", non_retryable=True
+            ) from err
+        return result.result
