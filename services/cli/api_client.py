@@ -1,4 +1,4 @@
-"""A short-lived connection to the Veilsync API with its service stubs."""
+"""A short-lived, authenticated connection to the Veilsync API with its service stubs."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -6,8 +6,16 @@ from dataclasses import dataclass
 
 import grpc
 
+from services.cli.auth import BearerInterceptor, resolve_api_key
 from services.cli.errors import from_rpc_error
-from veilsync.v1 import connection_pb2_grpc, job_pb2_grpc, transformer_pb2_grpc
+from services.common.settings import Settings
+from veilsync.v1 import (
+    account_pb2_grpc,
+    connection_pb2_grpc,
+    job_pb2_grpc,
+    model_pb2_grpc,
+    transformer_pb2_grpc,
+)
 
 # Long enough for CreateJob to inspect a source schema, short enough that a hung server
 # does not hang a script.
@@ -19,26 +27,36 @@ class Api:
     """Stubs on one channel; every call should pass timeout=DEFAULT_TIMEOUT_S or its own."""
 
     address: str
+    accounts: account_pb2_grpc.AccountServiceStub
     connections: connection_pb2_grpc.ConnectionServiceStub
     jobs: job_pb2_grpc.JobServiceStub
+    models: model_pb2_grpc.ModelServiceStub
     transformers: transformer_pb2_grpc.TransformerServiceStub
 
 
 @contextmanager
-def open_api(address: str) -> Iterator[Api]:
-    """The API at `address`; a grpc.RpcError raised inside becomes a CliError.
+def open_api(settings: Settings) -> Iterator[Api]:
+    """The API at settings.api, every call carrying the API key; a grpc.RpcError raised
+    inside becomes a CliError.
 
-    The channel is closed on the way out: a channel left to the garbage collector at
-    interpreter exit can abort the process once grpc and temporalio are both imported.
+    The key is resolved here, not at start-up, so commands that never call the API (`dev up`)
+    work before the stack has written its key file. The channel is closed on the way out: a
+    channel left to the garbage collector at interpreter exit can abort the process once grpc
+    and temporalio are both imported.
     """
-    with grpc.insecure_channel(address) as channel:
+    key = resolve_api_key(settings)
+    address = settings.api
+    with grpc.insecure_channel(address) as raw:
+        channel = grpc.intercept_channel(raw, BearerInterceptor(key.secret))
         api = Api(
             address=address,
+            accounts=account_pb2_grpc.AccountServiceStub(channel),
             connections=connection_pb2_grpc.ConnectionServiceStub(channel),
             jobs=job_pb2_grpc.JobServiceStub(channel),
+            models=model_pb2_grpc.ModelServiceStub(channel),
             transformers=transformer_pb2_grpc.TransformerServiceStub(channel),
         )
         try:
             yield api
         except grpc.RpcError as err:
-            raise from_rpc_error(err, address) from err
+            raise from_rpc_error(err, address, key.source) from err

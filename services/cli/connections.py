@@ -5,7 +5,7 @@ import click
 from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import CliError
-from services.cli.output import out, table, when
+from services.cli.output import json_option, out, print_json, table, when
 from veilsync.v1 import connection_pb2
 
 
@@ -24,7 +24,7 @@ def connections() -> None:
 @pass_cli
 def create(cli: CliContext, name: str, url: str) -> None:
     """Store a connection (its URL is encrypted at rest and never shown again)."""
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         response = api.connections.CreateConnection(
             connection_pb2.CreateConnectionRequest(name=name, url=url), timeout=DEFAULT_TIMEOUT_S
         )
@@ -39,7 +39,7 @@ def create(cli: CliContext, name: str, url: str) -> None:
 def list_(cli: CliContext) -> None:
     """List connections by name."""
     grid = table("NAME", "ENGINE", "URL", "CREATED")
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         token = ""
         while True:
             page = api.connections.ListConnections(
@@ -60,7 +60,7 @@ def list_(cli: CliContext) -> None:
 @pass_cli
 def get(cli: CliContext, name: str) -> None:
     """Show one connection."""
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         c = api.connections.GetConnection(
             connection_pb2.GetConnectionRequest(connection=_ref(name)), timeout=DEFAULT_TIMEOUT_S
         ).connection
@@ -76,22 +76,81 @@ def get(cli: CliContext, name: str) -> None:
 @pass_cli
 def delete(cli: CliContext, name: str) -> None:
     """Delete a connection that no job uses."""
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         api.connections.DeleteConnection(
             connection_pb2.DeleteConnectionRequest(connection=_ref(name)), timeout=DEFAULT_TIMEOUT_S
         )
     out.print(f"deleted connection {name}")
 
 
+_ROLES = {
+    "source": connection_pb2.CONNECTION_ROLE_SOURCE,
+    "destination": connection_pb2.CONNECTION_ROLE_DESTINATION,
+}
+
+
 @connections.command("check")
 @click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(sorted(_ROLES)),
+    default=None,
+    help="Also check the privileges a job needs to read from (source) or write to it.",
+)
+@json_option()
 @pass_cli
-def check(cli: CliContext, name: str) -> None:
-    """Connect to the database; exit 1 when it does not answer."""
-    with open_api(cli.api) as api:
-        result = api.connections.CheckConnection(
-            connection_pb2.CheckConnectionRequest(connection=_ref(name)), timeout=DEFAULT_TIMEOUT_S
-        )
+def check(cli: CliContext, name: str, role: str | None, as_json: bool) -> None:
+    """Connect to the database; exit 1 when it does not answer or lacks a needed privilege."""
+    request = connection_pb2.CheckConnectionRequest(connection=_ref(name))
+    if role:
+        request.role = _ROLES[role]
+    with open_api(cli.settings) as api:
+        result = api.connections.CheckConnection(request, timeout=DEFAULT_TIMEOUT_S)
+    if as_json:
+        print_json(result)
     if not result.reachable:
         raise CliError(f"connection {name} is not reachable: {result.message}")
-    out.print(f"connection {name} is reachable: {result.server_version}")
+    if not as_json:
+        out.print(f"connection {name} is reachable: {result.server_version}")
+    if not role:
+        return
+    if not as_json:
+        grid = table("PRIVILEGE", "ON", "GRANTED")
+        for p in result.privileges:
+            grid.add_row(p.privilege, p.object, "yes" if p.granted else "NO")
+        out.print(grid)
+    if not result.sufficient:
+        raise CliError(f"connection {name} lacks privileges needed as a {role}")
+    if not as_json:
+        out.print(f"privileges are sufficient for a {role}")
+
+
+@connections.command("schema")
+@click.argument("name")
+@click.option("--exact-counts", is_flag=True, help="Count rows instead of estimating them.")
+@json_option()
+@pass_cli
+def schema(cli: CliContext, name: str, exact_counts: bool, as_json: bool) -> None:
+    """Show the tables a job could map: columns, keys and row counts."""
+    with open_api(cli.settings) as api:
+        result = api.connections.GetConnectionSchema(
+            connection_pb2.GetConnectionSchemaRequest(
+                connection=_ref(name), exact_row_counts=exact_counts
+            ),
+            timeout=DEFAULT_TIMEOUT_S,
+        )
+    if as_json:
+        print_json(result)
+        return
+    grid = table("TABLE", "ROWS", "COLUMNS", "PRIMARY KEY", "FOREIGN KEYS")
+    for t in result.tables:
+        columns = "\n".join(
+            f"{c.name} {c.data_type}{'' if c.nullable else ' not null'}" for c in t.columns
+        )
+        foreign = "\n".join(
+            f"({', '.join(fk.columns)}) -> {fk.ref_table}({', '.join(fk.ref_columns)})"
+            for fk in t.foreign_keys
+        )
+        rows = str(t.row_count) if t.row_count_exact else f"~{t.row_count}"
+        grid.add_row(t.table, rows, columns, ", ".join(t.primary_key), foreign)
+    out.print(grid)

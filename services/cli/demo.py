@@ -114,7 +114,7 @@ def run_demo(settings: Settings, admin_url: str) -> None:
     source, destination = prepare_databases(settings, admin_url)
     dev.start(settings)
     try:
-        with open_api(settings.api) as api:
+        with open_api(settings) as api:
             for name, url in (("prod", source), ("qa", destination)):
                 api.connections.CreateConnection(
                     connection_pb2.CreateConnectionRequest(name=name, url=url),
@@ -149,5 +149,9 @@ def run_demo(settings: Settings, admin_url: str) -> None:
 @pass_cli
 def demo(cli: CliContext) -> None:
     """Create a sample shop, anonymize it into a QA copy, show before/after, stop."""
-    settings = cli.settings.model_copy(update={"data_dir": cli.settings.data_dir / "demo"})
+    # The demo's fresh stack writes its own key file; a key given for another stack would be
+    # refused by it.
+    settings = cli.settings.model_copy(
+        update={"data_dir": cli.settings.data_dir / "demo", "api_key": ""}
+    )
     run_demo(stack.resolved(settings), os.environ.get("VEILSYNC_DEMO_PG", DEFAULT_PG))

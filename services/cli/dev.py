@@ -12,7 +12,7 @@ from services.common.settings import Settings
 
 @click.group()
 def dev() -> None:
-    """Run the embedded stack: Temporal dev server, API and sync worker."""
+    """Run the embedded stack: Temporal dev server, API, sync worker and ML worker."""
 
 
 def start(settings: Settings, timeout_s: float = stack.START_TIMEOUT_S) -> None:
@@ -23,6 +23,7 @@ def start(settings: Settings, timeout_s: float = stack.START_TIMEOUT_S) -> None:
     out.print(f"Veilsync API:     {settings.api}")
     out.print(f"Temporal:         {settings.temporal_address}")
     out.print(f"Temporal Web UI:  {stack.ui_url(settings)}")
+    out.print(f"API key file:     {stack.resolved(settings).api_key_file()}")
     out.print(f"logs:             {stack.resolved(settings).data_dir / 'logs'}")
 
 
@@ -56,9 +57,10 @@ def status(cli: CliContext) -> None:
     grid = table("PROCESS", "STATE", "PID", "LOG")
     states = stack.status(settings)
     for s in states:
-        grid.add_row(s.name, "up" if s.running else "down", str(s.pid or "-"), s.log)
+        state = f"skipped: {s.skipped}" if s.skipped else "up" if s.running else "down"
+        grid.add_row(s.name, state, str(s.pid or "-"), s.log)
     out.print(grid)
     healthy = is_serving(settings.api)
     out.print(f"API {settings.api}: {'SERVING' if healthy else 'not serving'}")
-    if not (healthy and all(s.running for s in states)):
+    if not (healthy and all(s.running or s.skipped for s in states)):
         raise CliError("the stack is not fully up; `veilsync dev up` starts it", EXIT_FAILED)

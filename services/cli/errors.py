@@ -13,6 +13,7 @@ EXIT_NOT_FOUND = 3
 EXIT_FAILED_PRECONDITION = 4
 EXIT_ALREADY_EXISTS = 5
 EXIT_UNAVAILABLE = 6
+EXIT_UNAUTHENTICATED = 7
 
 _STATUS_EXIT_CODES = {
     grpc.StatusCode.INVALID_ARGUMENT: EXIT_INVALID_ARGUMENT,
@@ -20,6 +21,9 @@ _STATUS_EXIT_CODES = {
     grpc.StatusCode.FAILED_PRECONDITION: EXIT_FAILED_PRECONDITION,
     grpc.StatusCode.ALREADY_EXISTS: EXIT_ALREADY_EXISTS,
     grpc.StatusCode.UNAVAILABLE: EXIT_UNAVAILABLE,
+    grpc.StatusCode.UNAUTHENTICATED: EXIT_UNAUTHENTICATED,
+    # A valid key without the right to act is the same fix for a script: another key.
+    grpc.StatusCode.PERMISSION_DENIED: EXIT_UNAUTHENTICATED,
 }
 
 
@@ -35,10 +39,16 @@ class CliError(Exception):
         click.echo(f"error: {self.message}", file=file or sys.stderr)
 
 
-def from_rpc_error(err: grpc.RpcError, address: str) -> CliError:
-    """The CliError for a failed call to the API at `address`."""
+def from_rpc_error(err: grpc.RpcError, address: str, key_source: str = "") -> CliError:
+    """The CliError for a failed call to the API at `address` with the key from `key_source`."""
     code = err.code() if isinstance(err, grpc.Call) else grpc.StatusCode.UNKNOWN
     details = (err.details() if isinstance(err, grpc.Call) else None) or str(err)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return CliError(
+            f"UNAUTHENTICATED: the API at {address} refused the API key from {key_source}; "
+            "pass a valid one with --api-key or VEILSYNC_API_KEY",
+            EXIT_UNAUTHENTICATED,
+        )
     if code == grpc.StatusCode.UNAVAILABLE and _is_transport_failure(details):
         return CliError(
             f"cannot reach the Veilsync API at {address}; is `veilsync dev up` running?",

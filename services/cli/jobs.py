@@ -13,6 +13,8 @@ from services.common.errors import InvalidArgumentError
 from services.common.jobfile import dump_job, load_job
 from veilsync.v1 import job_pb2
 
+JOB_FILE_HELP = "Job file: the proto3 JSON mapping of veilsync.v1.Job, as YAML."
+
 
 def _ref(name: str) -> job_pb2.JobRef:
     return job_pb2.JobRef(name=name)
@@ -30,7 +32,7 @@ def jobs() -> None:
     "path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Job file: the proto3 JSON mapping of veilsync.v1.Job, as YAML.",
+    help=JOB_FILE_HELP,
 )
 @click.option(
     "--transform-key",
@@ -46,7 +48,7 @@ def create(cli: CliContext, path: Path, transform_key: str) -> None:
     except InvalidArgumentError as error:
         # Checked before dialling: a broken file is the user's to fix, whatever the API's state.
         raise CliError(str(error), EXIT_INVALID_ARGUMENT) from error
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         created = api.jobs.CreateJob(
             job_pb2.CreateJobRequest(job=job, transform_key=transform_key),
             timeout=DEFAULT_TIMEOUT_S,
@@ -59,7 +61,7 @@ def create(cli: CliContext, path: Path, transform_key: str) -> None:
 def list_(cli: CliContext) -> None:
     """List jobs by name."""
     grid = table("NAME", "SOURCE", "DESTINATIONS", "TABLES MAPPED", "CREATED")
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         token = ""
         while True:
             page = api.jobs.ListJobs(
@@ -84,7 +86,7 @@ def list_(cli: CliContext) -> None:
 @pass_cli
 def get(cli: CliContext, name: str) -> None:
     """Print a job as a job file."""
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         job = api.jobs.GetJob(job_pb2.GetJobRequest(job=_ref(name)), timeout=DEFAULT_TIMEOUT_S).job
     out.print(dump_job(job), end="")
 
@@ -94,7 +96,7 @@ def get(cli: CliContext, name: str) -> None:
 @pass_cli
 def delete(cli: CliContext, name: str) -> None:
     """Delete a job that has no run in flight."""
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         api.jobs.DeleteJob(job_pb2.DeleteJobRequest(job=_ref(name)), timeout=DEFAULT_TIMEOUT_S)
     out.print(f"deleted job {name}")
 
@@ -106,7 +108,7 @@ def delete(cli: CliContext, name: str) -> None:
 @pass_cli
 def run(cli: CliContext, name: str, wait: bool, timeout: float | None) -> None:
     """Start a run now and print its id (alone on stdout's first line)."""
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         started = api.jobs.TriggerJobRun(
             job_pb2.TriggerJobRunRequest(job=_ref(name)), timeout=DEFAULT_TIMEOUT_S
         ).run

@@ -1,18 +1,37 @@
-"""`veilsync runs ...`: one run's state and progress."""
+"""`veilsync runs ...`: runs' state, progress and history, and stopping them."""
 
 import click
-from google.protobuf import json_format
 
-from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
+from services.cli.api_client import DEFAULT_TIMEOUT_S, Api, open_api
 from services.cli.context import CliContext, pass_cli
-from services.cli.output import out, seconds, table, when
-from services.cli.run_watch import status_name
+from services.cli.output import (
+    enum_label,
+    json_option,
+    out,
+    print_json,
+    seconds,
+    table,
+    when,
+)
+from services.cli.run_watch import (
+    print_summary,
+    raise_unless_succeeded,
+    status_name,
+    table_status_name,
+    wait_for_run,
+)
 from veilsync.v1 import job_pb2
+
+_STATUSES = [
+    enum_label(job_pb2.RunStatus, value, "RUN_STATUS_")
+    for value in job_pb2.RunStatus.values()
+    if value != job_pb2.RUN_STATUS_UNSPECIFIED
+]
 
 
 @click.group()
 def runs() -> None:
-    """Inspect job runs."""
+    """Inspect, watch and stop job runs."""
 
 
 @runs.command("get")
@@ -20,7 +39,7 @@ def runs() -> None:
 @pass_cli
 def get(cli: CliContext, run_id: str) -> None:
     """Show a run's status and failure reason."""
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         run = api.jobs.GetJobRun(
             job_pb2.GetJobRunRequest(run_id=run_id), timeout=DEFAULT_TIMEOUT_S
         ).run
@@ -35,32 +54,22 @@ def get(cli: CliContext, run_id: str) -> None:
 
 @runs.command("progress")
 @click.argument("run_id")
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Print the JobRunProgress message as proto3 JSON (proto field names), for scripts.",
-)
+@json_option()
 @pass_cli
 def progress(cli: CliContext, run_id: str, as_json: bool) -> None:
     """Show a run's per-table progress."""
-    with open_api(cli.api) as api:
+    with open_api(cli.settings) as api:
         result = api.jobs.GetJobRunProgress(
             job_pb2.GetJobRunProgressRequest(run_id=run_id), timeout=DEFAULT_TIMEOUT_S
         ).progress
     if as_json:
-        # Plain print: rich would re-wrap and colour the JSON a script is about to parse.
-        click.echo(
-            json_format.MessageToJson(
-                result, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-            )
-        )
+        print_json(result)
         return
     grid = table("TABLE", "STATUS", "READ", "WRITTEN", "TOTAL", "%", "ROWS/S")
     for t in result.tables:
         grid.add_row(
             t.table,
-            job_pb2.TableSyncStatus.Name(t.status).removeprefix("TABLE_SYNC_STATUS_").lower(),
+            table_status_name(t.status),
             str(t.rows_read),
             str(t.rows_written),
             str(t.rows_total),
@@ -72,3 +81,135 @@ def progress(cli: CliContext, run_id: str, as_json: bool) -> None:
         f"{status_name(result.status)}: {result.rows_read}/{result.rows_total} rows read, "
         f"{result.rows_written} written, {seconds(result.elapsed):.1f}s"
     )
+
+
+def _job_names(api: Api) -> list[str]:
+    names: list[str] = []
+    token = ""
+    while True:
+        page = api.jobs.ListJobs(
+            job_pb2.ListJobsRequest(page_size=1000, page_token=token), timeout=DEFAULT_TIMEOUT_S
+        )
+        names.extend(job.name for job in page.jobs)
+        token = page.next_page_token
+        if not token:
+            return names
+
+
+def _job_runs(
+    api: Api, job: str, status: "job_pb2.RunStatus.ValueType", limit: int
+) -> list[job_pb2.JobRun]:
+    found: list[job_pb2.JobRun] = []
+    token = ""
+    while len(found) < limit:
+        page = api.jobs.ListJobRuns(
+            job_pb2.ListJobRunsRequest(
+                job=job_pb2.JobRef(name=job),
+                status=status,
+                page_size=min(limit - len(found), 1000),
+                page_token=token,
+            ),
+            timeout=DEFAULT_TIMEOUT_S,
+        )
+        found.extend(page.runs)
+        token = page.next_page_token
+        if not token:
+            break
+    return found[:limit]
+
+
+@runs.command("list")
+@click.option("--job", "job", default=None, help="Only this job's runs; default every job's.")
+@click.option(
+    "--status", type=click.Choice(_STATUSES), default=None, help="Only runs in this state."
+)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Most runs.")
+@json_option()
+@pass_cli
+def list_(cli: CliContext, job: str | None, status: str | None, limit: int, as_json: bool) -> None:
+    """List runs, newest first."""
+    code = job_pb2.RunStatus.Value(
+        f"RUN_STATUS_{status.upper()}" if status else "RUN_STATUS_UNSPECIFIED"
+    )
+    with open_api(cli.settings) as api:
+        # ListJobRuns is per job; without --job every job is asked and the answers merged.
+        jobs = [job] if job else _job_names(api)
+        found = [run for name in jobs for run in _job_runs(api, name, code, limit)]
+    found.sort(key=lambda r: (r.start_time.seconds, r.start_time.nanos), reverse=True)
+    found = found[:limit]
+    if as_json:
+        print_json(job_pb2.ListJobRunsResponse(runs=found))
+        return
+    grid = table("RUN", "JOB", "STATUS", "STARTED", "CLOSED", "SCHEDULED", "FAILURE")
+    for r in found:
+        grid.add_row(
+            r.id,
+            r.job_name,
+            status_name(r.status),
+            when(r.start_time),
+            when(r.close_time),
+            "yes" if r.scheduled else "",
+            r.failure_message,
+        )
+    out.print(grid)
+
+
+@runs.command("events")
+@click.argument("run_id")
+@json_option()
+@pass_cli
+def events(cli: CliContext, run_id: str, as_json: bool) -> None:
+    """Show a run's per-table events (scheduled, started, retried, completed, failed)."""
+    with open_api(cli.settings) as api:
+        result = api.jobs.GetJobRunEvents(
+            job_pb2.GetJobRunEventsRequest(run_id=run_id), timeout=DEFAULT_TIMEOUT_S
+        )
+    if as_json:
+        print_json(result)
+        return
+    grid = table("TIME", "TABLE", "ACTIVITY", "EVENT", "ATTEMPT", "MESSAGE")
+    for e in result.events:
+        grid.add_row(
+            when(e.time),
+            e.table,
+            e.activity,
+            enum_label(job_pb2.TableEventKind, e.kind, "TABLE_EVENT_KIND_"),
+            str(e.attempt),
+            e.message,
+        )
+    out.print(grid)
+
+
+@runs.command("cancel")
+@click.argument("run_id")
+@pass_cli
+def cancel(cli: CliContext, run_id: str) -> None:
+    """Ask a running run to stop; it ends canceled once its tables have stopped."""
+    with open_api(cli.settings) as api:
+        api.jobs.CancelJobRun(job_pb2.CancelJobRunRequest(run_id=run_id), timeout=DEFAULT_TIMEOUT_S)
+    out.print(f"cancel requested for run {run_id}")
+
+
+@runs.command("terminate")
+@click.argument("run_id")
+@click.option("--reason", default="terminated from the CLI", show_default=True)
+@pass_cli
+def terminate(cli: CliContext, run_id: str, reason: str) -> None:
+    """Stop a running run at once, without cleanup."""
+    with open_api(cli.settings) as api:
+        api.jobs.TerminateJobRun(
+            job_pb2.TerminateJobRunRequest(run_id=run_id, reason=reason), timeout=DEFAULT_TIMEOUT_S
+        )
+    out.print(f"terminated run {run_id}")
+
+
+@runs.command("watch")
+@click.argument("run_id")
+@click.option("--timeout", type=float, default=None, help="Give up after SECONDS.")
+@pass_cli
+def watch(cli: CliContext, run_id: str, timeout: float | None) -> None:
+    """Draw a run's progress until it ends; exit non-zero unless it succeeded."""
+    with open_api(cli.settings) as api:
+        outcome = wait_for_run(api, run_id, timeout)
+    print_summary(outcome)
+    raise_unless_succeeded(outcome.run)

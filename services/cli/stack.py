@@ -1,9 +1,11 @@
-"""The embedded stack: a Temporal dev server, the API and a sync worker on this machine.
+"""The embedded stack: a Temporal dev server, the API, a sync worker and (with the `ml`
+extra) an ML worker on this machine.
 
 Everything it needs comes from Settings (VEILSYNC_* variables), so a second stack can run
 beside the first with another data directory and other ports.
 """
 
+import importlib.util
 import os
 import socket
 import sys
@@ -16,10 +18,12 @@ from services.cli import supervisor
 from services.cli.errors import CliError
 from services.cli.health import TEMPORAL_SERVICE, is_serving
 from services.cli.supervisor import ChildProcess
+from services.common.model_files import models_dir
 from services.common.settings import Settings
 
 START_TIMEOUT_S = 90.0
 _POLL_S = 0.25
+ML_WORKER = "ml-worker"
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,19 @@ class ServiceStatus:
     pid: int | None
     running: bool
     log: str
+    # Why the stack does not run this process here; empty when it does.
+    skipped: str = ""
+
+
+def ml_worker_skip_reason() -> str:
+    """Why there is no ML worker in this stack, or "" when there is one.
+
+    find_spec rather than import: importing torch takes seconds and the CLI only needs to
+    know whether the worker it would start can import it.
+    """
+    if importlib.util.find_spec("torch") is None:
+        return "torch is not installed in this interpreter (pip install -e '.[ml]')"
+    return ""
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -90,14 +107,24 @@ def services(settings: Settings) -> list[Service]:
             api_port,
         ),
         Service("sync-worker", [sys.executable, "-m", "services.sync_worker"], None, None),
+        *(
+            []
+            if ml_worker_skip_reason()
+            else [Service(ML_WORKER, [sys.executable, "-m", "services.ml_worker"], None, None)]
+        ),
     ]
 
 
 def child_environment(settings: Settings) -> dict[str, str]:
-    """Our environment with the resolved settings made explicit, whichever way they were set."""
+    """Our environment with the resolved settings made explicit, whichever way they were set.
+
+    Every child gets the same data_dir (hence the same API key file, codec key and secret
+    key) and the same model store, which the API (uploads) and the ML worker share.
+    """
     env = dict(os.environ)
     env.update(
         VEILSYNC_DATA_DIR=str(settings.data_dir),
+        VEILSYNC_MODELS_DIR=str(models_dir(settings).resolve()),
         VEILSYNC_API=settings.api,
         VEILSYNC_TEMPORAL_ADDRESS=settings.temporal_address,
         VEILSYNC_TEMPORAL_NAMESPACE=settings.temporal_namespace,
@@ -158,6 +185,8 @@ def up(
     children: list[ChildProcess] = []
     started: list[ChildProcess] = []
     to_run = services(settings)
+    if skipped := ml_worker_skip_reason():
+        on_event(f"not starting {ML_WORKER}: {skipped}")
     # Every port is checked before anything starts, so a clash leaves nothing to clean up.
     for service in to_run:
         if service.name not in running and service.port is not None and _port_in_use(service.port):
@@ -218,4 +247,7 @@ def status(settings: Settings) -> list[ServiceStatus]:
                 log=str(log_file(settings, service.name)),
             )
         )
+    if skipped := ml_worker_skip_reason():
+        log = str(log_file(settings, ML_WORKER))
+        result.append(ServiceStatus(ML_WORKER, None, False, log, skipped=skipped))
     return result

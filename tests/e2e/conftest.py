@@ -40,6 +40,10 @@ class Cli:
             timeout=timeout,
         )
 
+    def with_env(self, **extra: str) -> "Cli":
+        """The same CLI with some variables changed (another key, another data dir)."""
+        return Cli(env={**self.env, **extra}, cwd=self.cwd)
+
     def ok(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         result = self(*args, timeout=timeout)
         assert result.returncode == 0, (
@@ -49,7 +53,8 @@ class Cli:
         return result
 
 
-@pytest.fixture(scope="module")
+# One stack for the whole session: starting one costs seconds of every e2e module's time.
+@pytest.fixture(scope="session")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     for module in ("services.api.__main__", "services.sync_worker.__main__"):
         if importlib.util.find_spec(module) is None:
@@ -62,6 +67,8 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         "VEILSYNC_TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
         "VEILSYNC_TEMPORAL_UI_PORT": str(_free_port()),
     }
+    # The CLI must find the key the test stack writes, not one meant for another stack.
+    env.pop("VEILSYNC_API_KEY", None)
     runner = Cli(env=env, cwd=data_dir)
     try:
         runner.ok("dev", "up")

@@ -263,11 +263,6 @@ def test_mysql_to_postgres(
     assert new_id == (61,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL's writer renders batches with Arrow's CSV writer, which refuses binary "
-    "values that are not UTF-8; bytea needs its \\x hex form there",
-)
 def test_mysql_blobs_to_postgres(
     mysql_database: Callable[[str], str], pg_database: Callable[[str], str]
 ) -> None:

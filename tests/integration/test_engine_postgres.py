@@ -1,7 +1,6 @@
 """The engine against real PostgreSQL databases, without Temporal."""
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import psycopg
@@ -166,3 +165,21 @@ def test_a_resumed_copy_skips_rows_the_dead_attempt_committed_after_its_checkpoi
     assert result.rows_resumed == 150
     query = "SELECT * FROM order_items ORDER BY id"
     assert rows(destination_url, query) == rows(source_url, query)
+
+
+def test_a_partitioned_table_syncs_through_its_parent(pg_database: Callable[[str], str]) -> None:
+    source, destination = pg_database("src"), pg_database("dst")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE events (id bigint, at date NOT NULL, PRIMARY KEY (id, at)) "
+            "PARTITION BY RANGE (at);"
+            "CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO "
+            "('2024-01-01');"
+            "CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO "
+            "('2025-01-01');"
+            "INSERT INTO events SELECT i, DATE '2023-06-01' + i FROM generate_series(1, 300) i"
+        )
+    plan = run_sync(source, destination, job_pb2.Job(name="parts"))
+    assert [f"{t.schema}.{t.name}" for t in plan.tables] == ["public.events"]
+    query = "SELECT * FROM events ORDER BY id"
+    assert rows(destination, query) == rows(source, query)

@@ -56,8 +56,25 @@ def read_csv_batches(
     yield from reader
 
 
+def _bytea_text(values: pa.Array) -> pa.Array:
+    """Binary values in PostgreSQL's bytea hex text form (\\x...), which COPY reads back."""
+    return pa.array(
+        [None if v is None else "\\x" + v.hex() for v in values.to_pylist()], pa.string()
+    )
+
+
 def to_csv(batch: pa.RecordBatch) -> bytes:
     """Headerless CSV with every non-NULL value quoted, as COPY ... (FORMAT csv) reads it."""
+    binary = [
+        i
+        for i, f in enumerate(batch.schema)
+        if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)
+    ]
+    if binary:
+        columns = list(batch.columns)
+        for i in binary:
+            columns[i] = _bytea_text(columns[i])
+        batch = pa.record_batch(columns, names=batch.schema.names)
     sink = io.BytesIO()
     pa_csv.write_csv(
         batch,
