@@ -1,6 +1,7 @@
 """The engine against real PostgreSQL databases, without Temporal."""
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, cast
 
 import psycopg
