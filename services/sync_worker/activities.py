@@ -9,6 +9,7 @@ from temporalio import activity
 
 from services.common.activity_errors import domain_errors
 from services.sync_worker.engine.connectors import open_database
+from services.sync_worker.engine.destination_check import check_destination
 from services.sync_worker.engine.plan import build_plan
 from services.sync_worker.engine.sync import (
     CHUNK_ROWS,
@@ -100,9 +101,14 @@ class SyncActivities:
     ) -> sync_pb2.PrepareDestinationsResult:
         plan, account = request.plan, request.account_id
         source = open_database(self._directory.connection_url(account, plan.source_connection_id))
+        destinations = self._destinations(account, list(plan.destinations))
+        # Every destination is checked before any of them is touched.
+        for index, destination in enumerate(destinations):
+            database = destination.database
+            check_destination(plan, index, database.introspect(), database.target_name)
         wanted = [f"{t.schema}.{t.name}" for t in plan.tables]
         created: list[str] = []
-        for destination in self._destinations(account, list(plan.destinations)):
+        for destination in destinations:
             database = destination.database
             if destination.plan.init_schema:
                 tables = source.introspect().tables

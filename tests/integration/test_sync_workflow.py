@@ -138,3 +138,41 @@ async def test_an_unknown_job_fails_without_retrying(
             task_queue=queue,
         )
     assert "job missing not found" in str(failure.value.cause)
+
+
+@pytest.mark.parametrize(
+    ("ddl", "message"),
+    [
+        ("CREATE TABLE customers (id bigint PRIMARY KEY)", "has no column 'first_name'"),
+        (
+            "CREATE TABLE customers (id bigint, first_name text, last_name text, email text, "
+            "ssn text, notes text, referred_by bigint, created_at timestamptz, tier int NOT NULL)",
+            "customers.tier is NOT NULL without a default",
+        ),
+    ],
+)
+async def test_a_destination_that_does_not_fit_fails_before_any_write(
+    worker: tuple[Client, str, FakeDirectory],
+    pg_database: Callable[[str], str],
+    ddl: str,
+    message: str,
+) -> None:
+    client, queue, directory = worker
+    _, destination = shop_setup(pg_database, directory)
+    directory.jobs["job-1"].destinations[0].init_schema = False
+    with psycopg.connect(destination, autocommit=True) as conn:
+        conn.execute(ddl)
+        conn.execute("CREATE TABLE orders (id bigint PRIMARY KEY)")
+        conn.execute("INSERT INTO orders VALUES (7)")
+    with pytest.raises(WorkflowFailureError) as failure:
+        await client.execute_workflow(
+            contract.DATA_SYNC_WORKFLOW,
+            sync_pb2.DataSyncWorkflowInput(job_id="job-1", account_id="default"),
+            id=f"run-{uuid.uuid4().hex}",
+            task_queue=queue,
+        )
+    assert message in str(failure.value.cause)
+    assert "job.destinations[0]" in str(failure.value.cause)
+    # Nothing was written, nothing truncated.
+    assert rows(destination, "SELECT id FROM orders") == [(7,)]
+    assert rows(destination, "SELECT count(*) FROM customers") == [(0,)]
