@@ -8,10 +8,12 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-# Re-install whenever pyproject.toml changes (new dependency, new entry point).
+# Re-install whenever pyproject.toml changes (new dependency, new entry point). The ml extra
+# pins torch==2.13.0, which pip takes from this machine's CPU wheel (find-links /opt/wheels)
+# rather than PyPI's multi-GB CUDA build.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,ml]'
 	touch $(STAMP)
 
 demo: $(STAMP)
