@@ -14,7 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.common import contract
 from services.common.temporal import dev_server_binary
-from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
+from services.sync_worker.worker import (
+    MAX_CONCURRENT_ACTIVITIES,
+    build_worker,
+    release_memory_promptly,
+)
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -90,6 +94,7 @@ async def sync_worker(directory: StaticDirectory) -> AsyncIterator[tuple[Client,
         dev_server_extra_args=["--headless", "--log-level", "error"],
     )
     queue = f"bench-{uuid.uuid4().hex[:8]}"
+    release_memory_promptly()  # as the worker's own main does
     try:
         with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
             async with build_worker(env.client, directory, executor, task_queue=queue):

@@ -12,6 +12,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.errors import (
     AlreadyExistsError,
@@ -35,6 +36,7 @@ _CODES: list[tuple[type[VeilsyncError], grpc.StatusCode]] = [
 ]
 
 INTERNAL_MESSAGE = "internal error; the server log has the details"
+TEMPORAL_UNAVAILABLE_MESSAGE = "the workflow service (Temporal) is unavailable; retry shortly"
 
 Handler = Callable[[Any, Any], Any]
 
@@ -69,9 +71,19 @@ def error_status(error: VeilsyncError) -> tuple[grpc.StatusCode, str, tuple[Any,
     return code, message, tuple(status.trailing_metadata)
 
 
+def unexpected_status(error: Exception) -> tuple[grpc.StatusCode, str]:
+    """Code and message for an error nobody raised on purpose. An unreachable Temporal server
+    may come back, so it is UNAVAILABLE (worth a retry); everything else is INTERNAL, with the
+    details left in the server log."""
+    if isinstance(error, RPCError) and error.status == RPCStatusCode.UNAVAILABLE:
+        return grpc.StatusCode.UNAVAILABLE, TEMPORAL_UNAVAILABLE_MESSAGE
+    return grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
+
+
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps every unary-unary handler: domain errors get their status code, anything
-    unexpected is logged and answered INTERNAL without details."""
+    """Wraps every unary-unary and unary-stream handler: domain errors get their status code,
+    an unreachable Temporal server UNAVAILABLE, anything else is logged and answered INTERNAL
+    without details."""
 
     async def intercept_service(
         self,
@@ -112,9 +124,8 @@ def _guarded(inner: Handler, method: str) -> Handler:
         except NotImplementedError:
             # Generated base servicers set UNIMPLEMENTED before raising this.
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
-        except Exception:
-            _log.error("unexpected error in %s:\n%s", method, scrub(traceback.format_exc()))
-            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+        except Exception as err:
+            await _abort_unexpected(context, err, method)
 
     return call
 
@@ -129,8 +140,18 @@ def _guarded_stream(inner: Handler, method: str) -> Handler:
         except VeilsyncError as err:
             code, message, metadata = error_status(err)
             await context.abort(code, message, metadata)
-        except Exception:
-            _log.error("unexpected error in %s:\n%s", method, scrub(traceback.format_exc()))
-            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+        except Exception as err:
+            await _abort_unexpected(context, err, method)
 
     return call
+
+
+async def _abort_unexpected(
+    context: grpc.aio.ServicerContext[Any, Any], error: Exception, method: str
+) -> None:
+    code, message = unexpected_status(error)
+    if code == grpc.StatusCode.INTERNAL:
+        _log.error("unexpected error in %s:\n%s", method, scrub(traceback.format_exc()))
+    else:
+        _log.warning("%s failed: %s", method, scrub(str(error)))
+    await context.abort(code, message)

@@ -18,7 +18,9 @@ from services.sync_worker.engine.drift import (
     parse_snapshot,
     snapshot_json,
 )
+from services.sync_worker.engine.generate_plan import build_generate_plan
 from services.sync_worker.engine.plan import build_plan
+from services.sync_worker.engine.saved_transformers import resolve_saved
 from services.sync_worker.engine.schema import Schema
 from veilsync.v1 import job_pb2
 
@@ -122,7 +124,8 @@ class JobControl:
         else:
             raise InvalidArgumentError("target", "set a job or a spec")
         schema = await asyncio.to_thread(self._source_schema, account_id, job)
-        return job_violations(job, schema, saved)
+        resolved = await asyncio.to_thread(self._resolved, account_id, job)
+        return job_violations(resolved, schema, saved)
 
     async def find_run(self, account_id: str, run_id: str) -> job_pb2.Job:
         """The job of a run the caller may see; NotFoundError for any other run."""
@@ -142,16 +145,28 @@ class JobControl:
     def _source_schema(self, account_id: str, job: job_pb2.Job) -> Schema:
         for destination in job.destinations:
             self._store.connection_id_by_name(account_id, destination.connection)
-        source_id = self._store.connection_id_by_name(account_id, job.source.connection)
+        # A generate job without a source takes its shape from its first destination.
+        shape = job.source.connection or job.destinations[0].connection
+        source_id = self._store.connection_id_by_name(account_id, shape)
         return open_database(self._store.connection_url(account_id, source_id)).introspect()
 
     def _checked_schema(self, account_id: str, job: job_pb2.Job) -> Schema:
         """The source's schema, after checking that the job fits it (first problem raised)."""
         schema = self._source_schema(account_id, job)
-        validate_job_schema(job, schema)
+        validate_job_schema(self._resolved(account_id, job), schema)
         return schema
+
+    def _resolved(self, account_id: str, job: job_pb2.Job) -> job_pb2.Job:
+        """The job with its user-defined transformers replaced by their saved configs; the
+        stored job keeps the names, so runs follow later changes to the saved configs."""
+        return resolve_saved(
+            job, lambda name: self._store.user_transformers.config(account_id, name)
+        )
 
 
 def validate_job_schema(job: job_pb2.Job, schema: Schema) -> None:
     # The same check a run's planning makes, so a stored job is one that can plan.
-    build_plan(job, schema, "", [])
+    if job.HasField("generate"):
+        build_generate_plan(job, schema, "", [])
+    else:
+        build_plan(job, schema, "", [])

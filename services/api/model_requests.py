@@ -3,16 +3,11 @@
 import re
 
 from services.common.errors import InvalidArgumentError
-from services.common.ml_contract import MAX_PREVIEW_ROWS
+from services.common.ml_contract import MAX_PREVIEW_ROWS, TRAINABLE_KINDS, training_defaults
 from services.common.store.names import check_name
 from veilsync.v1 import model_pb2
 
-TRAINABLE = {
-    model_pb2.MODEL_KIND_GAUSSIAN_COPULA,
-    model_pb2.MODEL_KIND_CTGAN,
-    model_pb2.MODEL_KIND_TVAE,
-    model_pb2.MODEL_KIND_VEILSYNC_VAE,
-}
+TRAINABLE = TRAINABLE_KINDS
 MAX_SAMPLE_ROWS = 100_000_000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _UPLOAD_TYPES = {
@@ -34,16 +29,7 @@ def training_options(request: model_pb2.TrainModelRequest) -> model_pb2.Training
         raise InvalidArgumentError("source_connection", "is required")
     if not request.table:
         raise InvalidArgumentError("table", "is required")
-    given = request.options
-    options = model_pb2.TrainingOptions(
-        epochs=given.epochs or 100,
-        batch_size=given.batch_size or 500,
-        max_rows=given.max_rows or 1_000_000,
-        seed=given.seed,
-    )
-    _within("options.epochs", options.epochs, 1, 10_000)
-    _within("options.batch_size", options.batch_size, 10, 100_000)
-    _within("options.max_rows", options.max_rows, 1, 10_000_000)
+    options = training_defaults(request.options)
     if request.kind == model_pb2.MODEL_KIND_CTGAN and options.batch_size % 10:
         raise InvalidArgumentError("options.batch_size", "CTGAN needs a multiple of 10")
     for i, item in enumerate(request.transformers):

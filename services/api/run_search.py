@@ -10,7 +10,7 @@ from temporalio.common import (
     TypedSearchAttributes,
 )
 
-from services.common.contract import DATA_SYNC_WORKFLOW
+from services.common.contract import DATA_SYNC_WORKFLOW, GENERATE_WORKFLOW
 from veilsync.v1 import job_pb2
 
 ACCOUNT = SearchAttributeKey.for_keyword("VeilsyncAccountId")
@@ -56,7 +56,7 @@ def runs_query(
     """A visibility query; the ids in it come from the store and the key check, not the
     caller, and are quoted anyway."""
     terms = [
-        f"WorkflowType = {_quote(DATA_SYNC_WORKFLOW)}",
+        f"WorkflowType IN ({_quote(DATA_SYNC_WORKFLOW)}, {_quote(GENERATE_WORKFLOW)})",
         f"{ACCOUNT.name} = {_quote(account_id)}",
         f"{JOB.name} = {_quote(job_id)}",
     ]

@@ -23,9 +23,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.api import run_search
 from services.api.mapping.runs import RunState, failure_message, run_status
-from services.common.contract import DATA_SYNC_WORKFLOW, GET_SYNC_PROGRESS_QUERY
+from services.common.contract import (
+    DATA_SYNC_WORKFLOW,
+    GENERATE_WORKFLOW,
+    GET_SYNC_PROGRESS_QUERY,
+)
 from services.common.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
-from veilsync.temporal.v1 import sync_pb2
+from veilsync.temporal.v1 import generate_pb2, sync_pb2
 from veilsync.v1 import job_pb2
 
 _log = logging.getLogger(__name__)
@@ -92,7 +96,7 @@ class RunControl:
             else None
         )
         await self._client.start_workflow(
-            DATA_SYNC_WORKFLOW,
+            workflow_type(job),
             workflow_input(account_id, job),
             id=run_id,
             task_queue=self._task_queue,
@@ -207,7 +211,18 @@ class RunControl:
         return self._client.get_workflow_handle(run_id, result_type=sync_pb2.DataSyncWorkflowResult)
 
 
-def workflow_input(account_id: str, job: job_pb2.Job) -> sync_pb2.DataSyncWorkflowInput:
+def workflow_type(job: job_pb2.Job) -> str:
+    """A generate job's runs are GenerateWorkflow runs, every other job's a data sync's."""
+    return GENERATE_WORKFLOW if job.HasField("generate") else DATA_SYNC_WORKFLOW
+
+
+def workflow_input(
+    account_id: str, job: job_pb2.Job
+) -> sync_pb2.DataSyncWorkflowInput | generate_pb2.GenerateWorkflowInput:
+    if job.HasField("generate"):
+        return generate_pb2.GenerateWorkflowInput(
+            job_id=job.id, account_id=account_id, run_options=job.run_options
+        )
     return sync_pb2.DataSyncWorkflowInput(
         job_id=job.id, account_id=account_id, run_options=job.run_options
     )

@@ -18,8 +18,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.api import run_search
-from services.api.runs import workflow_input
-from services.common.contract import DATA_SYNC_WORKFLOW
+from services.api.runs import workflow_input, workflow_type
 from services.common.errors import InvalidArgumentError
 from veilsync.v1 import job_pb2
 
@@ -106,7 +105,7 @@ class ScheduleControl:
         )
         return Schedule(
             action=ScheduleActionStartWorkflow(
-                DATA_SYNC_WORKFLOW,
+                workflow_type(job),
                 workflow_input(account_id, job),
                 id=run_search.scheduled_run_id(job.id),
                 task_queue=self._task_queue,

@@ -55,7 +55,9 @@ async def build_server(
     job_pb2_grpc.add_JobServiceServicer_to_server(
         JobServicer(JobControl(store, runs, schedules), runs, schedules, store), server
     )
-    transformer_pb2_grpc.add_TransformerServiceServicer_to_server(TransformerServicer(), server)
+    transformer_pb2_grpc.add_TransformerServiceServicer_to_server(
+        TransformerServicer(store), server
+    )
     model_pb2_grpc.add_ModelServiceServicer_to_server(
         build_model_servicer(settings, store, temporal_client), server
     )

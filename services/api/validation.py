@@ -71,7 +71,9 @@ def run_id(value: str, field: str = "run_id") -> str:
 def check_job(job: job_pb2.Job) -> None:
     """The job's shape; its tables and columns are checked against the source later."""
     check_name(job.name, "job.name")
-    if not job.source.connection:
+    if job.HasField("generate"):
+        check_generate(job)
+    elif not job.source.connection:
         raise InvalidArgumentError("job.source.connection", "is required")
     if not job.destinations:
         raise InvalidArgumentError("job.destinations", "at least one destination is required")
@@ -113,6 +115,25 @@ def check_job(job: job_pb2.Job) -> None:
     check_schedule(job.schedule, "job.schedule")
     check_run_options(job.run_options)
     check_hooks(job)
+
+
+def check_generate(job: job_pb2.Job) -> None:
+    """A generate job's spec; the source, when named, only gives the tables' shape."""
+    if job.source.subsets:
+        raise InvalidArgumentError("job.source.subsets", "a generate job copies no source rows")
+    if job.mappings:
+        raise InvalidArgumentError("job.mappings", "set generators in job.generate.tables")
+    if job.generate.default_rows < 0:
+        raise InvalidArgumentError("job.generate.default_rows", "must not be negative")
+    for i, table in enumerate(job.generate.tables):
+        field = f"job.generate.tables[{i}]"
+        if not table.table:
+            raise InvalidArgumentError(f"{field}.table", "is required")
+        if table.rows < 0:
+            raise InvalidArgumentError(f"{field}.rows", "must not be negative")
+        for column, config in table.columns.items():
+            if config.WhichOneof("config") is None:
+                raise InvalidArgumentError(f"{field}.columns[{column}]", "no generator is set")
 
 
 def transform_key(requested: str) -> str:
@@ -211,6 +232,7 @@ UPDATABLE_JOB_FIELDS = (
     "allow_overlap",
     "run_options",
     "hooks",
+    "generate",
 )
 
 

@@ -14,6 +14,7 @@ from services.cli import (
     model_upload,
     models,
     runs,
+    suggest,
     transformers,
 )
 from services.cli.context import CliContext
@@ -58,6 +59,7 @@ cli.add_command(demo.demo)
 for command in job_admin.COMMANDS:
     jobs.jobs.add_command(command)
 models.models.add_command(model_upload.upload)
+jobs.jobs.add_command(suggest.suggest)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ SYNC_TASK_QUEUE = "sync"
 ML_TASK_QUEUE = "ml"
 
 DATA_SYNC_WORKFLOW = "DataSyncWorkflow"
+GENERATE_WORKFLOW = "GenerateWorkflow"
 GET_SYNC_PROGRESS_QUERY = "GetSyncProgress"
 SET_SYNC_PROGRESS_SIGNAL = "SetSyncProgress"
 

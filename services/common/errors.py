@@ -32,4 +32,5 @@ class DatabaseUnavailableError(VeilsyncError):
 
 
 class DataRejectedError(VeilsyncError):
-    """A destination refused the rows (a constraint or type violation); retrying cannot help."""
+    """A database refused the rows or a statement (a constraint, a type, a definition it cannot
+    take); retrying cannot help."""

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     codec_key: str = ""
     # Task queue the API starts sync runs on, and sync workers poll.
     sync_task_queue: str = "sync"
+    # Task queue the API starts model training and sampling on, ML workers poll, and sync runs
+    # hand synthesized tables to.
+    ml_task_queue: str = "ml"
     log_level: str = "INFO"
 
     def api_key_file(self) -> Path:

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from services.common import logging as vs_logging
-from services.common.contract import ML_TASK_QUEUE
 from services.common.model_files import ModelFiles, models_dir
 from services.common.secrets import load_cipher
 from services.common.settings import Settings
@@ -27,7 +26,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--device", default="", help="cuda:N or cpu; default the first CUDA device, else cpu"
     )
-    parser.add_argument("--task-queue", default=ML_TASK_QUEUE, help="task queue to poll")
+    parser.add_argument(
+        "--task-queue", default="", help="task queue to poll; default VEILSYNC_ML_TASK_QUEUE, ml"
+    )
     return parser.parse_args()
 
 
@@ -54,7 +55,14 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
         worker = build_ml_worker(
-            client, store, models, files, device, _secret(settings), executor, arguments.task_queue
+            client,
+            store,
+            models,
+            files,
+            device,
+            _secret(settings),
+            executor,
+            arguments.task_queue or settings.ml_task_queue,
         )
         async with worker:
             log.info(

@@ -14,19 +14,19 @@ from temporalio import activity
 from temporalio.exceptions import CancelledError
 
 from services.common.activity_errors import domain_errors
-from services.common.errors import (
-    FailedPreconditionError,
-)
+from services.common.errors import FailedPreconditionError, NotFoundError
 from services.common.ml_contract import MAX_PREVIEW_ROWS
 from services.ml_worker.artifacts import UPLOAD_FILE, ArtifactStore
 from services.ml_worker.backends import backend_for
 from services.ml_worker.backends.base import FittedModel, TrainOptions
 from services.ml_worker.quality import quality_report
 from services.ml_worker.spec import MAX_KEY_VALUES, Role, TableSpec, build_spec
-from services.ml_worker.synthesis import key_columns, sample_rows
-from services.ml_worker.tables import read_frame, resolve_table, write_frames
+from services.ml_worker.synthesis import ParentKeys, key_columns, sample_rows
+from services.ml_worker.tables import parent_keys, read_frame, resolve_table, write_frames
 from services.ml_worker.uploads import UploadedModel, validate_upload
 from services.sync_worker.engine.connectors import open_database
+from services.sync_worker.engine.connectors.base import Database
+from services.sync_worker.engine.schema import Table
 from veilsync.temporal.v1 import ml_pb2
 from veilsync.v1 import model_pb2
 
@@ -47,6 +47,10 @@ class ConnectionDirectory(Protocol):
 
 class ModelRegistry(Protocol):
     def get(self, account_id: str, model_id: str) -> model_pb2.Model: ...
+
+    def find(self, account_id: str, id_or_name: str) -> model_pb2.Model | None: ...
+
+    def create(self, account_id: str, model: model_pb2.Model) -> model_pb2.Model: ...
 
     def update(
         self,
@@ -72,6 +76,7 @@ class _Hooks:
         self._start = time.monotonic()
         self._first_epoch: int | None = None
         self.last = model_pb2.TrainingProgress(epochs=epochs)
+        self.resumed_epochs = 0
 
     def epoch_done(self, epoch: int, loss: float) -> None:
         activity.heartbeat(epoch)
@@ -106,7 +111,13 @@ class _Hooks:
             return None
         state = self._a.artifacts.load_checkpoint(self._account, self._model)
         if state is not None:
-            log.info("model %s resumes after epoch %s", self._model, state.get("epoch"))
+            self.resumed_epochs = int(state.get("epoch", 0))
+            log.info(
+                "model %s resumes after epoch %d (attempt %d)",
+                self._model,
+                self.resumed_epochs,
+                activity.info().attempt,
+            )
         return state
 
 
@@ -177,8 +188,40 @@ class MlActivities:
                 epochs=hooks.last.epoch,
                 loss=hooks.last.loss,
                 quality_score=quality.overall_score,
+                resumed_epochs=hooks.resumed_epochs,
             )
         )
+
+    @activity.defn(name="register_model")
+    @domain_errors
+    def register_model(self, request: ml_pb2.RegisterModelInput) -> ml_pb2.RegisterModelResult:
+        """A sync run's model: the READY one of that id or name, else a new row to train."""
+        req = request.request
+        found = self._models.find(req.account_id, req.model_name)
+        if found is not None and found.status == model_pb2.MODEL_STATUS_READY:
+            return ml_pb2.RegisterModelResult(model_id=found.id, train=False)
+        if found is not None and found.id == req.model_id:  # created by an earlier attempt
+            return ml_pb2.RegisterModelResult(model_id=found.id, train=True)
+        if found is not None:
+            status = model_pb2.ModelStatus.Name(found.status)
+            raise FailedPreconditionError(
+                f'model "{found.name}" is {status}, not READY; delete it to train it again'
+            )
+        if not req.kind:
+            raise NotFoundError(f'model "{req.model_name}" not found; set a kind to train one')
+        self._models.create(
+            req.account_id,
+            model_pb2.Model(
+                id=req.model_id,
+                name=req.model_name,
+                kind=req.kind,
+                table=f"{req.schema}.{req.table}",
+                status=model_pb2.MODEL_STATUS_TRAINING,
+                options=req.options,
+                progress=model_pb2.TrainingProgress(epochs=req.options.epochs),
+            ),
+        )
+        return ml_pb2.RegisterModelResult(model_id=req.model_id, train=True)
 
     @activity.defn(name="record_training_failure")
     @domain_errors
@@ -197,9 +240,9 @@ class MlActivities:
     def sample_model(self, request: ml_pb2.SampleModelInput) -> ml_pb2.SampleModelResult:
         req = request.request
         model = self._models.get(req.account_id, req.model_id)
-        frames, keys = self._sampler(req.account_id, model, req.row_count, req.seed)
         result = ml_pb2.SampleModelWorkflowResult()
         if req.preview:
+            frames, _ = self._sampler(req.account_id, model, req.row_count, req.seed)
             frame = pd.concat(list(frames), ignore_index=True).head(MAX_PREVIEW_ROWS)
             result.columns.extend(str(c) for c in frame.columns)
             result.rows.extend(_struct(row) for row in frame.to_dict(orient="records"))
@@ -208,6 +251,10 @@ class MlActivities:
             self._directory.connection_url(req.account_id, req.destination_connection_id)
         )
         table = resolve_table(database, req.schema, req.table)
+        parents = _parents(database, table, list(req.references))
+        frames, keys = self._sampler(
+            req.account_id, model, req.row_count, req.seed, parents, set(req.null_columns)
+        )
         key = [k for k in table.primary_key if k in keys] if table.primary_key else []
         result.rows_written = write_frames(database, table, _beating(frames), key)
         return ml_pb2.SampleModelResult(result=result)
@@ -226,7 +273,13 @@ class MlActivities:
         )
 
     def _sampler(
-        self, account: str, model: model_pb2.Model, rows: int, seed: int
+        self,
+        account: str,
+        model: model_pb2.Model,
+        rows: int,
+        seed: int,
+        parents: list[ParentKeys] | None = None,
+        nulls: set[str] | None = None,
     ) -> tuple[Iterator[pd.DataFrame], list[str]]:
         """Batches of sampled rows, and the columns generated as unique keys."""
         if model.status != model_pb2.MODEL_STATUS_READY:
@@ -244,17 +297,42 @@ class MlActivities:
         fitted: FittedModel = backend_for(payload["kind"]).load(payload["state"], spec, self.device)
         key = self.pii_key(model.id)
         return (
-            _batches(lambda n, offset: sample_rows(fitted, spec, n, seed, offset, key), rows),
+            _batches(
+                lambda n, offset: sample_rows(
+                    fitted, spec, n, seed, offset, key, parents or [], nulls or set()
+                ),
+                rows,
+            ),
             key_columns(spec),
         )
 
     def all(self) -> list[Callable[..., object]]:
         return [
+            self.register_model,
             self.train_model,
             self.record_training_failure,
             self.sample_model,
             self.validate_upload,
         ]
+
+
+def _parents(
+    database: Database, table: Table, references: list[ml_pb2.ForeignKeyReference]
+) -> list[ParentKeys]:
+    """Keys of the destination's parent rows for each foreign key: those the request names,
+    else those the destination table declares."""
+    pairs = [
+        (list(r.columns), r.referenced_schema, r.referenced_table, list(r.referenced_columns))
+        for r in references
+    ] or [
+        (list(fk.columns), fk.ref_schema, fk.ref_table, list(fk.ref_columns))
+        for fk in table.foreign_keys
+    ]
+    parents = []
+    for columns, schema, name, referenced in pairs:
+        rows = parent_keys(database, schema, name, referenced, MAX_KEY_VALUES)
+        parents.append(ParentKeys(f"{schema}.{name}", tuple(columns), rows))
+    return parents
 
 
 def _batches(draw: Callable[[int, int], pd.DataFrame], rows: int) -> Iterator[pd.DataFrame]:

@@ -2,22 +2,43 @@
 produced by Veilsync transformers around them."""
 
 import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from services.common.errors import FailedPreconditionError
 from services.ml_worker.backends.base import FittedModel
 from services.ml_worker.spec import Role, TableSpec
 from services.sync_worker.engine.transformers import build_transformer
 from veilsync.v1 import model_pb2, transformer_pb2
 
 
+@dataclass(frozen=True)
+class ParentKeys:
+    """The rows a foreign key may point at, read from the destination when sampling: the
+    referencing columns draw whole rows of these, so a composite key stays consistent."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
 def sample_rows(
-    model: FittedModel, spec: TableSpec, rows: int, seed: int, offset: int, key: bytes
+    model: FittedModel,
+    spec: TableSpec,
+    rows: int,
+    seed: int,
+    offset: int,
+    key: bytes,
+    parents: Sequence[ParentKeys] = (),
+    nulls: Collection[str] = (),
 ) -> pd.DataFrame:
-    """Rows offset .. offset+rows of the sample with this seed."""
+    """Rows offset .. offset+rows of the sample with this seed. Foreign keys draw from
+    `parents` where given, else from the values seen in training; `nulls` are left NULL."""
     learned = model.sample(rows, seed + offset).reset_index(drop=True)
     rng = np.random.default_rng([seed, offset])
     out: dict[str, Any] = {}
@@ -31,6 +52,25 @@ def sample_rows(
             out[column.name] = [values[i] for i in rng.integers(0, len(values), rows)]
         elif column.role is Role.PII:
             out[column.name] = _pii(column.transformer, column.max_length, rows, seed, offset, key)
+    nullable = {c.name for c in spec.columns if c.nullable}
+    for parent in parents:
+        present = [c for c in parent.columns if c in out]
+        if not parent.rows:
+            if not set(present) <= nullable:
+                raise FailedPreconditionError(
+                    f"{spec.schema}.{spec.table} references {parent.table}, which has no rows "
+                    "in the destination"
+                )
+            for name in present:
+                out[name] = [None] * rows
+            continue
+        picks = rng.integers(0, len(parent.rows), rows)
+        for name in present:
+            j = parent.columns.index(name)
+            out[name] = [parent.rows[i][j] for i in picks]
+    for name in nulls:
+        if name in out:
+            out[name] = [None] * rows
     return pd.DataFrame(out)
 
 

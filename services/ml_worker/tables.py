@@ -2,6 +2,7 @@
 typed here from the schema; samples are written back through the engine's COPY writers."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -56,6 +57,22 @@ def typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
         else:
             out[name] = values.astype("object")
     return pd.DataFrame(out)
+
+
+def parent_keys(
+    database: Database, schema: str, table: str, columns: list[str], limit: int
+) -> list[tuple[Any, ...]]:
+    """Up to `limit` distinct rows of the referenced columns, as the destination holds them."""
+    target_schema, target_table = database.target_name(schema, table)
+    found = resolve_table(database, target_schema, target_table)
+    seen: dict[tuple[Any, ...], None] = {}
+    for batch in database.read(found.schema, found.name, columns):
+        for row in zip(*(batch.column(c).to_pylist() for c in columns), strict=True):
+            if None not in row:
+                seen.setdefault(row)
+                if len(seen) >= limit:
+                    return list(seen)
+    return list(seen)
 
 
 def arrow_batches(frames: Iterator[pd.DataFrame], table: Table) -> Iterator[pa.RecordBatch]:

@@ -2,6 +2,7 @@
 Deterministic: contracts only; the work is in the activities."""
 
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -12,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from veilsync.temporal.v1 import ml_pb2
     from veilsync.v1 import model_pb2
 
+T = TypeVar("T")
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -36,6 +38,22 @@ def _cause(err: ActivityError) -> tuple[str, str]:
     return message, kind
 
 
+async def _step(name: str, request: object, result_type: type[T], failure: str) -> T:
+    """A short activity; its failure fails the workflow with the activity's own message."""
+    try:
+        result: T = await workflow.execute_activity(
+            name,
+            request,
+            result_type=result_type,
+            start_to_close_timeout=SHORT,
+            retry_policy=RETRY,
+        )
+        return result
+    except ActivityError as err:
+        message, kind = _cause(err)
+        raise ApplicationError(message, type=kind or failure, non_retryable=True) from err
+
+
 @workflow.defn(name=ml_contract.TRAIN_MODEL_WORKFLOW)
 class TrainModelWorkflow:
     def __init__(self) -> None:
@@ -44,13 +62,27 @@ class TrainModelWorkflow:
     @workflow.run
     async def run(self, request: ml_pb2.TrainModelWorkflowInput) -> ml_pb2.TrainModelWorkflowResult:
         self._progress.epochs = request.options.epochs
+        if request.model_name:
+            registered = await _step(
+                "register_model",
+                ml_pb2.RegisterModelInput(request=request),
+                ml_pb2.RegisterModelResult,
+                "ModelUnavailable",
+            )
+            if not registered.train:
+                return ml_pb2.TrainModelWorkflowResult(model_id=registered.model_id, reused=True)
+        heartbeat = (
+            request.heartbeat_timeout.ToTimedelta()
+            if request.HasField("heartbeat_timeout")
+            else HEARTBEAT
+        )
         try:
             result: ml_pb2.TrainModelResult = await workflow.execute_activity(
                 "train_model",
                 ml_pb2.TrainModelInput(request=request),
                 result_type=ml_pb2.TrainModelResult,
                 start_to_close_timeout=TRAINING,
-                heartbeat_timeout=HEARTBEAT,
+                heartbeat_timeout=heartbeat,
                 retry_policy=RETRY,
             )
         except ActivityError as err:
@@ -100,7 +132,9 @@ class SampleModelWorkflow:
                 ml_pb2.SampleModelInput(request=request),
                 result_type=ml_pb2.SampleModelResult,
                 start_to_close_timeout=SAMPLING,
-                heartbeat_timeout=HEARTBEAT,
+                heartbeat_timeout=request.heartbeat_timeout.ToTimedelta()
+                if request.HasField("heartbeat_timeout")
+                else HEARTBEAT,
                 retry_policy=RETRY,
             )
         except ActivityError as err:

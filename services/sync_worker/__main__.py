@@ -10,7 +10,11 @@ from services.common.secrets import load_cipher
 from services.common.settings import Settings
 from services.common.store.store import MetadataStore
 from services.common.temporal import connect
-from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
+from services.sync_worker.worker import (
+    MAX_CONCURRENT_ACTIVITIES,
+    build_worker,
+    release_memory_promptly,
+)
 
 log = logging.getLogger("veilsync.sync_worker")
 
@@ -18,6 +22,7 @@ log = logging.getLogger("veilsync.sync_worker")
 async def main() -> None:
     settings = Settings()
     vs_logging.configure(settings.log_level)
+    release_memory_promptly()
     store = MetadataStore(settings.metadata_url(), load_cipher(settings))
     client = await connect(settings)
     stop = asyncio.Event()
@@ -25,7 +30,13 @@ async def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
-        worker = build_worker(client, store, executor, settings.sync_task_queue)
+        worker = build_worker(
+            client,
+            store,
+            executor,
+            settings.sync_task_queue,
+            ml_task_queue=settings.ml_task_queue,
+        )
         async with worker:
             log.info(
                 "sync worker polling task queue %r at %s",

@@ -2,15 +2,18 @@
 store, runs one engine step, and turns domain errors into Temporal failures."""
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from temporalio import activity
 
+from services.common import contract
 from services.common.activity_errors import domain_errors
 from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.destination_check import check_destination
+from services.sync_worker.engine.destinations import finish_destinations, prepare_destinations
 from services.sync_worker.engine.plan import build_plan
+from services.sync_worker.engine.saved_transformers import SavedTransformers, resolve_saved
 from services.sync_worker.engine.sync import (
     CHUNK_ROWS,
     Destination,
@@ -21,6 +24,9 @@ from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
 log = logging.getLogger(__name__)
+
+# Progress signals add history events and workflow tasks: at most one per table this often.
+SIGNAL_EVERY_SECONDS = 1.0
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -55,11 +61,16 @@ def _last_checkpoint(details: Sequence[Any]) -> sync_pb2.TableCheckpoint | None:
 
 class SyncActivities:
     def __init__(
-        self, directory: JobDirectory, send_progress: ProgressSender, chunk_rows: int = CHUNK_ROWS
+        self,
+        directory: JobDirectory,
+        send_progress: ProgressSender,
+        chunk_rows: int = CHUNK_ROWS,
+        ml_task_queue: str = contract.ML_TASK_QUEUE,
     ) -> None:
         self._directory = directory
         self._send_progress = send_progress
         self._chunk_rows = chunk_rows
+        self._ml_task_queue = ml_task_queue
 
     def _destinations(
         self, account_id: str, plans: list[sync_pb2.DestinationPlan]
@@ -76,6 +87,11 @@ class SyncActivities:
     def plan_sync(self, request: sync_pb2.PlanSyncInput) -> sync_pb2.PlanSyncResult:
         account = request.account_id
         job = self._directory.get_job(account, job_id=request.job_id)
+        # User-defined transformers (issue 4) resolve to their saved configs here, at plan
+        # time, so a run uses them as saved now and every later step sees built-in configs
+        # only. A directory that keeps no saved transformers (test fakes) resolves none.
+        if isinstance(saved := self._directory, SavedTransformers):
+            job = resolve_saved(job, lambda name: saved.saved_transformer(account, name))
         source_id = self._directory.connection_id_by_name(account, job.source.connection)
         source = open_database(self._directory.connection_url(account, source_id))
         destinations = [
@@ -84,14 +100,19 @@ class SyncActivities:
                 truncate_before_insert=d.truncate_before_insert,
                 init_schema=d.init_schema,
                 on_conflict=d.on_conflict,
+                schema_map=d.schema_map,
+                table_map=d.table_map,
             )
             for d in job.destinations
         ]
         plan = build_plan(job, source.introspect(), source_id, destinations)
+        plan.ml_task_queue = self._ml_task_queue
         for table in plan.tables:
             # Never analyzed, or subset: count, so progress has a true total.
             if table.estimated_rows == 0 or table.where:
                 table.estimated_rows = source.count(table.schema, table.name, table.where)
+            if table.HasField("synthesize") and table.synthesize.row_count == 0:
+                table.synthesize.row_count = source.count(table.schema, table.name, table.where)
         return sync_pb2.PlanSyncResult(plan=plan)
 
     @activity.defn(name="prepare_destinations")
@@ -102,19 +123,7 @@ class SyncActivities:
         plan, account = request.plan, request.account_id
         source = open_database(self._directory.connection_url(account, plan.source_connection_id))
         destinations = self._destinations(account, list(plan.destinations))
-        # Every destination is checked before any of them is touched.
-        for index, destination in enumerate(destinations):
-            database = destination.database
-            check_destination(plan, index, database.introspect(), database.target_name)
-        wanted = [f"{t.schema}.{t.name}" for t in plan.tables]
-        created: list[str] = []
-        for destination in destinations:
-            database = destination.database
-            if destination.plan.init_schema:
-                tables = source.introspect().tables
-                created += database.create_tables([tables[n] for n in wanted], source.engine)
-            if destination.plan.truncate_before_insert:
-                database.truncate([database.target_name(t.schema, t.name) for t in plan.tables])
+        created = prepare_destinations(source, destinations, plan)
         return sync_pb2.PrepareDestinationsResult(created_tables=created)
 
     @activity.defn(name="sync_table")
@@ -125,10 +134,16 @@ class SyncActivities:
         info = activity.info()
         resume = _last_checkpoint(info.heartbeat_details)
 
+        last_signal = time.monotonic()
+
         def report(checkpoint: sync_pb2.TableCheckpoint, read: int, written: int) -> None:
+            nonlocal last_signal
             # Every heartbeat carries the last committed checkpoint: the server keeps only
             # the latest details, and a retry resumes from them.
             activity.heartbeat(checkpoint)
+            if time.monotonic() - last_signal < SIGNAL_EVERY_SECONDS:
+                return  # each signal wakes the workflow: a quick table reports by its result
+            last_signal = time.monotonic()
             progress = sync_pb2.TableProgress(table=name, rows_read=read, rows_written=written)
             self._send_progress(
                 info.workflow_id or "",
@@ -163,6 +178,42 @@ class SyncActivities:
             rows_resumed=result.rows_resumed,
         )
 
+    @activity.defn(name="sync_tables")
+    @domain_errors
+    def sync_tables(self, request: sync_pb2.SyncTablesInput) -> sync_pb2.SyncTablesResult:
+        """Small tables one after the other over the same ports. A retry skips the tables an
+        earlier attempt reported done, and skips rows already there in the others (a finished
+        table's report may have been lost with its worker)."""
+        info = activity.info()
+        checkpoint = sync_pb2.TableGroupCheckpoint()
+        for detail in info.heartbeat_details:
+            if isinstance(detail, sync_pb2.TableGroupCheckpoint):
+                checkpoint.CopyFrom(detail)
+        done = {result.table: result for result in checkpoint.done}
+        account = request.account_id
+        source = open_database(
+            self._directory.connection_url(account, request.source_connection_id)
+        )
+        destinations = self._destinations(account, list(request.destinations))
+        key = self._directory.transform_key(account, request.job_id)
+        for table in request.tables:
+            name = f"{table.schema}.{table.name}"
+            if name in done:
+                continue
+            result = copy_table(
+                source,
+                destinations,
+                table,
+                key,
+                lambda *_: activity.heartbeat(checkpoint),
+                retrying=info.attempt > 1,
+            )
+            checkpoint.done.add(
+                table=name, rows_read=result.rows_read, rows_written=result.rows_written
+            )
+            activity.heartbeat(checkpoint)
+        return sync_pb2.SyncTablesResult(tables=checkpoint.done)
+
     @activity.defn(name="fill_deferred_columns")
     @domain_errors
     def fill_deferred_columns(
@@ -184,12 +235,8 @@ class SyncActivities:
     def finish_destinations(
         self, request: sync_pb2.FinishDestinationsInput
     ) -> sync_pb2.FinishDestinationsResult:
-        reset: list[str] = []
-        for destination in self._destinations(request.account_id, list(request.plan.destinations)):
-            database = destination.database
-            reset += database.reset_sequences(
-                [database.target_name(t.schema, t.name) for t in request.plan.tables]
-            )
+        destinations = self._destinations(request.account_id, list(request.plan.destinations))
+        reset = finish_destinations(destinations, request.plan)
         return sync_pb2.FinishDestinationsResult(reset_sequences=reset)
 
     def all(self) -> list[Callable[..., object]]:
@@ -197,6 +244,7 @@ class SyncActivities:
             self.plan_sync,
             self.prepare_destinations,
             self.sync_table,
+            self.sync_tables,
             self.fill_deferred_columns,
             self.finish_destinations,
         ]

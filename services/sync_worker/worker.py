@@ -4,12 +4,15 @@ import asyncio
 import logging
 from concurrent.futures import Executor, Future
 
+import pyarrow as pa
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from services.common import contract
 from services.sync_worker.activities import JobDirectory, ProgressSender, SyncActivities
 from services.sync_worker.engine.sync import CHUNK_ROWS
+from services.sync_worker.generate_activities import GenerateActivities
+from services.sync_worker.generate_workflow import GenerateWorkflow
 from services.sync_worker.hooks import RunHookActivities
 from services.sync_worker.workflows import DataSyncWorkflow
 from veilsync.temporal.v1 import sync_pb2
@@ -17,6 +20,16 @@ from veilsync.temporal.v1 import sync_pb2
 log = logging.getLogger(__name__)
 
 MAX_CONCURRENT_ACTIVITIES = 8
+
+
+def release_memory_promptly() -> None:
+    """Arrow's jemalloc pool, returning freed pages at once: batches come and go all day, and
+    the default pool keeps their high-water mark resident (measured: bench/memory.py)."""
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+        pa.jemalloc_set_decay_ms(0)
+    except NotImplementedError:  # a pyarrow built without jemalloc keeps its default
+        log.info("pyarrow has no jemalloc pool; keeping %s", pa.default_memory_pool().backend_name)
 
 
 def progress_sender(client: Client, loop: asyncio.AbstractEventLoop) -> ProgressSender:
@@ -44,14 +57,19 @@ def build_worker(
     executor: Executor,
     task_queue: str = contract.SYNC_TASK_QUEUE,
     chunk_rows: int = CHUNK_ROWS,
+    ml_task_queue: str = contract.ML_TASK_QUEUE,
 ) -> Worker:
     sender = progress_sender(client, asyncio.get_running_loop())
-    activities = SyncActivities(directory, sender, chunk_rows)
+    activities = SyncActivities(directory, sender, chunk_rows, ml_task_queue)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[DataSyncWorkflow],
-        activities=[*activities.all(), RunHookActivities(directory).deliver_run_hooks],
+        workflows=[DataSyncWorkflow, GenerateWorkflow],
+        activities=[
+            *activities.all(),
+            *GenerateActivities(directory, sender, chunk_rows).all(),
+            RunHookActivities(directory).deliver_run_hooks,
+        ],
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
     )

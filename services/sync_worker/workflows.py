@@ -9,6 +9,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
+from services.sync_worker.synthesis import synthesize_table
+
 with workflow.unsafe.imports_passed_through():
     from services.common import contract
     from veilsync.temporal.v1 import sync_pb2
@@ -19,6 +21,8 @@ SHORT = timedelta(minutes=10)
 TABLE = timedelta(hours=12)
 HEARTBEAT = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
+# Tables this small share activities: their copy costs less than scheduling one.
+SMALL_TABLE_ROWS = 20_000
 
 
 def _retry(options: job_pb2.RunOptions) -> RetryPolicy:
@@ -47,6 +51,7 @@ class DataSyncWorkflow:
         self._tables: dict[str, sync_pb2.TableProgress] = {}
         self._options = job_pb2.RunOptions()
         self._has_hooks: bool | None = None  # unknown until the plan says
+        self._ml_task_queue = contract.ML_TASK_QUEUE
 
     @workflow.run
     async def run(self, request: sync_pb2.DataSyncWorkflowInput) -> sync_pb2.DataSyncWorkflowResult:
@@ -100,6 +105,7 @@ class DataSyncWorkflow:
             )
         ).plan
         self._has_hooks = plan.has_hooks
+        self._ml_task_queue = plan.ml_task_queue or self._ml_task_queue
         for table in plan.tables:
             progress = self._progress.tables.add(
                 table=_qualified(table),
@@ -133,7 +139,7 @@ class DataSyncWorkflow:
                     table=True,
                 )
                 for t in plan.tables
-                if t.deferred_columns
+                if t.deferred_columns and not t.HasField("synthesize")
             )
         )
         await self._activity(
@@ -156,14 +162,14 @@ class DataSyncWorkflow:
         max_parallel_tables at a time; the first failure fails the run."""
         waiting = {_qualified(t): set(t.depends_on) & set(inputs) for t in plan.tables}
         done: set[str] = set()
-        running: dict[str, asyncio.Task[None]] = {}
+        running: dict[tuple[str, ...], asyncio.Task[None]] = {}
         limit = max(plan.max_parallel_tables, 1)
         while waiting or running:
-            for name in [n for n, deps in waiting.items() if deps <= done]:
-                if len(running) >= limit:
-                    break
-                del waiting[name]
-                running[name] = asyncio.create_task(self._copy_table(inputs[name]))
+            ready = [n for n, deps in waiting.items() if deps <= done]
+            for unit in _units(ready, inputs, limit - len(running)):
+                for name in unit:
+                    del waiting[name]
+                running[unit] = asyncio.create_task(self._copy_unit(unit, inputs))
             if not running:
                 raise ApplicationError(
                     f"tables {sorted(waiting)} wait on each other", non_retryable=True
@@ -171,30 +177,73 @@ class DataSyncWorkflow:
             finished, _ = await workflow.wait(
                 list(running.values()), return_when=asyncio.FIRST_COMPLETED
             )
-            for name, task in list(running.items()):
+            for unit, task in list(running.items()):
                 if task in finished:
-                    del running[name]
+                    del running[unit]
                     if task.exception() is not None:
                         for other in running.values():
                             other.cancel()
                         task.result()
-                    done.add(name)
+                    done.update(unit)
 
-    async def _copy_table(self, request: sync_pb2.SyncTableInput) -> None:
-        progress = self._tables[_qualified(request.table)]
-        progress.status = job_pb2.TABLE_SYNC_STATUS_RUNNING
-        progress.start_time.FromDatetime(workflow.now())
+    async def _copy_unit(
+        self, unit: tuple[str, ...], inputs: dict[str, sync_pb2.SyncTableInput]
+    ) -> None:
+        """One table in its own activity, or small tables sharing one."""
+        if len(unit) == 1:
+            await self._copy_table(inputs[unit[0]])
+            return
+        first = inputs[unit[0]]
+        request = sync_pb2.SyncTablesInput(
+            job_id=first.job_id,
+            account_id=first.account_id,
+            source_connection_id=first.source_connection_id,
+            destinations=first.destinations,
+            tables=[inputs[name].table for name in unit],
+        )
+        for name in unit:
+            self._started(self._tables[name])
         try:
             result = await self._activity(
-                "sync_table",
+                "sync_tables",
                 request,
-                sync_pb2.SyncTableResult,
-                f"copying {progress.table}",
+                sync_pb2.SyncTablesResult,
+                f"copying {', '.join(unit)}",
                 table=True,
             )
         except BaseException:
+            for name in unit:
+                self._tables[name].status = job_pb2.TABLE_SYNC_STATUS_FAILED
+            raise
+        for table in result.tables:
+            self._finished(self._tables[table.table], table)
+
+    async def _copy_table(self, request: sync_pb2.SyncTableInput) -> None:
+        progress = self._tables[_qualified(request.table)]
+        self._started(progress)
+        try:
+            if request.table.HasField("synthesize"):
+                result = await synthesize_table(
+                    request, self._ml_task_queue, self._table_heartbeat(), progress
+                )
+            else:
+                result = await self._activity(
+                    "sync_table",
+                    request,
+                    sync_pb2.SyncTableResult,
+                    f"copying {progress.table}",
+                    table=True,
+                )
+        except BaseException:
             progress.status = job_pb2.TABLE_SYNC_STATUS_FAILED
             raise
+        self._finished(progress, result)
+
+    def _started(self, progress: sync_pb2.TableProgress) -> None:
+        progress.status = job_pb2.TABLE_SYNC_STATUS_RUNNING
+        progress.start_time.FromDatetime(workflow.now())
+
+    def _finished(self, progress: sync_pb2.TableProgress, result: sync_pb2.SyncTableResult) -> None:
         progress.status = job_pb2.TABLE_SYNC_STATUS_SUCCEEDED
         progress.rows_read = result.rows_read
         progress.rows_written = result.rows_written
@@ -238,6 +287,13 @@ class DataSyncWorkflow:
                 f"{step} failed: {_cause(err)}", type="SyncFailed", non_retryable=True
             ) from err
 
+    def _table_heartbeat(self) -> timedelta | None:
+        """The job's heartbeat timeout of a table step; None keeps each step's default."""
+        options = self._options
+        if options.HasField("table_heartbeat_timeout"):
+            return options.table_heartbeat_timeout.ToTimedelta()
+        return None
+
     @workflow.signal(name=contract.SET_SYNC_PROGRESS_SIGNAL)
     def set_progress(self, request: sync_pb2.SetSyncProgressRequest) -> None:
         """Counts only grow, and a finished table keeps its exact final counts."""
@@ -255,6 +311,25 @@ class DataSyncWorkflow:
         self, request: sync_pb2.GetSyncProgressRequest
     ) -> sync_pb2.GetSyncProgressResponse:
         return sync_pb2.GetSyncProgressResponse(progress=self._progress)
+
+
+def _units(
+    ready: list[str], inputs: dict[str, sync_pb2.SyncTableInput], free: int
+) -> list[tuple[str, ...]]:
+    """What to start in `free` slots: a table in its own activity, or small tables spread
+    over the slots left, so an activity's fixed cost is paid once per group, not per table."""
+    alone = [n for n in ready if not _small(inputs[n].table)][: max(free, 0)]
+    units: list[tuple[str, ...]] = [(name,) for name in alone]
+    small = [n for n in ready if _small(inputs[n].table)]
+    slots = min(free - len(units), len(small))
+    if slots > 0:
+        size = -(-len(small) // slots)
+        units += [tuple(small[i : i + size]) for i in range(0, len(small), size)]
+    return units
+
+
+def _small(table: sync_pb2.TablePlan) -> bool:
+    return table.estimated_rows <= SMALL_TABLE_ROWS and not table.HasField("synthesize")
 
 
 def _qualified(table: sync_pb2.TablePlan) -> str:

@@ -67,6 +67,14 @@ class _StreamKey(grpc.aio.UnaryStreamClientInterceptor):
         return await continuation(self.key.details(details), request)
 
 
+class _ClientStreamKey(grpc.aio.StreamUnaryClientInterceptor):
+    def __init__(self, key: BearerKey) -> None:
+        self.key = key
+
+    async def intercept_stream_unary(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        return await continuation(self.key.details(details), request_iterator)
+
+
 @dataclass
 class Api:
     channel: grpc.aio.Channel
@@ -85,7 +93,9 @@ class Api:
 
 def stubs_for(address: str, secret: str) -> tuple[grpc.aio.Channel, BearerKey]:
     key = BearerKey(secret)
-    channel = grpc.aio.insecure_channel(address, interceptors=[_UnaryKey(key), _StreamKey(key)])
+    channel = grpc.aio.insecure_channel(
+        address, interceptors=[_UnaryKey(key), _StreamKey(key), _ClientStreamKey(key)]
+    )
     return channel, key
 
 
@@ -107,6 +117,7 @@ async def api(tmp_path: Path, temporal_env: WorkflowEnvironment) -> AsyncIterato
         data_dir=tmp_path,
         codec_key=new_key(),
         sync_task_queue=f"sync-{uuid.uuid4().hex[:8]}",
+        ml_task_queue=f"ml-{uuid.uuid4().hex[:8]}",
     )
     client = with_codec(temporal_env.client, parse_key(settings.codec_key))
     server = await build_server(settings, store, client)

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from services.sync_worker.engine.connectors import open_database
+from services.sync_worker.engine.destinations import finish_destinations, prepare_destinations
 from services.sync_worker.engine.plan import build_plan
 from services.sync_worker.engine.sync import Destination, copy_table, fill_deferred_columns
 from veilsync.temporal.v1 import sync_pb2
@@ -36,14 +37,25 @@ def shop(pg_database: Callable[[str], str]) -> tuple[str, str]:
     return source, destination
 
 
-def run_sync(source_url: str, destination_url: str, job: job_pb2.Job) -> sync_pb2.SyncPlan:
-    source, destination = open_database(source_url), open_database(destination_url)
-    dest_plan = sync_pb2.DestinationPlan(init_schema=True, truncate_before_insert=True)
+def run_sync(
+    source_url: str,
+    destination_url: str,
+    job: job_pb2.Job,
+    destination: job_pb2.JobDestination | None = None,
+) -> sync_pb2.SyncPlan:
+    """The workflow's steps in order, in this process: plan, prepare, copy, fill, finish."""
+    source = open_database(source_url)
+    options = destination or job_pb2.JobDestination(init_schema=True, truncate_before_insert=True)
+    dest_plan = sync_pb2.DestinationPlan(
+        init_schema=options.init_schema,
+        truncate_before_insert=options.truncate_before_insert,
+        on_conflict=options.on_conflict,
+        schema_map=options.schema_map,
+        table_map=options.table_map,
+    )
     plan = build_plan(job, source.introspect(), "src", [dest_plan])
-    tables = [table for table in source.introspect().tables.values()]
-    destination.create_tables(tables, source.engine)
-    destination.truncate([(p.schema, p.name) for p in plan.tables])
-    targets = [Destination(destination, dest_plan)]
+    targets = [Destination(open_database(destination_url), dest_plan)]
+    prepare_destinations(source, targets, plan)
     reports: list[tuple[int, int]] = []
     for table in plan.tables:
         result = copy_table(
@@ -53,7 +65,7 @@ def run_sync(source_url: str, destination_url: str, job: job_pb2.Job) -> sync_pb
     for table in plan.tables:
         if table.deferred_columns:
             fill_deferred_columns(source, targets, table, KEY)
-    destination.reset_sequences([(p.schema, p.name) for p in plan.tables])
+    finish_destinations(targets, plan)
     assert reports and all(r >= 0 for r, _ in reports)
     return plan
 

@@ -184,3 +184,44 @@ def test_a_partitioned_table_syncs_through_its_parent(pg_database: Callable[[str
     assert [f"{t.schema}.{t.name}" for t in plan.tables] == ["public.events"]
     query = "SELECT * FROM events ORDER BY id"
     assert rows(destination, query) == rows(source, query)
+
+
+def test_schemas_and_tables_are_remapped_in_the_destination(shop: tuple[str, str]) -> None:
+    source, destination = shop
+    job = shop_job()
+    job.destinations.add(
+        connection="qa",
+        init_schema=True,
+        schema_map={"public": "qa"},
+        table_map={"public.order_items": "archive.lines"},
+    )
+    run_sync(source, destination, job, job.destinations[0])
+    assert rows(destination, "SELECT count(*) FROM qa.customers") == [(60,)]
+    assert rows(destination, "SELECT count(*) FROM qa.orders") == [(150,)]
+    assert rows(destination, "SELECT count(*) FROM archive.lines") == [(400,)]
+    assert rows(destination, "SELECT to_regclass('public.customers')") == [(None,)]
+    # The remapped table's foreign key points at the remapped parent.
+    assert rows(
+        destination,
+        "SELECT confrelid::regclass::text FROM pg_constraint "
+        "WHERE conrelid = 'archive.lines'::regclass AND contype = 'f'",
+    ) == [("qa.orders",)]
+
+
+@pytest.mark.parametrize(
+    ("schema_map", "table_map", "message"),
+    [
+        ({"nope": "qa"}, {}, "the source has no schema 'nope'"),
+        ({}, {"public.nope": "qa.x"}, "table 'public.nope' does not exist"),
+        ({}, {"public.orders": "lines"}, "not a schema-qualified table name"),
+        ({}, {"public.orders": "qa.x", "public.customers": "qa.x"}, "both land in qa.x"),
+    ],
+)
+def test_bad_remapping_is_refused_naming_it(
+    shop: tuple[str, str], schema_map: dict[str, str], table_map: dict[str, str], message: str
+) -> None:
+    job = shop_job()
+    job.destinations.add(connection="qa", schema_map=schema_map, table_map=table_map)
+    with pytest.raises(InvalidArgumentError, match=message) as error:
+        validate_job(job, shop[0])
+    assert error.value.field.startswith("job.destinations[0]")

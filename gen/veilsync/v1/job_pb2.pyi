@@ -11,6 +11,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from veilsync.v1 import model_pb2 as _model_pb2
 from veilsync.v1 import transformer_pb2 as _transformer_pb2
 import builtins as _builtins
 import sys
@@ -284,6 +285,8 @@ class Job(_message.Message):
     PAUSED_FIELD_NUMBER: _builtins.int
     RUN_OPTIONS_FIELD_NUMBER: _builtins.int
     HOOKS_FIELD_NUMBER: _builtins.int
+    GENERATE_FIELD_NUMBER: _builtins.int
+    SYNTHESIZE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned identifier."""
     name: _builtins.str
@@ -328,6 +331,18 @@ class Job(_message.Message):
     def hooks(self) -> _containers.RepeatedCompositeFieldContainer[Global___RunHook]:
         """Webhooks called when a run ends."""
 
+    @_builtins.property
+    def generate(self) -> Global___GenerateSpec:
+        """When set, the job is a generate job: its runs fill the destinations with synthetic rows
+        instead of copying a source. See GenerateSpec for where the tables' shape comes from.
+        """
+
+    @_builtins.property
+    def synthesize(self) -> _containers.RepeatedCompositeFieldContainer[Global___SynthesizedTable]:
+        """Tables filled with rows sampled from a synthetic-data model instead of copied. Each runs
+        on an ML worker in its foreign-key slot; its references point at rows of the destination.
+        """
+
     def __init__(
         self,
         *,
@@ -344,14 +359,163 @@ class Job(_message.Message):
         paused: _builtins.bool = ...,
         run_options: Global___RunOptions | None = ...,
         hooks: _abc.Iterable[Global___RunHook] | None = ...,
+        generate: Global___GenerateSpec | None = ...,
+        synthesize: _abc.Iterable[Global___SynthesizedTable] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "run_options", b"run_options", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "generate", b"generate", "run_options", b"run_options", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_overlap", b"allow_overlap", "create_time", b"create_time", "destinations", b"destinations", "hooks", b"hooks", "id", b"id", "mappings", b"mappings", "max_parallel_tables", b"max_parallel_tables", "name", b"name", "paused", b"paused", "run_options", b"run_options", "schedule", b"schedule", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_overlap", b"allow_overlap", "create_time", b"create_time", "destinations", b"destinations", "generate", b"generate", "hooks", b"hooks", "id", b"id", "mappings", b"mappings", "max_parallel_tables", b"max_parallel_tables", "name", b"name", "paused", b"paused", "run_options", b"run_options", "schedule", b"schedule", "source", b"source", "synthesize", b"synthesize", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Job: _TypeAlias = Job  # noqa: Y015
+
+@_typing.final
+class SynthesizedTable(_message.Message):
+    """SynthesizedTable fills one table of a sync with synthetic rows. Set model, kind, or both: a
+    model names the model to sample; a kind trains one when no model of that name exists yet
+    (the first run trains, later runs reuse it; delete the model to retrain).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    ROW_COUNT_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """Table name, schema-qualified or in the source's default schema."""
+    model: _builtins.str
+    """Id or name of the model to sample; empty means "<job name>-<table name>"."""
+    kind: _model_pb2.ModelKind.ValueType
+    """Model family to train, on this table's source rows after the table's transformers, when
+    the model does not exist; unset means the model must exist and be READY.
+    """
+    row_count: _builtins.int
+    """Rows to write into each destination; 0 means the source table's row count."""
+    seed: _builtins.int
+    """Seed of the sampler: the same seed gives the same rows from the same model."""
+    @_builtins.property
+    def options(self) -> _model_pb2.TrainingOptions:
+        """Hyper-parameters of that training; zero fields take the defaults."""
+
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        model: _builtins.str = ...,
+        kind: _model_pb2.ModelKind.ValueType = ...,
+        options: _model_pb2.TrainingOptions | None = ...,
+        row_count: _builtins.int = ...,
+        seed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "model", b"model", "options", b"options", "row_count", b"row_count", "seed", b"seed", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SynthesizedTable: _TypeAlias = SynthesizedTable  # noqa: Y015
+
+@_typing.final
+class GenerateSpec(_message.Message):
+    """GenerateSpec makes a job fill its destinations with synthetic rows, N per table, in
+    foreign-key order. The tables' shape is the source's schema when source.connection is set
+    (init_schema then creates missing tables from it), otherwise the first destination's own
+    schema; subsets do not apply. Every table of the shape is filled. Primary keys and unique
+    columns get unique values (row ordinals 1..N for numbers and text, UUIDs for uuid columns),
+    foreign-key columns get keys of generated parent rows (a one-to-one pick where the foreign
+    key is itself a key, a tree for nullable self-references), cycles are broken at nullable
+    foreign keys filled in a later update, and other columns get the generator named here or a
+    default for their type (integers and numbers within range and scale, text within its length,
+    timestamps, booleans, UUIDs, enum labels, "{}" for JSON, "{}" for arrays). Job mappings do not
+    apply to a generate job.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEFAULT_ROWS_FIELD_NUMBER: _builtins.int
+    TABLES_FIELD_NUMBER: _builtins.int
+    default_rows: _builtins.int
+    """Rows generated in a table not listed in tables, or listed without rows; 0 means 1000."""
+    @_builtins.property
+    def tables(self) -> _containers.RepeatedCompositeFieldContainer[Global___GenerateTable]:
+        """Row counts and column generators per table."""
+
+    def __init__(
+        self,
+        *,
+        default_rows: _builtins.int = ...,
+        tables: _abc.Iterable[Global___GenerateTable] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_rows", b"default_rows", "tables", b"tables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateSpec: _TypeAlias = GenerateSpec  # noqa: Y015
+
+@_typing.final
+class GenerateTable(_message.Message):
+    """GenerateTable sets how one table is generated."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ColumnsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _transformer_pb2.TransformerConfig: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _transformer_pb2.TransformerConfig | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """Table name, schema-qualified or in the shape's default schema."""
+    rows: _builtins.int
+    """Rows to generate; unset means the spec's default_rows, 0 leaves the table empty."""
+    @_builtins.property
+    def columns(self) -> _containers.MessageMap[_builtins.str, _transformer_pb2.TransformerConfig]:
+        """Column name to generator, applied to each row's ordinal (so keyed generators give the same
+        rows every run). A primary-key or unique column accepts only generators whose outputs are
+        unique: transform_scramble_identity, generate_uuid, transform_uuid, transform_hash (all 64
+        characters) and generate_sha256hash. Foreign-key and generated columns take none.
+        """
+
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        rows: _builtins.int | None = ...,
+        columns: _abc.Mapping[_builtins.str, _transformer_pb2.TransformerConfig] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_rows", b"_rows", "rows", b"rows"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_rows", b"_rows", "columns", b"columns", "rows", b"rows", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__rows: _TypeAlias = _typing.Literal["rows"]  # noqa: Y015
+    _WhichOneofArgType__rows: _TypeAlias = _typing.Literal["_rows", b"_rows"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__rows) -> _WhichOneofReturnType__rows | None: ...
+
+Global___GenerateTable: _TypeAlias = GenerateTable  # noqa: Y015
 
 @_typing.final
 class RunOptions(_message.Message):
@@ -548,10 +712,52 @@ class JobDestination(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class SchemaMapEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class TableMapEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     CONNECTION_FIELD_NUMBER: _builtins.int
     TRUNCATE_BEFORE_INSERT_FIELD_NUMBER: _builtins.int
     INIT_SCHEMA_FIELD_NUMBER: _builtins.int
     ON_CONFLICT_FIELD_NUMBER: _builtins.int
+    SCHEMA_MAP_FIELD_NUMBER: _builtins.int
+    TABLE_MAP_FIELD_NUMBER: _builtins.int
     connection: _builtins.str
     """Name of the destination connection."""
     truncate_before_insert: _builtins.bool
@@ -560,6 +766,18 @@ class JobDestination(_message.Message):
     """Create missing schemas, tables, keys and indexes from the source's definitions."""
     on_conflict: Global___OnConflict.ValueType
     """What to do with rows whose key already exists."""
+    @_builtins.property
+    def schema_map(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Source schema to destination schema, such as {"public": "qa"}: every table of the source
+        schema lands in the destination schema, under its own name.
+        """
+
+    @_builtins.property
+    def table_map(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Source table to destination table, both schema-qualified, such as
+        {"public.users": "qa.people"}; wins over schema_map for that table.
+        """
+
     def __init__(
         self,
         *,
@@ -567,10 +785,12 @@ class JobDestination(_message.Message):
         truncate_before_insert: _builtins.bool = ...,
         init_schema: _builtins.bool = ...,
         on_conflict: Global___OnConflict.ValueType = ...,
+        schema_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        table_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "init_schema", b"init_schema", "on_conflict", b"on_conflict", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "init_schema", b"init_schema", "on_conflict", b"on_conflict", "schema_map", b"schema_map", "table_map", b"table_map", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1351,7 +1571,7 @@ class UpdateJobRequest(_message.Message):
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Fields to change: source, destinations, mappings, max_parallel_tables, schedule,
-        allow_overlap, run_options, hooks. Empty means all of them.
+        allow_overlap, run_options, hooks, generate. Empty means all of them.
         """
 
     def __init__(

@@ -45,6 +45,36 @@ class TransformerServiceStub:
                 request_serializer=veilsync_dot_v1_dot_transformer__pb2.PreviewTransformRequest.SerializeToString,
                 response_deserializer=veilsync_dot_v1_dot_transformer__pb2.PreviewTransformResponse.FromString,
                 _registered_method=True)
+        self.SuggestTransformers = channel.unary_unary(
+                '/veilsync.v1.TransformerService/SuggestTransformers',
+                request_serializer=veilsync_dot_v1_dot_transformer__pb2.SuggestTransformersRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_transformer__pb2.SuggestTransformersResponse.FromString,
+                _registered_method=True)
+        self.CreateUserDefinedTransformer = channel.unary_unary(
+                '/veilsync.v1.TransformerService/CreateUserDefinedTransformer',
+                request_serializer=veilsync_dot_v1_dot_transformer__pb2.CreateUserDefinedTransformerRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_transformer__pb2.CreateUserDefinedTransformerResponse.FromString,
+                _registered_method=True)
+        self.GetUserDefinedTransformer = channel.unary_unary(
+                '/veilsync.v1.TransformerService/GetUserDefinedTransformer',
+                request_serializer=veilsync_dot_v1_dot_transformer__pb2.GetUserDefinedTransformerRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_transformer__pb2.GetUserDefinedTransformerResponse.FromString,
+                _registered_method=True)
+        self.ListUserDefinedTransformers = channel.unary_unary(
+                '/veilsync.v1.TransformerService/ListUserDefinedTransformers',
+                request_serializer=veilsync_dot_v1_dot_transformer__pb2.ListUserDefinedTransformersRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_transformer__pb2.ListUserDefinedTransformersResponse.FromString,
+                _registered_method=True)
+        self.UpdateUserDefinedTransformer = channel.unary_unary(
+                '/veilsync.v1.TransformerService/UpdateUserDefinedTransformer',
+                request_serializer=veilsync_dot_v1_dot_transformer__pb2.UpdateUserDefinedTransformerRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_transformer__pb2.UpdateUserDefinedTransformerResponse.FromString,
+                _registered_method=True)
+        self.DeleteUserDefinedTransformer = channel.unary_unary(
+                '/veilsync.v1.TransformerService/DeleteUserDefinedTransformer',
+                request_serializer=veilsync_dot_v1_dot_transformer__pb2.DeleteUserDefinedTransformerRequest.SerializeToString,
+                response_deserializer=veilsync_dot_v1_dot_transformer__pb2.DeleteUserDefinedTransformerResponse.FromString,
+                _registered_method=True)
 
 
 class TransformerServiceServicer:
@@ -65,6 +95,52 @@ class TransformerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SuggestTransformers(self, request, context):
+        """SuggestTransformers samples a connection's tables and suggests a transformer for each
+        column that looks like personal data, from its name, type and sampled values. Sampled
+        values never leave the server: a suggestion carries only counts and ratios.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateUserDefinedTransformer(self, request, context):
+        """CreateUserDefinedTransformer saves a named transformer config in the caller's account.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserDefinedTransformer(self, request, context):
+        """GetUserDefinedTransformer returns one saved transformer by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUserDefinedTransformers(self, request, context):
+        """ListUserDefinedTransformers lists the account's saved transformers in name order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateUserDefinedTransformer(self, request, context):
+        """UpdateUserDefinedTransformer replaces a saved transformer's description and config; jobs
+        that use it pick up the new config at their next run.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteUserDefinedTransformer(self, request, context):
+        """DeleteUserDefinedTransformer deletes a saved transformer; FAILED_PRECONDITION while a job
+        uses it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TransformerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +153,36 @@ def add_TransformerServiceServicer_to_server(servicer, server):
                     servicer.PreviewTransform,
                     request_deserializer=veilsync_dot_v1_dot_transformer__pb2.PreviewTransformRequest.FromString,
                     response_serializer=veilsync_dot_v1_dot_transformer__pb2.PreviewTransformResponse.SerializeToString,
+            ),
+            'SuggestTransformers': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuggestTransformers,
+                    request_deserializer=veilsync_dot_v1_dot_transformer__pb2.SuggestTransformersRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_transformer__pb2.SuggestTransformersResponse.SerializeToString,
+            ),
+            'CreateUserDefinedTransformer': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateUserDefinedTransformer,
+                    request_deserializer=veilsync_dot_v1_dot_transformer__pb2.CreateUserDefinedTransformerRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_transformer__pb2.CreateUserDefinedTransformerResponse.SerializeToString,
+            ),
+            'GetUserDefinedTransformer': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserDefinedTransformer,
+                    request_deserializer=veilsync_dot_v1_dot_transformer__pb2.GetUserDefinedTransformerRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_transformer__pb2.GetUserDefinedTransformerResponse.SerializeToString,
+            ),
+            'ListUserDefinedTransformers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUserDefinedTransformers,
+                    request_deserializer=veilsync_dot_v1_dot_transformer__pb2.ListUserDefinedTransformersRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_transformer__pb2.ListUserDefinedTransformersResponse.SerializeToString,
+            ),
+            'UpdateUserDefinedTransformer': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateUserDefinedTransformer,
+                    request_deserializer=veilsync_dot_v1_dot_transformer__pb2.UpdateUserDefinedTransformerRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_transformer__pb2.UpdateUserDefinedTransformerResponse.SerializeToString,
+            ),
+            'DeleteUserDefinedTransformer': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteUserDefinedTransformer,
+                    request_deserializer=veilsync_dot_v1_dot_transformer__pb2.DeleteUserDefinedTransformerRequest.FromString,
+                    response_serializer=veilsync_dot_v1_dot_transformer__pb2.DeleteUserDefinedTransformerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +240,168 @@ class TransformerService:
             '/veilsync.v1.TransformerService/PreviewTransform',
             veilsync_dot_v1_dot_transformer__pb2.PreviewTransformRequest.SerializeToString,
             veilsync_dot_v1_dot_transformer__pb2.PreviewTransformResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuggestTransformers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.TransformerService/SuggestTransformers',
+            veilsync_dot_v1_dot_transformer__pb2.SuggestTransformersRequest.SerializeToString,
+            veilsync_dot_v1_dot_transformer__pb2.SuggestTransformersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateUserDefinedTransformer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.TransformerService/CreateUserDefinedTransformer',
+            veilsync_dot_v1_dot_transformer__pb2.CreateUserDefinedTransformerRequest.SerializeToString,
+            veilsync_dot_v1_dot_transformer__pb2.CreateUserDefinedTransformerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserDefinedTransformer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.TransformerService/GetUserDefinedTransformer',
+            veilsync_dot_v1_dot_transformer__pb2.GetUserDefinedTransformerRequest.SerializeToString,
+            veilsync_dot_v1_dot_transformer__pb2.GetUserDefinedTransformerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUserDefinedTransformers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.TransformerService/ListUserDefinedTransformers',
+            veilsync_dot_v1_dot_transformer__pb2.ListUserDefinedTransformersRequest.SerializeToString,
+            veilsync_dot_v1_dot_transformer__pb2.ListUserDefinedTransformersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateUserDefinedTransformer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.TransformerService/UpdateUserDefinedTransformer',
+            veilsync_dot_v1_dot_transformer__pb2.UpdateUserDefinedTransformerRequest.SerializeToString,
+            veilsync_dot_v1_dot_transformer__pb2.UpdateUserDefinedTransformerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteUserDefinedTransformer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/veilsync.v1.TransformerService/DeleteUserDefinedTransformer',
+            veilsync_dot_v1_dot_transformer__pb2.DeleteUserDefinedTransformerRequest.SerializeToString,
+            veilsync_dot_v1_dot_transformer__pb2.DeleteUserDefinedTransformerResponse.FromString,
             options,
             channel_credentials,
             insecure,

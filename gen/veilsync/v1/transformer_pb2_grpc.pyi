@@ -37,6 +37,25 @@ class TransformerServiceStub:
     """GetSystemTransformers lists the built-in transformers."""
     PreviewTransform: _grpc.UnaryUnaryMultiCallable[_transformer_pb2.PreviewTransformRequest, _transformer_pb2.PreviewTransformResponse]
     """PreviewTransform applies one transformer to sample values, to try options before a run."""
+    SuggestTransformers: _grpc.UnaryUnaryMultiCallable[_transformer_pb2.SuggestTransformersRequest, _transformer_pb2.SuggestTransformersResponse]
+    """SuggestTransformers samples a connection's tables and suggests a transformer for each
+    column that looks like personal data, from its name, type and sampled values. Sampled
+    values never leave the server: a suggestion carries only counts and ratios.
+    """
+    CreateUserDefinedTransformer: _grpc.UnaryUnaryMultiCallable[_transformer_pb2.CreateUserDefinedTransformerRequest, _transformer_pb2.CreateUserDefinedTransformerResponse]
+    """CreateUserDefinedTransformer saves a named transformer config in the caller's account."""
+    GetUserDefinedTransformer: _grpc.UnaryUnaryMultiCallable[_transformer_pb2.GetUserDefinedTransformerRequest, _transformer_pb2.GetUserDefinedTransformerResponse]
+    """GetUserDefinedTransformer returns one saved transformer by name."""
+    ListUserDefinedTransformers: _grpc.UnaryUnaryMultiCallable[_transformer_pb2.ListUserDefinedTransformersRequest, _transformer_pb2.ListUserDefinedTransformersResponse]
+    """ListUserDefinedTransformers lists the account's saved transformers in name order."""
+    UpdateUserDefinedTransformer: _grpc.UnaryUnaryMultiCallable[_transformer_pb2.UpdateUserDefinedTransformerRequest, _transformer_pb2.UpdateUserDefinedTransformerResponse]
+    """UpdateUserDefinedTransformer replaces a saved transformer's description and config; jobs
+    that use it pick up the new config at their next run.
+    """
+    DeleteUserDefinedTransformer: _grpc.UnaryUnaryMultiCallable[_transformer_pb2.DeleteUserDefinedTransformerRequest, _transformer_pb2.DeleteUserDefinedTransformerResponse]
+    """DeleteUserDefinedTransformer deletes a saved transformer; FAILED_PRECONDITION while a job
+    uses it.
+    """
 
 @_typing.type_check_only
 class TransformerServiceAsyncStub(TransformerServiceStub):
@@ -47,6 +66,25 @@ class TransformerServiceAsyncStub(TransformerServiceStub):
     """GetSystemTransformers lists the built-in transformers."""
     PreviewTransform: _aio.UnaryUnaryMultiCallable[_transformer_pb2.PreviewTransformRequest, _transformer_pb2.PreviewTransformResponse]  # type: ignore[assignment]
     """PreviewTransform applies one transformer to sample values, to try options before a run."""
+    SuggestTransformers: _aio.UnaryUnaryMultiCallable[_transformer_pb2.SuggestTransformersRequest, _transformer_pb2.SuggestTransformersResponse]  # type: ignore[assignment]
+    """SuggestTransformers samples a connection's tables and suggests a transformer for each
+    column that looks like personal data, from its name, type and sampled values. Sampled
+    values never leave the server: a suggestion carries only counts and ratios.
+    """
+    CreateUserDefinedTransformer: _aio.UnaryUnaryMultiCallable[_transformer_pb2.CreateUserDefinedTransformerRequest, _transformer_pb2.CreateUserDefinedTransformerResponse]  # type: ignore[assignment]
+    """CreateUserDefinedTransformer saves a named transformer config in the caller's account."""
+    GetUserDefinedTransformer: _aio.UnaryUnaryMultiCallable[_transformer_pb2.GetUserDefinedTransformerRequest, _transformer_pb2.GetUserDefinedTransformerResponse]  # type: ignore[assignment]
+    """GetUserDefinedTransformer returns one saved transformer by name."""
+    ListUserDefinedTransformers: _aio.UnaryUnaryMultiCallable[_transformer_pb2.ListUserDefinedTransformersRequest, _transformer_pb2.ListUserDefinedTransformersResponse]  # type: ignore[assignment]
+    """ListUserDefinedTransformers lists the account's saved transformers in name order."""
+    UpdateUserDefinedTransformer: _aio.UnaryUnaryMultiCallable[_transformer_pb2.UpdateUserDefinedTransformerRequest, _transformer_pb2.UpdateUserDefinedTransformerResponse]  # type: ignore[assignment]
+    """UpdateUserDefinedTransformer replaces a saved transformer's description and config; jobs
+    that use it pick up the new config at their next run.
+    """
+    DeleteUserDefinedTransformer: _aio.UnaryUnaryMultiCallable[_transformer_pb2.DeleteUserDefinedTransformerRequest, _transformer_pb2.DeleteUserDefinedTransformerResponse]  # type: ignore[assignment]
+    """DeleteUserDefinedTransformer deletes a saved transformer; FAILED_PRECONDITION while a job
+    uses it.
+    """
 
 class TransformerServiceServicer(metaclass=_abc_1.ABCMeta):
     """TransformerService describes the built-in transformers and lets a user try them."""
@@ -66,5 +104,60 @@ class TransformerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_transformer_pb2.PreviewTransformResponse, _abc.Awaitable[_transformer_pb2.PreviewTransformResponse]]:
         """PreviewTransform applies one transformer to sample values, to try options before a run."""
+
+    @_abc_1.abstractmethod
+    def SuggestTransformers(
+        self,
+        request: _transformer_pb2.SuggestTransformersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transformer_pb2.SuggestTransformersResponse, _abc.Awaitable[_transformer_pb2.SuggestTransformersResponse]]:
+        """SuggestTransformers samples a connection's tables and suggests a transformer for each
+        column that looks like personal data, from its name, type and sampled values. Sampled
+        values never leave the server: a suggestion carries only counts and ratios.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateUserDefinedTransformer(
+        self,
+        request: _transformer_pb2.CreateUserDefinedTransformerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transformer_pb2.CreateUserDefinedTransformerResponse, _abc.Awaitable[_transformer_pb2.CreateUserDefinedTransformerResponse]]:
+        """CreateUserDefinedTransformer saves a named transformer config in the caller's account."""
+
+    @_abc_1.abstractmethod
+    def GetUserDefinedTransformer(
+        self,
+        request: _transformer_pb2.GetUserDefinedTransformerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transformer_pb2.GetUserDefinedTransformerResponse, _abc.Awaitable[_transformer_pb2.GetUserDefinedTransformerResponse]]:
+        """GetUserDefinedTransformer returns one saved transformer by name."""
+
+    @_abc_1.abstractmethod
+    def ListUserDefinedTransformers(
+        self,
+        request: _transformer_pb2.ListUserDefinedTransformersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transformer_pb2.ListUserDefinedTransformersResponse, _abc.Awaitable[_transformer_pb2.ListUserDefinedTransformersResponse]]:
+        """ListUserDefinedTransformers lists the account's saved transformers in name order."""
+
+    @_abc_1.abstractmethod
+    def UpdateUserDefinedTransformer(
+        self,
+        request: _transformer_pb2.UpdateUserDefinedTransformerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transformer_pb2.UpdateUserDefinedTransformerResponse, _abc.Awaitable[_transformer_pb2.UpdateUserDefinedTransformerResponse]]:
+        """UpdateUserDefinedTransformer replaces a saved transformer's description and config; jobs
+        that use it pick up the new config at their next run.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteUserDefinedTransformer(
+        self,
+        request: _transformer_pb2.DeleteUserDefinedTransformerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transformer_pb2.DeleteUserDefinedTransformerResponse, _abc.Awaitable[_transformer_pb2.DeleteUserDefinedTransformerResponse]]:
+        """DeleteUserDefinedTransformer deletes a saved transformer; FAILED_PRECONDITION while a job
+        uses it.
+        """
 
 def add_TransformerServiceServicer_to_server(servicer: TransformerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

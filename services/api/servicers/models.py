@@ -13,7 +13,6 @@ from services.api import model_requests
 from services.api.accounts import account_of
 from services.api.errors import error_status
 from services.api.model_runs import ModelRuns
-from services.common.contract import ML_TASK_QUEUE
 from services.common.errors import FailedPreconditionError, InvalidArgumentError, VeilsyncError
 from services.common.model_files import UPLOAD_FILE, ModelFiles, models_dir
 from services.common.model_formats import check_format
@@ -242,7 +241,7 @@ def build_model_servicer(
         store,
         ModelStore(settings.metadata_url()),
         ModelFiles(models_dir(settings)),
-        ModelRuns(temporal_client, ML_TASK_QUEUE),
+        ModelRuns(temporal_client, settings.ml_task_queue),
     )
 
 

@@ -66,6 +66,14 @@ class ModelStore:
         with self._session() as session:
             return _message(self._row(session, account_id, model_id))
 
+    def find(self, account_id: str, id_or_name: str) -> model_pb2.Model | None:
+        """The model with this id, else with this name; None when there is neither."""
+        with self._session() as session:
+            row = self._find(session, account_id, model_id=id_or_name) or self._find(
+                session, account_id, name=id_or_name
+            )
+            return _message(row) if row is not None else None
+
     def exists(self, account_id: str, name: str) -> bool:
         with self._session() as session:
             return self._find(session, account_id, name=name) is not None

@@ -31,7 +31,8 @@ from services.common.store import models, paging
 from services.common.store.api_keys import ApiKeyStore
 from services.common.store.names import check_name
 from services.common.store.records import ConnectionRecord, Page, RunRecord
-from veilsync.v1 import job_pb2
+from services.common.store.user_transformers import UserTransformerStore
+from veilsync.v1 import job_pb2, transformer_pb2
 
 T = TypeVar("T")
 
@@ -44,6 +45,7 @@ class MetadataStore:
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._cipher = cipher
         self.api_keys = ApiKeyStore(self._session)
+        self.user_transformers = UserTransformerStore(self._session)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -155,6 +157,13 @@ class MetadataStore:
         with self._session() as session:
             return _connection_row(session, account_id, name=name).id
 
+    def saved_transformer(
+        self, account_id: str, name: str
+    ) -> transformer_pb2.TransformerConfig | None:
+        """A user-defined transformer's config by name (the sync worker resolves mappings
+        with it when a run plans)."""
+        return self.user_transformers.config(account_id, name)
+
     # Jobs
 
     def create_job(
@@ -181,7 +190,8 @@ class MetadataStore:
             schema_snapshot=schema_snapshot,
             hook_secret_ciphertext=self._cipher.encrypt(hook_secret) if hook_secret else None,
         )
-        names = [job.source.connection, *(d.connection for d in job.destinations)]
+        # A generate job may name no source.
+        names = [n for n in (job.source.connection, *(d.connection for d in job.destinations)) if n]
         with self._session() as session:
             connection_ids = {_connection_row(session, account_id, name=name).id for name in names}
             if _find_job(session, account_id, name=job.name) is not None:
@@ -233,7 +243,8 @@ class MetadataStore:
         schema_snapshot: str | None = None,
     ) -> job_pb2.Job:
         """Replace the spec of the job `job.id`; its name, key and times stay."""
-        names = [job.source.connection, *(d.connection for d in job.destinations)]
+        # A generate job may name no source.
+        names = [n for n in (job.source.connection, *(d.connection for d in job.destinations)) if n]
         with self._session() as session:
             row = _job_row(session, account_id, job_id=job.id)
             connection_ids = {_connection_row(session, account_id, name=name).id for name in names}

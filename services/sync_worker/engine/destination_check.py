@@ -1,10 +1,11 @@
 """Does each destination table fit the rows the plan will write? Checked before anything is
 written, so a mismatch fails the run with nothing changed."""
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 
 from services.common.errors import InvalidArgumentError
-from services.sync_worker.engine.schema import Schema
+from services.sync_worker.engine.schema import Schema, Table
 from veilsync.temporal.v1 import sync_pb2
 
 
@@ -44,3 +45,18 @@ def check_destination(
                     f"column {schema}.{name}.{column.name} is NOT NULL without a default in "
                     "the destination, and the source has no such column",
                 )
+
+
+def renamed(tables: Sequence[Table], target: Callable[[str, str], tuple[str, str]]) -> list[Table]:
+    """The tables as they are named in a destination, references included, for init_schema."""
+    out = []
+    for table in tables:
+        schema, name = target(table.schema, table.name)
+        foreign_keys = []
+        for fk in table.foreign_keys:
+            ref_schema, ref_table = target(fk.ref_schema, fk.ref_table)
+            foreign_keys.append(dataclasses.replace(fk, ref_schema=ref_schema, ref_table=ref_table))
+        out.append(
+            dataclasses.replace(table, schema=schema, name=name, foreign_keys=tuple(foreign_keys))
+        )
+    return out

@@ -28,6 +28,13 @@ def resolve_mappings(job: job_pb2.Job, schema: Schema) -> Mappings:
     return resolved
 
 
+def check_column_mapping(
+    table: Table, name: str, config: transformer_pb2.TransformerConfig, field: str
+) -> None:
+    """One column's transformer against its table, as job validation checks it."""
+    _check_column(table, name, config, field)
+
+
 def _check_column(
     table: Table, name: str, config: transformer_pb2.TransformerConfig, field: str
 ) -> None:

@@ -8,6 +8,7 @@ from services.sync_worker.engine.mappings import resolve_mappings
 from services.sync_worker.engine.planner import plan_tables
 from services.sync_worker.engine.schema import ForeignKey, Schema, Table
 from services.sync_worker.engine.subset import Subsetter, parse_where
+from services.sync_worker.engine.synthesize import synthesize_plans
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -21,6 +22,8 @@ def build_plan(
     destinations: list[sync_pb2.DestinationPlan],
 ) -> sync_pb2.SyncPlan:
     schema = with_virtual_foreign_keys(schema, job.source.virtual_foreign_keys)
+    for i, destination in enumerate(job.destinations):
+        _check_remapping(schema, destination, f"job.destinations[{i}]")
     mappings = resolve_mappings(job, schema)
     steps = plan_tables(schema.tables.values())
     wheres = {}
@@ -33,6 +36,7 @@ def build_plan(
         if wheres
         else None
     )
+    synthesized = synthesize_plans(job, schema)
     plan = sync_pb2.SyncPlan(
         source_connection_id=source_connection_id,
         destinations=destinations,
@@ -63,6 +67,7 @@ def build_plan(
                 estimated_rows=table.estimated_rows,
                 where=subsetter.where(table.qualified) if subsetter else "",
                 deferred_values=subsetter.deferred_values(table.qualified) if subsetter else {},
+                synthesize=synthesized.get(table.qualified),
             )
         )
     return plan
@@ -108,3 +113,24 @@ def with_virtual_foreign_keys(
             current, foreign_keys=(*current.foreign_keys, fk)
         )
     return dataclasses.replace(schema, tables=tables)
+
+
+def _check_remapping(schema: Schema, destination: job_pb2.JobDestination, field: str) -> None:
+    sources = {t.schema for t in schema.tables.values()}
+    for name in destination.schema_map:
+        if name not in sources:
+            raise InvalidArgumentError(
+                f"{field}.schema_map[{name}]", f"the source has no schema {name!r}"
+            )
+    targets: dict[str, str] = {}
+    for name, target in destination.table_map.items():
+        where = f"{field}.table_map[{name}]"
+        table = _resolve(schema, name, where)
+        target_schema, _, target_table = target.partition(".")
+        if not (target_schema and target_table):
+            raise InvalidArgumentError(where, f"{target!r} is not a schema-qualified table name")
+        if target in targets:
+            raise InvalidArgumentError(
+                where, f"{table.qualified} and {targets[target]} both land in {target}"
+            )
+        targets[target] = table.qualified

@@ -32,6 +32,15 @@ class Destination:
     database: Database
     plan: sync_pb2.DestinationPlan
 
+    def target(self, schema: str, table: str) -> tuple[str, str]:
+        """Where a source table lands: the job's remapping, then the engine's own naming."""
+        renamed = self.plan.table_map.get(f"{schema}.{table}")
+        if renamed:
+            schema, table = renamed.split(".", 1)
+        else:
+            schema = self.plan.schema_map.get(schema, schema)
+        return self.database.target_name(schema, table)
+
 
 def _transformers(table: sync_pb2.TablePlan, key: bytes) -> dict[str, Transformer]:
     return {
@@ -68,7 +77,7 @@ def transform_batch(
         if name in null_columns:
             array = pa.nulls(len(array), array.type)
         elif name in transformers:
-            array = transformers[name].transform(array, limits.get(name) or None)
+            array = transformers[name].transform_in(batch, array, limits.get(name) or None)
         arrays.append(array)
     return pa.record_batch(arrays, names=batch.schema.names)
 
@@ -128,13 +137,15 @@ def copy_table(
     report: CheckpointCallback,
     resume: sync_pb2.TableCheckpoint | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    retrying: bool = False,
 ) -> CopyResult:
     """Copy every row of `table` to each destination, deferred columns as NULL.
 
     A table with a primary key is read in key order and committed every `chunk_rows` rows;
     each commit is reported as a checkpoint, and a copy given `resume` starts after it. Rows
     of the chunk in flight when an attempt died may already be committed, so a resumed copy
-    skips rows whose key exists. A table without a key is one transaction: a retry redoes it.
+    (or any `retrying` one) skips rows whose key exists. A table without a key is one
+    transaction: a retry redoes it.
     """
     transformers = _transformers(table, key)
     columns = _written_columns(table, transformers)
@@ -150,9 +161,9 @@ def copy_table(
         writers: list[TableWriter] = []
         for destination in destinations:
             on_conflict = destination.plan.on_conflict
-            if after and on_conflict in _FAIL_ON_CONFLICT:
+            if (after or retrying) and on_conflict in _FAIL_ON_CONFLICT:
                 on_conflict = job_pb2.ON_CONFLICT_NOTHING
-            schema, name = destination.database.target_name(table.schema, table.name)
+            schema, name = destination.target(table.schema, table.name)
             opened = destination.database.table_writer(
                 schema, name, columns, key_columns, on_conflict
             )
@@ -199,7 +210,7 @@ def fill_deferred_columns(
     transformers = {name: t for name, t in _transformers(table, key).items() if name in columns}
     updated = 0
     for destination in destinations:
-        schema, name = destination.database.target_name(table.schema, table.name)
+        schema, name = destination.target(table.schema, table.name)
         batches: Iterator[pa.RecordBatch] = (
             transform_batch(batch, table, transformers)
             for batch in source.read(

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
@@ -27,7 +28,8 @@ class TrainModelWorkflowInput(_message.Message):
     summaries only: rows are read and written by the activities, artifacts live in the model store.
     Workflow types: "TrainModelWorkflow", "SampleModelWorkflow", "ValidateUploadWorkflow".
     Query: "GetTrainingProgress". Signal: "SetTrainingProgress".
-    Activity types: "train_model", "record_training_failure", "sample_model", "validate_upload".
+    Activity types: "register_model", "train_model", "record_training_failure", "sample_model",
+    "validate_upload".
 
     TrainModelWorkflowInput trains one model; the workflow id is "train-" + model_id.
     """
@@ -42,6 +44,8 @@ class TrainModelWorkflowInput(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
     TRANSFORMERS_FIELD_NUMBER: _builtins.int
+    MODEL_NAME_FIELD_NUMBER: _builtins.int
+    HEARTBEAT_TIMEOUT_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     """The account owning the model."""
     model_id: _builtins.str
@@ -54,6 +58,10 @@ class TrainModelWorkflowInput(_message.Message):
     """Source table."""
     kind: _model_pb2.ModelKind.ValueType
     """The model family."""
+    model_name: _builtins.str
+    """Set by a sync run: get the model with this id or name if it exists and is READY, else
+    create it under this name with id model_id and train it. Empty: the API created model_id.
+    """
     @_builtins.property
     def options(self) -> _model_pb2.TrainingOptions:
         """Hyper-parameters, defaults filled in."""
@@ -61,6 +69,12 @@ class TrainModelWorkflowInput(_message.Message):
     @_builtins.property
     def transformers(self) -> _containers.RepeatedCompositeFieldContainer[_model_pb2.ColumnTransformer]:
         """Transformers applied before training."""
+
+    @_builtins.property
+    def heartbeat_timeout(self) -> _duration_pb2.Duration:
+        """Longest the training may go without an epoch heartbeat before its worker is presumed
+        dead and training resumes on another; unset means 2 minutes.
+        """
 
     def __init__(
         self,
@@ -73,10 +87,12 @@ class TrainModelWorkflowInput(_message.Message):
         kind: _model_pb2.ModelKind.ValueType = ...,
         options: _model_pb2.TrainingOptions | None = ...,
         transformers: _abc.Iterable[_model_pb2.ColumnTransformer] | None = ...,
+        model_name: _builtins.str = ...,
+        heartbeat_timeout: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["heartbeat_timeout", b"heartbeat_timeout", "options", b"options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "kind", b"kind", "model_id", b"model_id", "options", b"options", "schema", b"schema", "source_connection_id", b"source_connection_id", "table", b"table", "transformers", b"transformers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "heartbeat_timeout", b"heartbeat_timeout", "kind", b"kind", "model_id", b"model_id", "model_name", b"model_name", "options", b"options", "schema", b"schema", "source_connection_id", b"source_connection_id", "table", b"table", "transformers", b"transformers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -93,6 +109,8 @@ class TrainModelWorkflowResult(_message.Message):
     EPOCHS_FIELD_NUMBER: _builtins.int
     LOSS_FIELD_NUMBER: _builtins.int
     QUALITY_SCORE_FIELD_NUMBER: _builtins.int
+    RESUMED_EPOCHS_FIELD_NUMBER: _builtins.int
+    REUSED_FIELD_NUMBER: _builtins.int
     model_id: _builtins.str
     """The model."""
     training_rows: _builtins.int
@@ -103,6 +121,10 @@ class TrainModelWorkflowResult(_message.Message):
     """Loss of the last epoch; 0 for models without epochs."""
     quality_score: _builtins.float
     """SDMetrics overall quality score from 0 to 1."""
+    resumed_epochs: _builtins.int
+    """Epochs restored from a checkpoint by the attempt that finished (a retried training)."""
+    reused: _builtins.bool
+    """Whether an existing READY model was reused and nothing was trained (model_name set)."""
     def __init__(
         self,
         *,
@@ -111,14 +133,106 @@ class TrainModelWorkflowResult(_message.Message):
         epochs: _builtins.int = ...,
         loss: _builtins.float = ...,
         quality_score: _builtins.float = ...,
+        resumed_epochs: _builtins.int = ...,
+        reused: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["epochs", b"epochs", "loss", b"loss", "model_id", b"model_id", "quality_score", b"quality_score", "training_rows", b"training_rows"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epochs", b"epochs", "loss", b"loss", "model_id", b"model_id", "quality_score", b"quality_score", "resumed_epochs", b"resumed_epochs", "reused", b"reused", "training_rows", b"training_rows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TrainModelWorkflowResult: _TypeAlias = TrainModelWorkflowResult  # noqa: Y015
+
+@_typing.final
+class RegisterModelInput(_message.Message):
+    """RegisterModelInput is the input of the "register_model" activity."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> Global___TrainModelWorkflowInput:
+        """The workflow's input, unchanged."""
+
+    def __init__(
+        self,
+        *,
+        request: Global___TrainModelWorkflowInput | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterModelInput: _TypeAlias = RegisterModelInput  # noqa: Y015
+
+@_typing.final
+class RegisterModelResult(_message.Message):
+    """RegisterModelResult says which model a sync run samples and whether it must be trained."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_ID_FIELD_NUMBER: _builtins.int
+    TRAIN_FIELD_NUMBER: _builtins.int
+    model_id: _builtins.str
+    """The existing READY model's id, or model_id for the model row just created."""
+    train: _builtins.bool
+    """Whether the model was created and must be trained."""
+    def __init__(
+        self,
+        *,
+        model_id: _builtins.str = ...,
+        train: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_id", b"model_id", "train", b"train"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterModelResult: _TypeAlias = RegisterModelResult  # noqa: Y015
+
+@_typing.final
+class ForeignKeyReference(_message.Message):
+    """ForeignKeyReference names the parent rows a foreign key of a sampled table must point at:
+    its values are drawn from the referenced columns as they are in the destination.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    REFERENCED_SCHEMA_FIELD_NUMBER: _builtins.int
+    REFERENCED_TABLE_FIELD_NUMBER: _builtins.int
+    REFERENCED_COLUMNS_FIELD_NUMBER: _builtins.int
+    referenced_schema: _builtins.str
+    """Schema of the referenced table."""
+    referenced_table: _builtins.str
+    """Referenced table."""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Referencing columns of the sampled table, in order."""
+
+    @_builtins.property
+    def referenced_columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Referenced columns, in the same order."""
+
+    def __init__(
+        self,
+        *,
+        columns: _abc.Iterable[_builtins.str] | None = ...,
+        referenced_schema: _builtins.str = ...,
+        referenced_table: _builtins.str = ...,
+        referenced_columns: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "referenced_columns", b"referenced_columns", "referenced_schema", b"referenced_schema", "referenced_table", b"referenced_table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForeignKeyReference: _TypeAlias = ForeignKeyReference  # noqa: Y015
 
 @_typing.final
 class TrainModelInput(_message.Message):
@@ -298,6 +412,9 @@ class SampleModelWorkflowInput(_message.Message):
     ROW_COUNT_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
     PREVIEW_FIELD_NUMBER: _builtins.int
+    REFERENCES_FIELD_NUMBER: _builtins.int
+    NULL_COLUMNS_FIELD_NUMBER: _builtins.int
+    HEARTBEAT_TIMEOUT_FIELD_NUMBER: _builtins.int
     account_id: _builtins.str
     """The account owning the model and the connection."""
     model_id: _builtins.str
@@ -314,6 +431,20 @@ class SampleModelWorkflowInput(_message.Message):
     """Seed of the sampler."""
     preview: _builtins.bool
     """Return at most 1000 rows in the result instead of writing them."""
+    @_builtins.property
+    def references(self) -> _containers.RepeatedCompositeFieldContainer[Global___ForeignKeyReference]:
+        """Foreign keys drawn from the destination's referenced rows. Empty: the destination table's
+        declared foreign keys are used, and other key columns take values seen in training.
+        """
+
+    @_builtins.property
+    def null_columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Columns written NULL: references of a foreign-key cycle whose parents are not written yet."""
+
+    @_builtins.property
+    def heartbeat_timeout(self) -> _duration_pb2.Duration:
+        """Longest sampling may go without a heartbeat; unset means 2 minutes."""
+
     def __init__(
         self,
         *,
@@ -325,10 +456,13 @@ class SampleModelWorkflowInput(_message.Message):
         row_count: _builtins.int = ...,
         seed: _builtins.int = ...,
         preview: _builtins.bool = ...,
+        references: _abc.Iterable[Global___ForeignKeyReference] | None = ...,
+        null_columns: _abc.Iterable[_builtins.str] | None = ...,
+        heartbeat_timeout: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["heartbeat_timeout", b"heartbeat_timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "destination_connection_id", b"destination_connection_id", "model_id", b"model_id", "preview", b"preview", "row_count", b"row_count", "schema", b"schema", "seed", b"seed", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "destination_connection_id", b"destination_connection_id", "heartbeat_timeout", b"heartbeat_timeout", "model_id", b"model_id", "null_columns", b"null_columns", "preview", b"preview", "references", b"references", "row_count", b"row_count", "schema", b"schema", "seed", b"seed", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -23,11 +23,13 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from veilsync.temporal.v1 import ml_pb2 as veilsync_dot_temporal_dot_v1_dot_ml__pb2
 from veilsync.v1 import job_pb2 as veilsync_dot_v1_dot_job__pb2
+from veilsync.v1 import model_pb2 as veilsync_dot_v1_dot_model__pb2
 from veilsync.v1 import transformer_pb2 as veilsync_dot_v1_dot_transformer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fveilsync/temporal/v1/sync.proto\x12\x14veilsync.temporal.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15veilsync/v1/job.proto\x1a\x1dveilsync/v1/transformer.proto\"\x87\x01\n\x15\x44\x61taSyncWorkflowInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x38\n\x0brun_options\x18\x03 \x01(\x0b\x32\x17.veilsync.v1.RunOptionsR\nrunOptions\"\x98\x01\n\x16\x44\x61taSyncWorkflowResult\x12>\n\x08progress\x18\x01 \x01(\x0b\x32\".veilsync.temporal.v1.SyncProgressR\x08progress\x12\x1b\n\trows_read\x18\x02 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x03 \x01(\x03R\x0browsWritten\"\xd8\x01\n\nColumnPlan\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12@\n\x0btransformer\x18\x02 \x01(\x0b\x32\x1e.veilsync.v1.TransformerConfigR\x0btransformer\x12\x1b\n\tdata_type\x18\x03 \x01(\tR\x08\x64\x61taType\x12\x1a\n\x08nullable\x18\x04 \x01(\x08R\x08nullable\x12\x1d\n\nmax_length\x18\x05 \x01(\x05R\tmaxLength\x12\x1c\n\tgenerated\x18\x06 \x01(\x08R\tgenerated\"\xbc\x03\n\tTablePlan\x12\x16\n\x06schema\x18\x01 \x01(\tR\x06schema\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12:\n\x07\x63olumns\x18\x03 \x03(\x0b\x32 .veilsync.temporal.v1.ColumnPlanR\x07\x63olumns\x12\x1f\n\x0bprimary_key\x18\x04 \x03(\tR\nprimaryKey\x12\x1d\n\ndepends_on\x18\x05 \x03(\tR\tdependsOn\x12)\n\x10\x64\x65\x66\x65rred_columns\x18\x06 \x03(\tR\x0f\x64\x65\x66\x65rredColumns\x12%\n\x0e\x65stimated_rows\x18\x07 \x01(\x03R\restimatedRows\x12\x14\n\x05where\x18\x08 \x01(\tR\x05where\x12\\\n\x0f\x64\x65\x66\x65rred_values\x18\t \x03(\x0b\x32\x33.veilsync.temporal.v1.TablePlan.DeferredValuesEntryR\x0e\x64\x65\x66\x65rredValues\x1a\x41\n\x13\x44\x65\x66\x65rredValuesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xc7\x01\n\x0f\x44\x65stinationPlan\x12#\n\rconnection_id\x18\x01 \x01(\tR\x0c\x63onnectionId\x12\x34\n\x16truncate_before_insert\x18\x02 \x01(\x08R\x14truncateBeforeInsert\x12\x1f\n\x0binit_schema\x18\x03 \x01(\x08R\ninitSchema\x12\x38\n\x0bon_conflict\x18\x04 \x01(\x0e\x32\x17.veilsync.v1.OnConflictR\nonConflict\"\x8d\x02\n\x08SyncPlan\x12\x30\n\x14source_connection_id\x18\x01 \x01(\tR\x12sourceConnectionId\x12I\n\x0c\x64\x65stinations\x18\x02 \x03(\x0b\x32%.veilsync.temporal.v1.DestinationPlanR\x0c\x64\x65stinations\x12\x37\n\x06tables\x18\x03 \x03(\x0b\x32\x1f.veilsync.temporal.v1.TablePlanR\x06tables\x12.\n\x13max_parallel_tables\x18\x04 \x01(\x05R\x11maxParallelTables\x12\x1b\n\thas_hooks\x18\x05 \x01(\x08R\x08hasHooks\"E\n\rPlanSyncInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\"D\n\x0ePlanSyncResult\x12\x32\n\x04plan\x18\x01 \x01(\x0b\x32\x1e.veilsync.temporal.v1.SyncPlanR\x04plan\"\x84\x01\n\x18PrepareDestinationsInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x32\n\x04plan\x18\x03 \x01(\x0b\x32\x1e.veilsync.temporal.v1.SyncPlanR\x04plan\"B\n\x19PrepareDestinationsResult\x12%\n\x0e\x63reated_tables\x18\x01 \x03(\tR\rcreatedTables\"\xfa\x01\n\x0eSyncTableInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x30\n\x14source_connection_id\x18\x03 \x01(\tR\x12sourceConnectionId\x12I\n\x0c\x64\x65stinations\x18\x04 \x03(\x0b\x32%.veilsync.temporal.v1.DestinationPlanR\x0c\x64\x65stinations\x12\x35\n\x05table\x18\x05 \x01(\x0b\x32\x1f.veilsync.temporal.v1.TablePlanR\x05table\"\x8a\x01\n\x0fSyncTableResult\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x1b\n\trows_read\x18\x02 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x03 \x01(\x03R\x0browsWritten\x12!\n\x0crows_resumed\x18\x04 \x01(\x03R\x0browsResumed\"l\n\x0fTableCheckpoint\x12\x19\n\x08last_key\x18\x01 \x03(\tR\x07lastKey\x12\x1b\n\trows_read\x18\x02 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x03 \x01(\x03R\x0browsWritten\"V\n\x18\x46illDeferredColumnsInput\x12:\n\x05table\x18\x01 \x01(\x0b\x32$.veilsync.temporal.v1.SyncTableInputR\x05table\">\n\x19\x46illDeferredColumnsResult\x12!\n\x0crows_updated\x18\x01 \x01(\x03R\x0browsUpdated\"\x83\x01\n\x17\x46inishDestinationsInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x32\n\x04plan\x18\x03 \x01(\x0b\x32\x1e.veilsync.temporal.v1.SyncPlanR\x04plan\"C\n\x18\x46inishDestinationsResult\x12\'\n\x0freset_sequences\x18\x01 \x03(\tR\x0eresetSequences\"\xf2\x02\n\rTableProgress\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x34\n\x06status\x18\x02 \x01(\x0e\x32\x1c.veilsync.v1.TableSyncStatusR\x06status\x12\x1b\n\trows_read\x18\x03 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x04 \x01(\x03R\x0browsWritten\x12!\n\x0crows_skipped\x18\x05 \x01(\x03R\x0browsSkipped\x12\x1d\n\nrows_total\x18\x06 \x01(\x03R\trowsTotal\x12\x39\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12!\n\x0crows_resumed\x18\t \x01(\x03R\x0browsResumed\"\xbd\x01\n\x0cSyncProgress\x12;\n\x06tables\x18\x01 \x03(\x0b\x32#.veilsync.temporal.v1.TableProgressR\x06tables\x12\x39\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\"\x18\n\x16GetSyncProgressRequest\"Y\n\x17GetSyncProgressResponse\x12>\n\x08progress\x18\x01 \x01(\x0b\x32\".veilsync.temporal.v1.SyncProgressR\x08progress\"S\n\x16SetSyncProgressRequest\x12\x39\n\x05table\x18\x01 \x01(\x0b\x32#.veilsync.temporal.v1.TableProgressR\x05table\"\xfc\x01\n\x14\x44\x65liverRunHooksInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x15\n\x06run_id\x18\x03 \x01(\tR\x05runId\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x16.veilsync.v1.RunStatusR\x06status\x12\'\n\x0f\x66\x61ilure_message\x18\x05 \x01(\tR\x0e\x66\x61ilureMessage\x12\x1b\n\trows_read\x18\x06 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x07 \x01(\x03R\x0browsWritten\"5\n\x15\x44\x65liverRunHooksResult\x12\x1c\n\tdelivered\x18\x01 \x01(\x05R\tdeliveredb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fveilsync/temporal/v1/sync.proto\x12\x14veilsync.temporal.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dveilsync/temporal/v1/ml.proto\x1a\x15veilsync/v1/job.proto\x1a\x17veilsync/v1/model.proto\x1a\x1dveilsync/v1/transformer.proto\"\x87\x01\n\x15\x44\x61taSyncWorkflowInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x38\n\x0brun_options\x18\x03 \x01(\x0b\x32\x17.veilsync.v1.RunOptionsR\nrunOptions\"\x98\x01\n\x16\x44\x61taSyncWorkflowResult\x12>\n\x08progress\x18\x01 \x01(\x0b\x32\".veilsync.temporal.v1.SyncProgressR\x08progress\x12\x1b\n\trows_read\x18\x02 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x03 \x01(\x03R\x0browsWritten\"\xd8\x01\n\nColumnPlan\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12@\n\x0btransformer\x18\x02 \x01(\x0b\x32\x1e.veilsync.v1.TransformerConfigR\x0btransformer\x12\x1b\n\tdata_type\x18\x03 \x01(\tR\x08\x64\x61taType\x12\x1a\n\x08nullable\x18\x04 \x01(\x08R\x08nullable\x12\x1d\n\nmax_length\x18\x05 \x01(\x05R\tmaxLength\x12\x1c\n\tgenerated\x18\x06 \x01(\x08R\tgenerated\"\x82\x04\n\tTablePlan\x12\x16\n\x06schema\x18\x01 \x01(\tR\x06schema\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12:\n\x07\x63olumns\x18\x03 \x03(\x0b\x32 .veilsync.temporal.v1.ColumnPlanR\x07\x63olumns\x12\x1f\n\x0bprimary_key\x18\x04 \x03(\tR\nprimaryKey\x12\x1d\n\ndepends_on\x18\x05 \x03(\tR\tdependsOn\x12)\n\x10\x64\x65\x66\x65rred_columns\x18\x06 \x03(\tR\x0f\x64\x65\x66\x65rredColumns\x12%\n\x0e\x65stimated_rows\x18\x07 \x01(\x03R\restimatedRows\x12\x14\n\x05where\x18\x08 \x01(\tR\x05where\x12\\\n\x0f\x64\x65\x66\x65rred_values\x18\t \x03(\x0b\x32\x33.veilsync.temporal.v1.TablePlan.DeferredValuesEntryR\x0e\x64\x65\x66\x65rredValues\x12\x44\n\nsynthesize\x18\n \x01(\x0b\x32$.veilsync.temporal.v1.SynthesizePlanR\nsynthesize\x1a\x41\n\x13\x44\x65\x66\x65rredValuesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x86\x02\n\x0eSynthesizePlan\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x16.veilsync.v1.ModelKindR\x04kind\x12\x36\n\x07options\x18\x03 \x01(\x0b\x32\x1c.veilsync.v1.TrainingOptionsR\x07options\x12\x1b\n\trow_count\x18\x04 \x01(\x03R\x08rowCount\x12\x12\n\x04seed\x18\x05 \x01(\x03R\x04seed\x12I\n\nreferences\x18\x06 \x03(\x0b\x32).veilsync.temporal.v1.ForeignKeyReferenceR\nreferences\"\xe9\x03\n\x0f\x44\x65stinationPlan\x12#\n\rconnection_id\x18\x01 \x01(\tR\x0c\x63onnectionId\x12\x34\n\x16truncate_before_insert\x18\x02 \x01(\x08R\x14truncateBeforeInsert\x12\x1f\n\x0binit_schema\x18\x03 \x01(\x08R\ninitSchema\x12\x38\n\x0bon_conflict\x18\x04 \x01(\x0e\x32\x17.veilsync.v1.OnConflictR\nonConflict\x12S\n\nschema_map\x18\x05 \x03(\x0b\x32\x34.veilsync.temporal.v1.DestinationPlan.SchemaMapEntryR\tschemaMap\x12P\n\ttable_map\x18\x06 \x03(\x0b\x32\x33.veilsync.temporal.v1.DestinationPlan.TableMapEntryR\x08tableMap\x1a<\n\x0eSchemaMapEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x1a;\n\rTableMapEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xb1\x02\n\x08SyncPlan\x12\x30\n\x14source_connection_id\x18\x01 \x01(\tR\x12sourceConnectionId\x12I\n\x0c\x64\x65stinations\x18\x02 \x03(\x0b\x32%.veilsync.temporal.v1.DestinationPlanR\x0c\x64\x65stinations\x12\x37\n\x06tables\x18\x03 \x03(\x0b\x32\x1f.veilsync.temporal.v1.TablePlanR\x06tables\x12.\n\x13max_parallel_tables\x18\x04 \x01(\x05R\x11maxParallelTables\x12\x1b\n\thas_hooks\x18\x05 \x01(\x08R\x08hasHooks\x12\"\n\rml_task_queue\x18\x06 \x01(\tR\x0bmlTaskQueue\"E\n\rPlanSyncInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\"D\n\x0ePlanSyncResult\x12\x32\n\x04plan\x18\x01 \x01(\x0b\x32\x1e.veilsync.temporal.v1.SyncPlanR\x04plan\"\x84\x01\n\x18PrepareDestinationsInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x32\n\x04plan\x18\x03 \x01(\x0b\x32\x1e.veilsync.temporal.v1.SyncPlanR\x04plan\"B\n\x19PrepareDestinationsResult\x12%\n\x0e\x63reated_tables\x18\x01 \x03(\tR\rcreatedTables\"\xfa\x01\n\x0eSyncTableInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x30\n\x14source_connection_id\x18\x03 \x01(\tR\x12sourceConnectionId\x12I\n\x0c\x64\x65stinations\x18\x04 \x03(\x0b\x32%.veilsync.temporal.v1.DestinationPlanR\x0c\x64\x65stinations\x12\x35\n\x05table\x18\x05 \x01(\x0b\x32\x1f.veilsync.temporal.v1.TablePlanR\x05table\"\x8a\x01\n\x0fSyncTableResult\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x1b\n\trows_read\x18\x02 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x03 \x01(\x03R\x0browsWritten\x12!\n\x0crows_resumed\x18\x04 \x01(\x03R\x0browsResumed\"l\n\x0fTableCheckpoint\x12\x19\n\x08last_key\x18\x01 \x03(\tR\x07lastKey\x12\x1b\n\trows_read\x18\x02 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x03 \x01(\x03R\x0browsWritten\"\xfd\x01\n\x0fSyncTablesInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x30\n\x14source_connection_id\x18\x03 \x01(\tR\x12sourceConnectionId\x12I\n\x0c\x64\x65stinations\x18\x04 \x03(\x0b\x32%.veilsync.temporal.v1.DestinationPlanR\x0c\x64\x65stinations\x12\x37\n\x06tables\x18\x05 \x03(\x0b\x32\x1f.veilsync.temporal.v1.TablePlanR\x06tables\"Q\n\x10SyncTablesResult\x12=\n\x06tables\x18\x01 \x03(\x0b\x32%.veilsync.temporal.v1.SyncTableResultR\x06tables\"Q\n\x14TableGroupCheckpoint\x12\x39\n\x04\x64one\x18\x01 \x03(\x0b\x32%.veilsync.temporal.v1.SyncTableResultR\x04\x64one\"V\n\x18\x46illDeferredColumnsInput\x12:\n\x05table\x18\x01 \x01(\x0b\x32$.veilsync.temporal.v1.SyncTableInputR\x05table\">\n\x19\x46illDeferredColumnsResult\x12!\n\x0crows_updated\x18\x01 \x01(\x03R\x0browsUpdated\"\x83\x01\n\x17\x46inishDestinationsInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x32\n\x04plan\x18\x03 \x01(\x0b\x32\x1e.veilsync.temporal.v1.SyncPlanR\x04plan\"C\n\x18\x46inishDestinationsResult\x12\'\n\x0freset_sequences\x18\x01 \x03(\tR\x0eresetSequences\"\xf2\x02\n\rTableProgress\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x34\n\x06status\x18\x02 \x01(\x0e\x32\x1c.veilsync.v1.TableSyncStatusR\x06status\x12\x1b\n\trows_read\x18\x03 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x04 \x01(\x03R\x0browsWritten\x12!\n\x0crows_skipped\x18\x05 \x01(\x03R\x0browsSkipped\x12\x1d\n\nrows_total\x18\x06 \x01(\x03R\trowsTotal\x12\x39\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12!\n\x0crows_resumed\x18\t \x01(\x03R\x0browsResumed\"\xbd\x01\n\x0cSyncProgress\x12;\n\x06tables\x18\x01 \x03(\x0b\x32#.veilsync.temporal.v1.TableProgressR\x06tables\x12\x39\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\"\x18\n\x16GetSyncProgressRequest\"Y\n\x17GetSyncProgressResponse\x12>\n\x08progress\x18\x01 \x01(\x0b\x32\".veilsync.temporal.v1.SyncProgressR\x08progress\"S\n\x16SetSyncProgressRequest\x12\x39\n\x05table\x18\x01 \x01(\x0b\x32#.veilsync.temporal.v1.TableProgressR\x05table\"\xfc\x01\n\x14\x44\x65liverRunHooksInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x15\n\x06run_id\x18\x03 \x01(\tR\x05runId\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x16.veilsync.v1.RunStatusR\x06status\x12\'\n\x0f\x66\x61ilure_message\x18\x05 \x01(\tR\x0e\x66\x61ilureMessage\x12\x1b\n\trows_read\x18\x06 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x07 \x01(\x03R\x0browsWritten\"5\n\x15\x44\x65liverRunHooksResult\x12\x1c\n\tdelivered\x18\x01 \x01(\x05R\tdeliveredb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,54 +38,70 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TABLEPLAN_DEFERREDVALUESENTRY']._loaded_options = None
   _globals['_TABLEPLAN_DEFERREDVALUESENTRY']._serialized_options = b'8\001'
-  _globals['_DATASYNCWORKFLOWINPUT']._serialized_start=145
-  _globals['_DATASYNCWORKFLOWINPUT']._serialized_end=280
-  _globals['_DATASYNCWORKFLOWRESULT']._serialized_start=283
-  _globals['_DATASYNCWORKFLOWRESULT']._serialized_end=435
-  _globals['_COLUMNPLAN']._serialized_start=438
-  _globals['_COLUMNPLAN']._serialized_end=654
-  _globals['_TABLEPLAN']._serialized_start=657
-  _globals['_TABLEPLAN']._serialized_end=1101
-  _globals['_TABLEPLAN_DEFERREDVALUESENTRY']._serialized_start=1036
-  _globals['_TABLEPLAN_DEFERREDVALUESENTRY']._serialized_end=1101
-  _globals['_DESTINATIONPLAN']._serialized_start=1104
-  _globals['_DESTINATIONPLAN']._serialized_end=1303
-  _globals['_SYNCPLAN']._serialized_start=1306
-  _globals['_SYNCPLAN']._serialized_end=1575
-  _globals['_PLANSYNCINPUT']._serialized_start=1577
-  _globals['_PLANSYNCINPUT']._serialized_end=1646
-  _globals['_PLANSYNCRESULT']._serialized_start=1648
-  _globals['_PLANSYNCRESULT']._serialized_end=1716
-  _globals['_PREPAREDESTINATIONSINPUT']._serialized_start=1719
-  _globals['_PREPAREDESTINATIONSINPUT']._serialized_end=1851
-  _globals['_PREPAREDESTINATIONSRESULT']._serialized_start=1853
-  _globals['_PREPAREDESTINATIONSRESULT']._serialized_end=1919
-  _globals['_SYNCTABLEINPUT']._serialized_start=1922
-  _globals['_SYNCTABLEINPUT']._serialized_end=2172
-  _globals['_SYNCTABLERESULT']._serialized_start=2175
-  _globals['_SYNCTABLERESULT']._serialized_end=2313
-  _globals['_TABLECHECKPOINT']._serialized_start=2315
-  _globals['_TABLECHECKPOINT']._serialized_end=2423
-  _globals['_FILLDEFERREDCOLUMNSINPUT']._serialized_start=2425
-  _globals['_FILLDEFERREDCOLUMNSINPUT']._serialized_end=2511
-  _globals['_FILLDEFERREDCOLUMNSRESULT']._serialized_start=2513
-  _globals['_FILLDEFERREDCOLUMNSRESULT']._serialized_end=2575
-  _globals['_FINISHDESTINATIONSINPUT']._serialized_start=2578
-  _globals['_FINISHDESTINATIONSINPUT']._serialized_end=2709
-  _globals['_FINISHDESTINATIONSRESULT']._serialized_start=2711
-  _globals['_FINISHDESTINATIONSRESULT']._serialized_end=2778
-  _globals['_TABLEPROGRESS']._serialized_start=2781
-  _globals['_TABLEPROGRESS']._serialized_end=3151
-  _globals['_SYNCPROGRESS']._serialized_start=3154
-  _globals['_SYNCPROGRESS']._serialized_end=3343
-  _globals['_GETSYNCPROGRESSREQUEST']._serialized_start=3345
-  _globals['_GETSYNCPROGRESSREQUEST']._serialized_end=3369
-  _globals['_GETSYNCPROGRESSRESPONSE']._serialized_start=3371
-  _globals['_GETSYNCPROGRESSRESPONSE']._serialized_end=3460
-  _globals['_SETSYNCPROGRESSREQUEST']._serialized_start=3462
-  _globals['_SETSYNCPROGRESSREQUEST']._serialized_end=3545
-  _globals['_DELIVERRUNHOOKSINPUT']._serialized_start=3548
-  _globals['_DELIVERRUNHOOKSINPUT']._serialized_end=3800
-  _globals['_DELIVERRUNHOOKSRESULT']._serialized_start=3802
-  _globals['_DELIVERRUNHOOKSRESULT']._serialized_end=3855
+  _globals['_DESTINATIONPLAN_SCHEMAMAPENTRY']._loaded_options = None
+  _globals['_DESTINATIONPLAN_SCHEMAMAPENTRY']._serialized_options = b'8\001'
+  _globals['_DESTINATIONPLAN_TABLEMAPENTRY']._loaded_options = None
+  _globals['_DESTINATIONPLAN_TABLEMAPENTRY']._serialized_options = b'8\001'
+  _globals['_DATASYNCWORKFLOWINPUT']._serialized_start=201
+  _globals['_DATASYNCWORKFLOWINPUT']._serialized_end=336
+  _globals['_DATASYNCWORKFLOWRESULT']._serialized_start=339
+  _globals['_DATASYNCWORKFLOWRESULT']._serialized_end=491
+  _globals['_COLUMNPLAN']._serialized_start=494
+  _globals['_COLUMNPLAN']._serialized_end=710
+  _globals['_TABLEPLAN']._serialized_start=713
+  _globals['_TABLEPLAN']._serialized_end=1227
+  _globals['_TABLEPLAN_DEFERREDVALUESENTRY']._serialized_start=1162
+  _globals['_TABLEPLAN_DEFERREDVALUESENTRY']._serialized_end=1227
+  _globals['_SYNTHESIZEPLAN']._serialized_start=1230
+  _globals['_SYNTHESIZEPLAN']._serialized_end=1492
+  _globals['_DESTINATIONPLAN']._serialized_start=1495
+  _globals['_DESTINATIONPLAN']._serialized_end=1984
+  _globals['_DESTINATIONPLAN_SCHEMAMAPENTRY']._serialized_start=1863
+  _globals['_DESTINATIONPLAN_SCHEMAMAPENTRY']._serialized_end=1923
+  _globals['_DESTINATIONPLAN_TABLEMAPENTRY']._serialized_start=1925
+  _globals['_DESTINATIONPLAN_TABLEMAPENTRY']._serialized_end=1984
+  _globals['_SYNCPLAN']._serialized_start=1987
+  _globals['_SYNCPLAN']._serialized_end=2292
+  _globals['_PLANSYNCINPUT']._serialized_start=2294
+  _globals['_PLANSYNCINPUT']._serialized_end=2363
+  _globals['_PLANSYNCRESULT']._serialized_start=2365
+  _globals['_PLANSYNCRESULT']._serialized_end=2433
+  _globals['_PREPAREDESTINATIONSINPUT']._serialized_start=2436
+  _globals['_PREPAREDESTINATIONSINPUT']._serialized_end=2568
+  _globals['_PREPAREDESTINATIONSRESULT']._serialized_start=2570
+  _globals['_PREPAREDESTINATIONSRESULT']._serialized_end=2636
+  _globals['_SYNCTABLEINPUT']._serialized_start=2639
+  _globals['_SYNCTABLEINPUT']._serialized_end=2889
+  _globals['_SYNCTABLERESULT']._serialized_start=2892
+  _globals['_SYNCTABLERESULT']._serialized_end=3030
+  _globals['_TABLECHECKPOINT']._serialized_start=3032
+  _globals['_TABLECHECKPOINT']._serialized_end=3140
+  _globals['_SYNCTABLESINPUT']._serialized_start=3143
+  _globals['_SYNCTABLESINPUT']._serialized_end=3396
+  _globals['_SYNCTABLESRESULT']._serialized_start=3398
+  _globals['_SYNCTABLESRESULT']._serialized_end=3479
+  _globals['_TABLEGROUPCHECKPOINT']._serialized_start=3481
+  _globals['_TABLEGROUPCHECKPOINT']._serialized_end=3562
+  _globals['_FILLDEFERREDCOLUMNSINPUT']._serialized_start=3564
+  _globals['_FILLDEFERREDCOLUMNSINPUT']._serialized_end=3650
+  _globals['_FILLDEFERREDCOLUMNSRESULT']._serialized_start=3652
+  _globals['_FILLDEFERREDCOLUMNSRESULT']._serialized_end=3714
+  _globals['_FINISHDESTINATIONSINPUT']._serialized_start=3717
+  _globals['_FINISHDESTINATIONSINPUT']._serialized_end=3848
+  _globals['_FINISHDESTINATIONSRESULT']._serialized_start=3850
+  _globals['_FINISHDESTINATIONSRESULT']._serialized_end=3917
+  _globals['_TABLEPROGRESS']._serialized_start=3920
+  _globals['_TABLEPROGRESS']._serialized_end=4290
+  _globals['_SYNCPROGRESS']._serialized_start=4293
+  _globals['_SYNCPROGRESS']._serialized_end=4482
+  _globals['_GETSYNCPROGRESSREQUEST']._serialized_start=4484
+  _globals['_GETSYNCPROGRESSREQUEST']._serialized_end=4508
+  _globals['_GETSYNCPROGRESSRESPONSE']._serialized_start=4510
+  _globals['_GETSYNCPROGRESSRESPONSE']._serialized_end=4599
+  _globals['_SETSYNCPROGRESSREQUEST']._serialized_start=4601
+  _globals['_SETSYNCPROGRESSREQUEST']._serialized_end=4684
+  _globals['_DELIVERRUNHOOKSINPUT']._serialized_start=4687
+  _globals['_DELIVERRUNHOOKSINPUT']._serialized_end=4939
+  _globals['_DELIVERRUNHOOKSRESULT']._serialized_start=4941
+  _globals['_DELIVERRUNHOOKSRESULT']._serialized_end=4994
 # @@protoc_insertion_point(module_scope)

@@ -8,7 +8,9 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from veilsync.temporal.v1 import ml_pb2 as _ml_pb2
 from veilsync.v1 import job_pb2 as _job_pb2
+from veilsync.v1 import model_pb2 as _model_pb2
 from veilsync.v1 import transformer_pb2 as _transformer_pb2
 import builtins as _builtins
 import sys
@@ -27,7 +29,8 @@ class DataSyncWorkflowInput(_message.Message):
     and activities on task queue "sync" can take part; ML workers poll task queue "ml".
     Payloads carry identifiers and small summaries only: no rows, no connection URLs, no keys.
     Workflow type: "DataSyncWorkflow". Query: "GetSyncProgress". Signal: "SetSyncProgress".
-    Activity types: "plan_sync", "prepare_destinations", "sync_table", "fill_deferred_columns",
+    Activity types: "plan_sync", "prepare_destinations", "sync_table", "sync_tables",
+    "fill_deferred_columns",
     "finish_destinations", "deliver_run_hooks".
 
     DataSyncWorkflowInput starts one run of a sync job.
@@ -172,6 +175,7 @@ class TablePlan(_message.Message):
     ESTIMATED_ROWS_FIELD_NUMBER: _builtins.int
     WHERE_FIELD_NUMBER: _builtins.int
     DEFERRED_VALUES_FIELD_NUMBER: _builtins.int
+    SYNTHESIZE_FIELD_NUMBER: _builtins.int
     schema: _builtins.str
     """Schema name."""
     name: _builtins.str
@@ -204,6 +208,10 @@ class TablePlan(_message.Message):
         the referenced row is not copied (subsets), so a deferred reference never dangles.
         """
 
+    @_builtins.property
+    def synthesize(self) -> Global___SynthesizePlan:
+        """Set when the table is synthesized on the ML task queue instead of copied."""
+
     def __init__(
         self,
         *,
@@ -216,14 +224,63 @@ class TablePlan(_message.Message):
         estimated_rows: _builtins.int = ...,
         where: _builtins.str = ...,
         deferred_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        synthesize: Global___SynthesizePlan | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["synthesize", b"synthesize"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "name", b"name", "primary_key", b"primary_key", "schema", b"schema", "where", b"where"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "name", b"name", "primary_key", b"primary_key", "schema", b"schema", "synthesize", b"synthesize", "where", b"where"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TablePlan: _TypeAlias = TablePlan  # noqa: Y015
+
+@_typing.final
+class SynthesizePlan(_message.Message):
+    """SynthesizePlan is how a synthesized table gets its rows: a child TrainModelWorkflow resolves
+    (or trains) the model, then one child SampleModelWorkflow per destination samples it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    ROW_COUNT_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    REFERENCES_FIELD_NUMBER: _builtins.int
+    model: _builtins.str
+    """Id or name of the model, as the job gives it or defaulted."""
+    kind: _model_pb2.ModelKind.ValueType
+    """Model family to train when the model does not exist; unset: it must exist."""
+    row_count: _builtins.int
+    """Rows to write into each destination, resolved: never 0."""
+    seed: _builtins.int
+    """Seed of the sampler."""
+    @_builtins.property
+    def options(self) -> _model_pb2.TrainingOptions:
+        """Hyper-parameters of that training, defaults filled in."""
+
+    @_builtins.property
+    def references(self) -> _containers.RepeatedCompositeFieldContainer[_ml_pb2.ForeignKeyReference]:
+        """Foreign keys of the table whose values are drawn from the referenced destination rows."""
+
+    def __init__(
+        self,
+        *,
+        model: _builtins.str = ...,
+        kind: _model_pb2.ModelKind.ValueType = ...,
+        options: _model_pb2.TrainingOptions | None = ...,
+        row_count: _builtins.int = ...,
+        seed: _builtins.int = ...,
+        references: _abc.Iterable[_ml_pb2.ForeignKeyReference] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "model", b"model", "options", b"options", "references", b"references", "row_count", b"row_count", "seed", b"seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SynthesizePlan: _TypeAlias = SynthesizePlan  # noqa: Y015
 
 @_typing.final
 class DestinationPlan(_message.Message):
@@ -231,10 +288,52 @@ class DestinationPlan(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class SchemaMapEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class TableMapEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     CONNECTION_ID_FIELD_NUMBER: _builtins.int
     TRUNCATE_BEFORE_INSERT_FIELD_NUMBER: _builtins.int
     INIT_SCHEMA_FIELD_NUMBER: _builtins.int
     ON_CONFLICT_FIELD_NUMBER: _builtins.int
+    SCHEMA_MAP_FIELD_NUMBER: _builtins.int
+    TABLE_MAP_FIELD_NUMBER: _builtins.int
     connection_id: _builtins.str
     """The destination connection's id."""
     truncate_before_insert: _builtins.bool
@@ -243,6 +342,14 @@ class DestinationPlan(_message.Message):
     """Create missing tables from the source's definitions."""
     on_conflict: _job_pb2.OnConflict.ValueType
     """What to do with rows whose key already exists."""
+    @_builtins.property
+    def schema_map(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Source schema to destination schema."""
+
+    @_builtins.property
+    def table_map(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Qualified source table to qualified destination table; wins over schema_map."""
+
     def __init__(
         self,
         *,
@@ -250,10 +357,12 @@ class DestinationPlan(_message.Message):
         truncate_before_insert: _builtins.bool = ...,
         init_schema: _builtins.bool = ...,
         on_conflict: _job_pb2.OnConflict.ValueType = ...,
+        schema_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        table_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "init_schema", b"init_schema", "on_conflict", b"on_conflict", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "init_schema", b"init_schema", "on_conflict", b"on_conflict", "schema_map", b"schema_map", "table_map", b"table_map", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -270,12 +379,15 @@ class SyncPlan(_message.Message):
     TABLES_FIELD_NUMBER: _builtins.int
     MAX_PARALLEL_TABLES_FIELD_NUMBER: _builtins.int
     HAS_HOOKS_FIELD_NUMBER: _builtins.int
+    ML_TASK_QUEUE_FIELD_NUMBER: _builtins.int
     source_connection_id: _builtins.str
     """The source connection's id."""
     max_parallel_tables: _builtins.int
     """Tables synced at the same time at most."""
     has_hooks: _builtins.bool
     """Whether the job has run hooks to call when the run ends."""
+    ml_task_queue: _builtins.str
+    """Task queue of the ML workers that synthesize tables."""
     @_builtins.property
     def destinations(self) -> _containers.RepeatedCompositeFieldContainer[Global___DestinationPlan]:
         """The destinations."""
@@ -292,10 +404,11 @@ class SyncPlan(_message.Message):
         tables: _abc.Iterable[Global___TablePlan] | None = ...,
         max_parallel_tables: _builtins.int = ...,
         has_hooks: _builtins.bool = ...,
+        ml_task_queue: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["destinations", b"destinations", "has_hooks", b"has_hooks", "max_parallel_tables", b"max_parallel_tables", "source_connection_id", b"source_connection_id", "tables", b"tables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destinations", b"destinations", "has_hooks", b"has_hooks", "max_parallel_tables", b"max_parallel_tables", "ml_task_queue", b"ml_task_queue", "source_connection_id", b"source_connection_id", "tables", b"tables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -516,6 +629,100 @@ class TableCheckpoint(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TableCheckpoint: _TypeAlias = TableCheckpoint  # noqa: Y015
+
+@_typing.final
+class SyncTablesInput(_message.Message):
+    """SyncTablesInput copies several small tables in one activity, one after the other: a
+    workflow task per table would cost more than the copy itself.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    SOURCE_CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    DESTINATIONS_FIELD_NUMBER: _builtins.int
+    TABLES_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    """The job being run."""
+    account_id: _builtins.str
+    """The account owning the job."""
+    source_connection_id: _builtins.str
+    """The source connection's id."""
+    @_builtins.property
+    def destinations(self) -> _containers.RepeatedCompositeFieldContainer[Global___DestinationPlan]:
+        """The destinations."""
+
+    @_builtins.property
+    def tables(self) -> _containers.RepeatedCompositeFieldContainer[Global___TablePlan]:
+        """The tables, none depending on another of them."""
+
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+        source_connection_id: _builtins.str = ...,
+        destinations: _abc.Iterable[Global___DestinationPlan] | None = ...,
+        tables: _abc.Iterable[Global___TablePlan] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "destinations", b"destinations", "job_id", b"job_id", "source_connection_id", b"source_connection_id", "tables", b"tables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncTablesInput: _TypeAlias = SyncTablesInput  # noqa: Y015
+
+@_typing.final
+class SyncTablesResult(_message.Message):
+    """SyncTablesResult counts what each table's copy did."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tables(self) -> _containers.RepeatedCompositeFieldContainer[Global___SyncTableResult]:
+        """One result per table, in input order."""
+
+    def __init__(
+        self,
+        *,
+        tables: _abc.Iterable[Global___SyncTableResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tables", b"tables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncTablesResult: _TypeAlias = SyncTablesResult  # noqa: Y015
+
+@_typing.final
+class TableGroupCheckpoint(_message.Message):
+    """TableGroupCheckpoint is a table group's position, kept in its heartbeat details: a retry
+    skips the tables an earlier attempt finished.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DONE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def done(self) -> _containers.RepeatedCompositeFieldContainer[Global___SyncTableResult]:
+        """Results of the tables already committed."""
+
+    def __init__(
+        self,
+        *,
+        done: _abc.Iterable[Global___SyncTableResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["done", b"done"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TableGroupCheckpoint: _TypeAlias = TableGroupCheckpoint  # noqa: Y015
 
 @_typing.final
 class FillDeferredColumnsInput(_message.Message):

@@ -9,7 +9,7 @@ import pyarrow as pa
 from services.sync_worker.engine.schema import Schema, Table
 from veilsync.v1 import job_pb2
 
-BATCH_BYTES = 4 << 20  # source bytes per batch: bounds memory whatever the table's size
+BATCH_BYTES = 2 << 20  # source bytes per batch: bounds memory whatever the table's size
 BATCH_ROWS = 20_000  # rows per batch where a driver hands over rows rather than bytes
 
 

@@ -1,5 +1,6 @@
 """CREATE statements for init_schema on a PostgreSQL destination."""
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -56,6 +57,24 @@ def _column_sql(column: Column, source_engine: str) -> sql.Composed:
     return sql.SQL(" ").join(parts)
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _with_local_sequences(table: Table, schema: str) -> Table:
+    """The table with each serial default pointing at a sequence in the table's own
+    destination schema (PostgreSQL requires an owned sequence to share its table's schema)."""
+    columns = []
+    for column in table.columns:
+        match = _SEQUENCE_DEFAULT.match(column.default or "")
+        if match:
+            bare = match["name"].rsplit(".", 1)[-1].strip('"').replace('""', '"')
+            local = f"{_quoted(schema)}.{_quoted(bare)}".replace("'", "''")
+            column = dataclasses.replace(column, default=f"nextval('{local}'::regclass)")
+        columns.append(column)
+    return dataclasses.replace(table, columns=tuple(columns))
+
+
 def _names(columns: Sequence[str]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
@@ -100,6 +119,9 @@ def create_table_statements(
     target_name: Callable[[str, str], tuple[str, str]],
 ) -> list[sql.Composed]:
     """Statements creating the target tables with keys; foreign keys last, so order is free."""
+    targets = [
+        (_with_local_sequences(table, schema), (schema, name)) for table, (schema, name) in targets
+    ]
     statements = _prerequisites(conn, targets, source_engine)
     created = {f"{s}.{n}" for _, (s, n) in targets}
     foreign_keys: list[sql.Composed] = []

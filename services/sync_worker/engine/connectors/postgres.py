@@ -19,7 +19,19 @@ from services.sync_worker.engine.schema import Schema, Table
 from veilsync.v1 import job_pb2
 
 # Both ends speak the same text forms whatever the servers' own defaults are.
-_SESSION = "SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3"
+# Worth retrying: the connection went away or the server asked to try again. Any other error
+# is the database refusing the rows or the statement, and a retry would fail the same way.
+_TRANSIENT = (
+    psycopg.errors.ConnectionException,
+    psycopg.errors.OperatorIntervention,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.InsufficientResources,
+)
+
+# Sent in the startup packet: no extra round trip per connection.
+_SESSION = "-c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=3"
 
 
 _STAGE = sql.Identifier("_veilsync_stage")
@@ -53,7 +65,7 @@ class _PgWriter:
         self._copy: psycopg.Copy | None = None
         self._copied = 0
 
-    def _open(self) -> "psycopg.Copy":
+    def _open(self, queued: bool = True) -> "psycopg.Copy":
         chunk = ExitStack()
         cur = chunk.enter_context(self._conn.cursor())
         # Runs once the COPY has ended and before the cursor closes: the server's row count.
@@ -70,8 +82,10 @@ class _PgWriter:
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
             into, _names(self._columns)
         )
-        # The queued writer sends from its own thread while the next batch is transformed.
-        self._copy = chunk.enter_context(cur.copy(statement, writer=QueuedLibpqWriter(cur)))
+        # The queued writer sends from its own thread while the next batch is transformed;
+        # passing bytes through needs no such overlap, nor its thread.
+        writer = QueuedLibpqWriter(cur) if queued else None
+        self._copy = chunk.enter_context(cur.copy(statement, writer=writer))
         self._chunk = chunk
         return self._copy
 
@@ -82,7 +96,7 @@ class _PgWriter:
         return int(batch.num_rows)
 
     def write_copy(self, chunk: bytes) -> None:
-        (self._copy or self._open()).write(chunk)
+        (self._copy or self._open(queued=False)).write(chunk)
 
     def rows_written(self) -> int:
         return self._copied
@@ -119,17 +133,16 @@ class PostgresDatabase:
     def _connect(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection whose work commits on success; driver errors become domain errors."""
         try:
-            conn = psycopg.connect(self._url, connect_timeout=10)
+            conn = psycopg.connect(self._url, connect_timeout=10, options=_SESSION)
         except psycopg.OperationalError as err:
             raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
         try:
             with conn:
-                conn.execute(_SESSION)
                 yield conn
-        except (psycopg.IntegrityError, psycopg.DataError) as err:
+        except psycopg.Error as err:
+            if conn.broken or isinstance(err, _TRANSIENT):
+                raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
             raise DataRejectedError(str(err).strip()) from err
-        except psycopg.OperationalError as err:
-            raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
 
     def version(self) -> str:
         with self._connect() as conn:

@@ -70,9 +70,21 @@ class Transformer(ABC, Generic[OptionsT]):
     def check_column(cls, options: OptionsT, column: Column, field: str) -> None:
         """Options that cannot fit this column (its length, range or nullability)."""
 
+    def transform_in(
+        self, batch: pa.RecordBatch, values: pa.Array, max_length: int | None = None
+    ) -> pa.Array:
+        """`transform` of one column of `batch`; only a transformer that reads the rest of the
+        row (transform_expression) looks at the batch."""
+        return self.transform(values, max_length)
+
     def transform(self, values: pa.Array, max_length: int | None = None) -> pa.Array:
         if values.type != pa.string():
             values = values.cast(pa.string())
+        if _repeats(values):
+            # Outputs depend on the value alone: transform each distinct value once.
+            encoded = values.dictionary_encode()
+            distinct = self.transform(encoded.dictionary, max_length)
+            return distinct.take(encoded.indices)
         nulls = values.null_count
         outputs = self._transform(pc.fill_null(values, "") if nulls else values)
         limit = max_length or self.bounds.max_length
@@ -132,6 +144,18 @@ def check_length_fits(column: Column, field: str, option: str, needed: int) -> N
             option,
             f"outputs need {needed} characters but {column.name} holds {column.max_length}",
         )
+
+
+_SAMPLE = 4096
+
+
+def _repeats(values: pa.Array) -> bool:
+    """Whether the column repeats itself enough (names, cities, statuses) that finding its
+    distinct values costs less than hashing them all; judged on a leading sample."""
+    if len(values) < 2 * _SAMPLE:
+        return False
+    sample = values.slice(0, _SAMPLE)
+    return bool(len(pc.unique(sample)) < _SAMPLE * 9 // 10)
 
 
 def pick(

@@ -7,6 +7,7 @@ from services.sync_worker.engine.transformers import (
     address,
     basic,
     email,
+    expression,
     identity,
     numbers,
     person,
@@ -62,6 +63,7 @@ _CLASSES: tuple[type[Transformer[Message]], ...] = (  # type: ignore[assignment]
     text.GenerateCategorical,
     text.GenerateBusinessName,
     text.GenerateIpAddress,
+    expression.TransformExpression,
 )
 
 CATALOG: dict[str, type[Transformer[Message]]] = {cls.name: cls for cls in _CLASSES}

@@ -1,0 +1,119 @@
+"""Column values from row ordinals, a whole batch at a time.
+
+Generators are the catalog's transformers applied to the ordinals' text. Their per-value keyed
+hash is replaced by a vectorized keyed mix of the ordinal (the inputs are integers, and there
+is no source value to hide), so generating costs NumPy work only. A foreign key's values are
+its parent key's values at parent ordinals picked by a keyed hash of the child's ordinal."""
+
+import functools
+import hashlib
+from typing import cast
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from services.sync_worker.engine.transformers import (
+    ColumnBounds,
+    Transformer,
+    validate_transformer,
+)
+from services.sync_worker.engine.transformers.base import Transformer as BaseTransformer
+from services.sync_worker.engine.transformers.prf import U64, derive, mix, strings
+from veilsync.temporal.v1 import generate_pb2
+
+Ordinals = npt.NDArray[np.int64]
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def ordinal_text(ordinals: Ordinals) -> pa.Array:
+    return pa.array(ordinals, pa.int64()).cast(pa.string())
+
+
+def _seed(material: bytes, label: str) -> tuple[np.uint64, np.uint64]:
+    digest = hashlib.blake2b(
+        label.encode(), key=hashlib.blake2b(material).digest(), digest_size=16
+    ).digest()
+    first, second = np.frombuffer(digest, dtype="<u8")
+    return np.uint64(first), np.uint64(second)
+
+
+def _as_ordinals(values: pa.Array) -> U64 | None:
+    try:
+        return cast(U64, values.cast(pa.uint64()).to_numpy(zero_copy_only=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _ordinal_hashes(self: Transformer, values: pa.Array, words: int = 2) -> U64:
+    numbers = _as_ordinals(values)
+    if numbers is None:  # a transformer hashing text of its own making
+        return BaseTransformer._hashes(self, values, words)
+    first, second = _seed(self._subkey, "ordinals")
+    base = mix(numbers ^ first) ^ second
+    return np.stack([derive(base, w) for w in range(words)], axis=1)
+
+
+def _ordinal_hex(self: Transformer, values: pa.Array) -> pa.Array:
+    words = _ordinal_hashes(self, values, 4).astype(">u8").view(np.uint8).reshape(-1, 32)
+    nibbles = np.stack([words >> 4, words & 15], axis=2).reshape(-1)
+    return strings(_HEX[nibbles], np.full(len(values), 64, dtype=np.int64))
+
+
+@functools.cache
+def _ordinal_class(cls: type[Transformer]) -> type[Transformer]:
+    """The transformer class with hashes computed from integer inputs in bulk."""
+    made = type(
+        f"Ordinal{cls.__name__}", (cls,), {"_hashes": _ordinal_hashes, "_hex_hashes": _ordinal_hex}
+    )
+    return cast(type[Transformer], made)
+
+
+class ColumnValues:
+    """One GeneratedColumn of `table`, built once per table: its values for any batch of
+    ordinals. Each column draws from its own key, so two columns with the same generator still
+    differ; a reference rebuilds its parent's column under the parent's name."""
+
+    def __init__(self, column: generate_pb2.GeneratedColumn, key: bytes, table: str) -> None:
+        self._column = column
+        column_key = hashlib.blake2b(
+            f"{table}.{column.name}".encode(), key=hashlib.blake2b(key).digest()
+        ).digest()
+        self._kind = column.WhichOneof("values")
+        self._limit = column.max_length or None
+        if self._kind == "generator":
+            config = column.generator
+            cls = validate_transformer(config, column.name)
+            self._transformer = _ordinal_class(cls)(
+                getattr(config, cls.name),
+                column_key,
+                random=config.random,
+                bounds=ColumnBounds.of(column.data_type, self._limit),
+            )
+        elif self._kind == "reference":
+            self._parent = ColumnValues(column.reference.column, key, column.reference.table)
+            self._pick = _seed(key, column.reference.pick)[0]
+
+    def values(self, ordinals: Ordinals) -> pa.Array:
+        if self._kind == "generator":
+            return self._transformer.transform(ordinal_text(ordinals), self._limit)
+        if self._kind == "reference":
+            parents, linked = self.parents(ordinals)
+            values = self._parent.values(parents)
+            if linked is None:
+                return values
+            return pc.if_else(pa.array(linked), values, pa.scalar(None, pa.string()))
+        return ordinal_text(ordinals)
+
+    def parents(self, ordinals: Ordinals) -> tuple[Ordinals, npt.NDArray[np.bool_] | None]:
+        """The parent row of each row, and which rows have one (None: all of them)."""
+        ref = self._column.reference
+        if ref.one_to_one:
+            return ordinals, None
+        h = mix(ordinals.astype(np.uint64) ^ self._pick)
+        if ref.tree:
+            # Row i points at a row before it: a forest rooted at row 1, never a loop.
+            span = np.maximum(ordinals - 1, 1).astype(np.uint64)
+            return (h % span).astype(np.int64) + 1, ordinals > 1
+        return (h % np.uint64(max(ref.rows, 1))).astype(np.int64) + 1, None

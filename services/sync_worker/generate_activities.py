@@ -1,0 +1,123 @@
+"""The generate activities: plan a generate run from the job and its shape's schema, fill one
+table, fill its deferred references. Destinations are readied and finished by the sync's
+prepare_destinations and finish_destinations."""
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from temporalio import activity
+
+from services.common.activity_errors import domain_errors
+from services.sync_worker.activities import JobDirectory, ProgressSender
+from services.sync_worker.engine.connectors import open_database
+from services.sync_worker.engine.generate import fill_generated_references, generate_table
+from services.sync_worker.engine.generate_plan import build_generate_plan
+from services.sync_worker.engine.sync import CHUNK_ROWS, Destination
+from veilsync.temporal.v1 import generate_pb2, sync_pb2
+
+log = logging.getLogger(__name__)
+
+
+def _last_checkpoint(details: Sequence[Any]) -> sync_pb2.TableCheckpoint | None:
+    """The checkpoint an earlier attempt heartbeated, if any."""
+    for detail in reversed(details):
+        if isinstance(detail, sync_pb2.TableCheckpoint):
+            return detail
+    return None
+
+
+class GenerateActivities:
+    def __init__(
+        self, directory: JobDirectory, send_progress: ProgressSender, chunk_rows: int = CHUNK_ROWS
+    ) -> None:
+        self._directory = directory
+        self._send_progress = send_progress
+        self._chunk_rows = chunk_rows
+
+    def _destinations(
+        self, account_id: str, plans: list[sync_pb2.DestinationPlan]
+    ) -> list[Destination]:
+        return [
+            Destination(
+                open_database(self._directory.connection_url(account_id, p.connection_id)), p
+            )
+            for p in plans
+        ]
+
+    @activity.defn(name="plan_generate")
+    @domain_errors
+    def plan_generate(
+        self, request: generate_pb2.PlanGenerateInput
+    ) -> generate_pb2.PlanGenerateResult:
+        account = request.account_id
+        job = self._directory.get_job(account, job_id=request.job_id)
+        destinations = [
+            sync_pb2.DestinationPlan(
+                connection_id=self._directory.connection_id_by_name(account, d.connection),
+                truncate_before_insert=d.truncate_before_insert,
+                init_schema=d.init_schema,
+                on_conflict=d.on_conflict,
+            )
+            for d in job.destinations
+        ]
+        shape_id = (
+            self._directory.connection_id_by_name(account, job.source.connection)
+            if job.source.connection
+            else destinations[0].connection_id
+        )
+        shape = open_database(self._directory.connection_url(account, shape_id))
+        plan = build_generate_plan(job, shape.introspect(), shape_id, destinations)
+        return generate_pb2.PlanGenerateResult(plan=plan)
+
+    @activity.defn(name="generate_table")
+    @domain_errors
+    def generate_table(
+        self, request: generate_pb2.GenerateTableInput
+    ) -> generate_pb2.GenerateTableResult:
+        account, table = request.account_id, request.table
+        name = f"{table.schema}.{table.name}"
+        info = activity.info()
+
+        def report(checkpoint: sync_pb2.TableCheckpoint, made: int, written: int) -> None:
+            activity.heartbeat(checkpoint)
+            progress = sync_pb2.TableProgress(table=name, rows_read=made, rows_written=written)
+            self._send_progress(
+                info.workflow_id or "",
+                info.workflow_run_id or "",
+                sync_pb2.SetSyncProgressRequest(table=progress),
+            )
+
+        result = generate_table(
+            self._destinations(account, list(request.destinations)),
+            table,
+            request.generation,
+            self._directory.transform_key(account, request.job_id),
+            report,
+            _last_checkpoint(info.heartbeat_details),
+            self._chunk_rows,
+        )
+        log.info("generated %s: %d rows, %d written", name, result.rows_read, result.rows_written)
+        return generate_pb2.GenerateTableResult(
+            table=name,
+            rows_generated=result.rows_read,
+            rows_written=result.rows_written,
+            rows_resumed=result.rows_resumed,
+        )
+
+    @activity.defn(name="fill_generated_references")
+    @domain_errors
+    def fill_generated_references(
+        self, request: generate_pb2.FillGeneratedReferencesInput
+    ) -> generate_pb2.FillGeneratedReferencesResult:
+        inner = request.table
+        updated = fill_generated_references(
+            self._destinations(inner.account_id, list(inner.destinations)),
+            inner.table,
+            inner.generation,
+            self._directory.transform_key(inner.account_id, inner.job_id),
+        )
+        return generate_pb2.FillGeneratedReferencesResult(rows_updated=updated)
+
+    def all(self) -> list[Callable[..., object]]:
+        return [self.plan_generate, self.generate_table, self.fill_generated_references]

@@ -1,0 +1,227 @@
+"""GenerateWorkflow on a real Temporal dev server and real PostgreSQL: a schema with a
+foreign-key cycle and a self-reference filled with valid references, unique keys and the
+requested row counts, directly and through the API."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg
+import pytest
+from google.protobuf import json_format
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from services.common import contract
+from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
+from tests.integration.conftest import Api
+from tests.integration.shop import rows
+from tests.integration.test_api_runs import with_password
+from tests.integration.test_sync_workflow import FakeDirectory
+from veilsync.temporal.v1 import generate_pb2, sync_pb2
+from veilsync.v1 import connection_pb2 as c
+from veilsync.v1 import job_pb2
+
+# departments <-> employees is a cycle (departments.head_id is nullable and deferred),
+# employees.manager_id a self-reference, badges a one-to-one extension keyed by its reference,
+# assignments a join table whose key is two references.
+SCHEMA_SQL = """
+CREATE TYPE level AS ENUM ('junior', 'senior', 'staff');
+CREATE TABLE departments (
+    id integer PRIMARY KEY,
+    code varchar(8) NOT NULL UNIQUE,
+    head_id bigint,
+    budget numeric(9, 2) NOT NULL
+);
+CREATE TABLE employees (
+    id bigint PRIMARY KEY,
+    external_id uuid NOT NULL UNIQUE,
+    department_id integer NOT NULL REFERENCES departments (id),
+    manager_id bigint REFERENCES employees (id),
+    name varchar(12) NOT NULL,
+    level level NOT NULL,
+    hired_at timestamptz NOT NULL,
+    active boolean NOT NULL,
+    profile jsonb
+);
+ALTER TABLE departments ADD FOREIGN KEY (head_id) REFERENCES employees (id);
+CREATE TABLE badges (
+    employee_id bigint PRIMARY KEY REFERENCES employees (id),
+    serial text NOT NULL
+);
+CREATE TABLE assignments (
+    employee_id bigint NOT NULL REFERENCES employees (id),
+    department_id integer NOT NULL REFERENCES departments (id),
+    PRIMARY KEY (employee_id, department_id)
+);
+"""
+COUNTS = {
+    "public.departments": 40,
+    "public.employees": 700,
+    "public.badges": 300,
+    "public.assignments": 500,
+}
+# (child, column, parent, parent column, nullable)
+REFERENCES = [
+    ("departments", "head_id", "employees", "id"),
+    ("employees", "department_id", "departments", "id"),
+    ("employees", "manager_id", "employees", "id"),
+    ("badges", "employee_id", "employees", "id"),
+    ("assignments", "employee_id", "employees", "id"),
+    ("assignments", "department_id", "departments", "id"),
+]
+KEYS = {
+    "departments": ["id", "code"],
+    "employees": ["id", "external_id"],
+    "badges": ["employee_id"],
+    "assignments": ["employee_id, department_id"],
+}
+
+
+def generate_spec() -> job_pb2.GenerateSpec:
+    """What a job file's `generate:` section says, through the proto3 JSON mapping."""
+    return json_format.ParseDict(
+        {
+            "defaultRows": "500",
+            "tables": [
+                {"table": "departments", "rows": "40"},
+                {
+                    "table": "employees",
+                    "rows": "700",
+                    "columns": {"name": {"generateFirstName": {}}},
+                },
+                {"table": "badges", "rows": "300"},
+            ],
+        },
+        job_pb2.GenerateSpec(),
+    )
+
+
+def value(url: str, query: str) -> Any:
+    return rows(url, query)[0][0]
+
+
+def check_generated(url: str) -> None:
+    for table, count in COUNTS.items():
+        assert value(url, f"SELECT count(*) FROM {table}") == count, table
+    for child, column, parent, key in REFERENCES:
+        dangling = value(
+            url,
+            f"SELECT count(*) FROM {child} c LEFT JOIN {parent} p ON p.{key} = c.{column} "
+            f"WHERE c.{column} IS NOT NULL AND p.{key} IS NULL",
+        )
+        assert dangling == 0, f"{child}.{column}"
+    # Every reference is set, but for the root of the manager tree.
+    assert value(url, "SELECT count(*) FROM departments WHERE head_id IS NULL") == 0
+    assert value(url, "SELECT count(*) FROM employees WHERE manager_id IS NULL") == 1
+    assert value(url, "SELECT count(*) FROM employees WHERE manager_id >= id") == 0
+    for table, keys in KEYS.items():
+        for key in keys:
+            distinct = value(url, f"SELECT count(DISTINCT ({key})) FROM {table}")
+            assert distinct == COUNTS[f"public.{table}"], f"{table}.{key}"
+    # Defaults fit their types, and differ between rows.
+    assert value(url, "SELECT count(DISTINCT hired_at) FROM employees") > 600
+    assert value(url, "SELECT count(DISTINCT level) FROM employees") == 3
+    assert value(url, "SELECT count(*) FROM employees WHERE profile = '{}'::jsonb") == 700
+
+
+@pytest.fixture
+async def worker(
+    temporal_env: WorkflowEnvironment,
+) -> AsyncIterator[tuple[Client, str, FakeDirectory]]:
+    directory = FakeDirectory()
+    queue = f"generate-test-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
+        async with build_worker(
+            temporal_env.client, directory, executor, task_queue=queue, chunk_rows=200
+        ):
+            yield temporal_env.client, queue, directory
+
+
+async def test_generate_fills_a_cyclic_schema_with_valid_references(
+    worker: tuple[Client, str, FakeDirectory], pg_database: Callable[[str], str]
+) -> None:
+    client, queue, directory = worker
+    destination = pg_database("gen")
+    with psycopg.connect(destination, autocommit=True) as conn:
+        conn.execute(SCHEMA_SQL)
+    directory.urls["qa"] = destination
+    job = job_pb2.Job(id="job-gen", generate=generate_spec())
+    job.destinations.add(connection="qa", truncate_before_insert=True)
+    directory.jobs[job.id] = job
+    run_id = f"run-{uuid.uuid4().hex}"
+    result = await client.execute_workflow(
+        contract.GENERATE_WORKFLOW,
+        generate_pb2.GenerateWorkflowInput(job_id=job.id, account_id="default"),
+        id=run_id,
+        task_queue=queue,
+        result_type=generate_pb2.GenerateWorkflowResult,
+    )
+    check_generated(destination)
+    assert {t.table: t.rows_written for t in result.progress.tables} == COUNTS
+    assert [t.table for t in result.progress.tables][:2] == [
+        "public.departments",
+        "public.employees",
+    ]
+    assert all(t.status == job_pb2.TABLE_SYNC_STATUS_SUCCEEDED for t in result.progress.tables)
+    assert result.rows_generated == result.rows_written == sum(COUNTS.values())
+    answer = await client.get_workflow_handle(run_id).query(
+        contract.GET_SYNC_PROGRESS_QUERY,
+        sync_pb2.GetSyncProgressRequest(),
+        result_type=sync_pb2.GetSyncProgressResponse,
+    )
+    assert answer.progress == result.progress
+    # Keyed: a second run gives the same rows.
+    before = value(destination, "SELECT md5(string_agg(e::text, ',' ORDER BY id)) FROM employees e")
+    await client.execute_workflow(
+        contract.GENERATE_WORKFLOW,
+        generate_pb2.GenerateWorkflowInput(job_id=job.id, account_id="default"),
+        id=f"run-{uuid.uuid4().hex}",
+        task_queue=queue,
+        result_type=generate_pb2.GenerateWorkflowResult,
+    )
+    after = value(destination, "SELECT md5(string_agg(e::text, ',' ORDER BY id)) FROM employees e")
+    assert before == after
+
+
+@pytest.fixture
+async def api_worker(api: Api) -> AsyncIterator[None]:
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
+        async with build_worker(api.temporal, api.store, executor, api.settings.sync_task_queue):
+            yield
+
+
+async def test_a_generate_job_runs_through_the_api(
+    api: Api, api_worker: None, pg_database: Callable[[str], str]
+) -> None:
+    destination = pg_database("gen")
+    with psycopg.connect(destination, autocommit=True) as conn:
+        conn.execute(SCHEMA_SQL)
+    await api.connections.CreateConnection(
+        c.CreateConnectionRequest(name="qa", url=with_password(destination))
+    )
+    job = job_pb2.Job(name="fill-qa", generate=generate_spec())
+    job.destinations.add(connection="qa", truncate_before_insert=True)
+    created = (await api.jobs.CreateJob(job_pb2.CreateJobRequest(job=job))).job
+    run = (
+        await api.jobs.TriggerJobRun(
+            job_pb2.TriggerJobRunRequest(job=job_pb2.JobRef(id=created.id))
+        )
+    ).run
+    for _ in range(600):
+        progress = (
+            await api.jobs.GetJobRunProgress(job_pb2.GetJobRunProgressRequest(run_id=run.id))
+        ).progress
+        if progress.status != job_pb2.RUN_STATUS_RUNNING:
+            break
+        await asyncio.sleep(0.1)
+    assert progress.status == job_pb2.RUN_STATUS_SUCCEEDED
+    assert {t.table: t.rows_written for t in progress.tables} == COUNTS
+    assert progress.rows_total == progress.rows_read == sum(COUNTS.values())
+    check_generated(destination)
+    listed = await api.jobs.ListJobRuns(
+        job_pb2.ListJobRunsRequest(job=job_pb2.JobRef(id=created.id))
+    )
+    assert [r.id for r in listed.runs] == [run.id]

@@ -1,0 +1,170 @@
+"""ModelService over a real gRPC channel: the API starts training and sampling on its ml task
+queue, served here by an in-process ML worker sharing the API's store, model files and
+payload codec."""
+
+import asyncio
+import hashlib
+import io
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+import psycopg
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+
+from services.common.model_files import ModelFiles, models_dir  # noqa: E402
+from services.common.store.models_store import ModelStore  # noqa: E402
+from services.ml_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_ml_worker  # noqa: E402
+from tests.integration.conftest import Api  # noqa: E402
+from tests.integration.test_ml_workflows import (  # noqa: E402
+    COLUMNS,
+    DEST_SQL,
+    TABLE_SQL,
+    Generator,
+)
+from veilsync.v1 import connection_pb2 as c  # noqa: E402
+from veilsync.v1 import model_pb2 as m  # noqa: E402
+
+pytestmark = [pytest.mark.ml, pytest.mark.integration]
+EPOCHS = 150
+CHUNK = 4096
+
+
+@pytest.fixture
+async def ml_api(api: Api) -> AsyncIterator[Api]:
+    models = ModelStore(api.settings.metadata_url())
+    with ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES) as executor:
+        worker = build_ml_worker(
+            api.temporal,
+            api.store,
+            models,
+            ModelFiles(models_dir(api.settings)),
+            torch.device("cpu"),
+            b"api-test-secret",
+            executor,
+            task_queue=api.settings.ml_task_queue,
+        )
+        async with worker:
+            yield api
+    models.close()
+
+
+async def _connections(api: Api, pg_database: Callable[[str], str]) -> None:
+    source, destination = pg_database("mlapisrc"), pg_database("mlapidst")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(TABLE_SQL)
+    with psycopg.connect(destination, autocommit=True) as conn:
+        conn.execute(DEST_SQL)
+    for name, url in (("src", source), ("dst", destination)):
+        await api.connections.CreateConnection(c.CreateConnectionRequest(name=name, url=url))
+
+
+def _torchscript() -> bytes:
+    buffer = io.BytesIO()
+    torch.jit.save(torch.jit.script(Generator()), buffer)
+    return buffer.getvalue()
+
+
+async def _upload(
+    api: Api, name: str, data: bytes, sha256: str | None = None
+) -> m.UploadModelResponse:
+    metadata = m.UploadModelMetadata(
+        name=name,
+        format=m.MODEL_FORMAT_TORCHSCRIPT,
+        columns=COLUMNS,
+        sha256=sha256 or hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+    )
+
+    async def parts() -> AsyncIterator[m.UploadModelRequest]:
+        yield m.UploadModelRequest(metadata=metadata)
+        for start in range(0, len(data), CHUNK):
+            yield m.UploadModelRequest(chunk=data[start : start + CHUNK])
+
+    response: m.UploadModelResponse = await api.models.UploadModel(parts())
+    return response
+
+
+async def _refused(call: object, *words: str) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call  # type: ignore[misc]
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    for word in words:
+        assert word in (caught.value.details() or "")
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+async def test_model_service_end_to_end(ml_api: Api, pg_database: Callable[[str], str]) -> None:
+    api = ml_api
+    await _connections(api, pg_database)
+    trained = await api.models.TrainModel(
+        m.TrainModelRequest(
+            name="orders-vae",
+            kind=m.MODEL_KIND_VEILSYNC_VAE,
+            source_connection="src",
+            table="public.orders",
+            options=m.TrainingOptions(epochs=EPOCHS, batch_size=50, seed=2),
+        )
+    )
+    model_id = trained.model.id
+    assert trained.model.status == m.MODEL_STATUS_TRAINING
+
+    seen: list[m.TrainingProgress] = []
+    for _ in range(1200):
+        model = (await api.models.GetModel(m.GetModelRequest(id=model_id))).model
+        if model.status != m.MODEL_STATUS_TRAINING:
+            break
+        seen.append(model.progress)
+        await asyncio.sleep(0.02)
+    assert model.status == m.MODEL_STATUS_READY, model.error
+    assert model.progress.epoch == model.progress.epochs == EPOCHS
+    assert model.progress.loss > 0 and model.training_rows == 150
+    mid = [p for p in seen if 0 < p.epoch < EPOCHS]
+    assert mid, "no progress was seen while training"
+    assert all(p.epochs == EPOCHS and p.loss > 0 and p.HasField("eta") for p in mid)
+
+    listed = await api.models.ListModels(m.ListModelsRequest())
+    assert [x.name for x in listed.models] == ["orders-vae"]
+    quality = (await api.models.GetModelQuality(m.GetModelQualityRequest(id=model_id))).quality
+    assert 0 < quality.overall_score <= 1
+    assert {s.column for s in quality.column_shapes} >= {"status", "amount", "paid"}
+
+    preview = await api.models.SampleModel(
+        m.SampleModelRequest(id=model_id, row_count=5, seed=1, preview=True)
+    )
+    assert len(preview.rows) == 5 and "status" in preview.columns
+    written = await api.models.SampleModel(
+        m.SampleModelRequest(
+            id=model_id,
+            row_count=40,
+            seed=1,
+            destination=m.SampleDestination(connection="dst", table="public.orders"),
+        )
+    )
+    assert written.rows_written == 40
+
+    # Uploads: a TorchScript file samples; a wrong checksum and a pickle store nothing.
+    script = _torchscript()
+    uploaded = (await _upload(api, "byo", script)).model
+    assert uploaded.status == m.MODEL_STATUS_READY and uploaded.kind == m.MODEL_KIND_UPLOADED
+    rows = await api.models.SampleModel(
+        m.SampleModelRequest(id=uploaded.id, row_count=3, preview=True)
+    )
+    assert [dict(r) for r in rows.rows] == [{"id": i, "amount": i * 1.5} for i in (1, 2, 3)]
+    await _refused(_upload(api, "bad-sum", script, sha256="0" * 64), "metadata.sha256")
+    import pickle
+
+    await _refused(_upload(api, "pickled", pickle.dumps({"weights": [1, 2]})), "pickle")
+    names = [x.name for x in (await api.models.ListModels(m.ListModelsRequest())).models]
+    assert names == ["byo", "orders-vae"]
+    staging = models_dir(api.settings) / "staging"
+    assert not staging.exists() or not any(staging.iterdir())
+
+    await api.models.DeleteModel(m.DeleteModelRequest(id=model_id))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.models.GetModel(m.GetModelRequest(id=model_id))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert not (models_dir(api.settings) / "default" / model_id).exists()
