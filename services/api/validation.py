@@ -233,6 +233,7 @@ UPDATABLE_JOB_FIELDS = (
     "run_options",
     "hooks",
     "generate",
+    "synthesize",
 )
 
 

@@ -12,7 +12,13 @@ from services.common.settings import Settings
 
 
 def data_converter(codec_key: bytes) -> temporalio.converter.DataConverter:
-    return dataclasses.replace(temporalio.converter.default(), payload_codec=AesGcmCodec(codec_key))
+    """Payloads encrypted by the codec, and failure messages and stack traces moved into an
+    encoded payload too: a failure is the one place free text reaches history."""
+    return dataclasses.replace(
+        temporalio.converter.default(),
+        payload_codec=AesGcmCodec(codec_key),
+        failure_converter_class=temporalio.converter.DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 async def connect(settings: Settings) -> Client:

@@ -25,8 +25,11 @@ from veilsync.v1 import job_pb2
 
 log = logging.getLogger(__name__)
 
-# Progress signals add history events and workflow tasks: at most one per table this often.
+# Progress signals add history events and workflow tasks. A table signals at most once a
+# second, and the gap grows with its age (a 50th of it), so even a table copied for days adds
+# a few hundred events: history stays small while early progress stays lively.
 SIGNAL_EVERY_SECONDS = 1.0
+SIGNAL_GAP_SHARE = 50
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -134,16 +137,18 @@ class SyncActivities:
         info = activity.info()
         resume = _last_checkpoint(info.heartbeat_details)
 
-        last_signal = time.monotonic()
+        started = last_signal = time.monotonic()
 
         def report(checkpoint: sync_pb2.TableCheckpoint, read: int, written: int) -> None:
             nonlocal last_signal
             # Every heartbeat carries the last committed checkpoint: the server keeps only
             # the latest details, and a retry resumes from them.
             activity.heartbeat(checkpoint)
-            if time.monotonic() - last_signal < SIGNAL_EVERY_SECONDS:
+            now = time.monotonic()
+            gap = max(SIGNAL_EVERY_SECONDS, (now - started) / SIGNAL_GAP_SHARE)
+            if now - last_signal < gap:
                 return  # each signal wakes the workflow: a quick table reports by its result
-            last_signal = time.monotonic()
+            last_signal = now
             progress = sync_pb2.TableProgress(table=name, rows_read=read, rows_written=written)
             self._send_progress(
                 info.workflow_id or "",

@@ -225,3 +225,29 @@ def test_bad_remapping_is_refused_naming_it(
     with pytest.raises(InvalidArgumentError, match=message) as error:
         validate_job(job, shop[0])
     assert error.value.field.startswith("job.destinations[0]")
+
+
+def test_a_two_table_cycle_syncs_with_the_nullable_side_filled_later(
+    pg_database: Callable[[str], str],
+) -> None:
+    source, destination = pg_database("src"), pg_database("dst")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE departments (id bigint PRIMARY KEY, name text NOT NULL,"
+            " manager_id bigint);"
+            "CREATE TABLE employees (id bigint PRIMARY KEY, department_id bigint NOT NULL"
+            " REFERENCES departments (id), boss_id bigint REFERENCES employees (id));"
+            "ALTER TABLE departments ADD FOREIGN KEY (manager_id) REFERENCES employees (id);"
+            "INSERT INTO departments SELECT i, 'd' || i, NULL FROM generate_series(1, 20) i;"
+            "INSERT INTO employees SELECT i, 1 + i % 20, NULLIF(i / 2, 0)"
+            " FROM generate_series(1, 200) i;"
+            "UPDATE departments SET manager_id = id * 10"
+        )
+    plan = run_sync(source, destination, job_pb2.Job(name="cycle"))
+    deferred = {p.name: list(p.deferred_columns) for p in plan.tables}
+    assert deferred == {"departments": ["manager_id"], "employees": ["boss_id"]}
+    for query in (
+        "SELECT * FROM departments ORDER BY id",
+        "SELECT * FROM employees ORDER BY id",
+    ):
+        assert rows(destination, query) == rows(source, query)

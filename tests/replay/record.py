@@ -12,6 +12,7 @@ or a source row value."""
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import sys
 import uuid
@@ -32,6 +33,7 @@ from tests.integration.shop import SHOP_SQL, shop_job
 from tests.integration.test_generate_workflow import SCHEMA_SQL, generate_spec
 from tests.integration.test_sync_workflow import FakeDirectory
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
+from veilsync.v1 import job_pb2
 
 HISTORIES = Path(__file__).parent / "histories"
 # Tables with no foreign keys, ready alongside customers: with two parallel slots, the small
@@ -45,16 +47,17 @@ INSERT INTO currencies VALUES ('EUR', 'E'), ('USD', 'D');
 INSERT INTO warehouses VALUES (1, 'Lyon'), (2, 'Bremen');
 ANALYZE;
 """
-# A trigger's fixed message: a constraint's error would quote the row into the history.
+# A statement trigger's fixed message: a row-level error (a constraint, a row trigger) would
+# quote the offending row into the failure message, and so into the history.
 REFUSE_CUSTOMERS_SQL = """
 CREATE TABLE customers (id bigint PRIMARY KEY, first_name varchar(40), last_name text,
     email varchar(120), ssn text, notes text, referred_by bigint, created_at timestamptz);
 CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
     $$ BEGIN RAISE EXCEPTION 'customers are read-only here'; END $$;
-CREATE TRIGGER refuse BEFORE INSERT ON customers FOR EACH ROW EXECUTE FUNCTION refuse();
+CREATE TRIGGER refuse AFTER INSERT ON customers FOR EACH STATEMENT EXECUTE FUNCTION refuse();
 """
 # Strings that must never reach a history: URLs, credentials, and values of source rows.
-FORBIDDEN = ("postgres", "password", "corp.test", "Smith", "SKU-", "Lyon", "Bremen", "France")
+FORBIDDEN = ("postgresql://", "password", "corp.test", "Smith", "SKU-", "Lyon", "Bremen", "France")
 
 
 class Databases:
@@ -87,10 +90,8 @@ def _strings(node: Any, key: str = "") -> Iterator[str]:
     elif isinstance(node, str):
         yield node
         if key == "data":
-            try:
+            with contextlib.suppress(binascii.Error, ValueError):
                 yield base64.b64decode(node, validate=True).decode("utf-8", "replace")
-            except (binascii.Error, ValueError):
-                pass
 
 
 def check_clean(name: str, text: str, urls: list[str]) -> None:
@@ -156,7 +157,7 @@ async def record_all(client: Client, make_db: Callable[[str], str]) -> dict[str,
             with psycopg.connect(generated, autocommit=True) as conn:
                 conn.execute(SCHEMA_SQL)
             directory.urls["gen"] = generated
-            gen_job = directory.jobs["job-sync"].__class__(id="job-gen", generate=generate_spec())
+            gen_job = job_pb2.Job(id="job-gen", generate=generate_spec())
             gen_job.destinations.add(connection="gen", truncate_before_insert=True)
             directory.jobs[gen_job.id] = gen_job
             workflow_ids["generate_succeeded"] = "replay-generate-succeeded"

@@ -6,6 +6,7 @@ MySQL and MariaDB alike, and it has what the fast paths need: unbuffered cursors
 LOCAL. Its per-value decoding cost is kept small by reading text and casting in Arrow."""
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -74,9 +75,14 @@ _DATA_ERRORS = {
 _STAGE = "_veilsync_stage"
 
 
+# The values MySQL quotes in its messages ("Duplicate entry 'ann@corp.com' for key ...",
+# "Incorrect integer value: 'x' for column ..."): row data, kept out of logs and history.
+_QUOTED_VALUES = re.compile(r"(?<=entry )'(?:[^'\\]|\\.)*' ?|(?<=value): '(?:[^'\\]|\\.)*'")
+
+
 def _translate(err: pymysql.MySQLError) -> Exception | None:
     code = err.args[0] if err.args and isinstance(err.args[0], int) else 0
-    message = scrub(str(err.args[1]) if len(err.args) > 1 else str(err))
+    message = _QUOTED_VALUES.sub("", scrub(str(err.args[1]) if len(err.args) > 1 else str(err)))
     if isinstance(err, pymysql.IntegrityError | pymysql.DataError) or code in _DATA_ERRORS:
         return DataRejectedError(message)
     if isinstance(err, pymysql.OperationalError):
@@ -411,7 +417,7 @@ class _MysqlWriter:
             if loaded != batch.num_rows or cur.warning_count:
                 # LOCAL turns errors into warnings and skips the row: fail like INSERT would.
                 cur.execute("SHOW WARNINGS LIMIT 3")
-                reasons = "; ".join(str(w[2]) for w in cur.fetchall())
+                reasons = "; ".join(_QUOTED_VALUES.sub("", str(w[2])) for w in cur.fetchall())
                 raise DataRejectedError(
                     f"{self._into}: {batch.num_rows - loaded} of {batch.num_rows} rows refused"
                     f" ({reasons or 'no reason given'})"

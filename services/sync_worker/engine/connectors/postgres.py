@@ -1,5 +1,6 @@
 """PostgreSQL: catalog introspection, COPY reads and writes, DDL for init_schema."""
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -44,6 +45,26 @@ def _ident(schema: str, table: str) -> sql.Identifier:
 
 def _names(columns: Sequence[str]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+
+
+_QUOTED_VALUE = re.compile(r':\s*"(?:[^"]|"")*"\s*$')
+
+
+def describe(err: psycopg.Error) -> str:
+    """What the server refused, by constraint, table and column, without the values: its
+    DETAIL and CONTEXT lines quote the offending row, which must not reach logs or history."""
+    diag = err.diag
+    message = _QUOTED_VALUE.sub("", diag.message_primary or type(err).__name__)
+    where = [
+        f"{label} {value}"
+        for label, value in (
+            ("table", diag.table_name),
+            ("column", diag.column_name),
+            ("constraint", diag.constraint_name),
+        )
+        if value
+    ]
+    return f"{message} ({', '.join(where)})" if where else message
 
 
 class _PgWriter:
@@ -142,7 +163,7 @@ class PostgresDatabase:
         except psycopg.Error as err:
             if conn.broken or isinstance(err, _TRANSIENT):
                 raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
-            raise DataRejectedError(str(err).strip()) from err
+            raise DataRejectedError(describe(err)) from err
 
     def version(self) -> str:
         with self._connect() as conn:

@@ -27,12 +27,13 @@ _NULL = pa.scalar(None, pa.string())
 
 
 def generated_email(h: U64) -> tuple[pa.Array, pa.Array]:
-    """first.last.NNNNN and an RFC 2606 domain from two hash words per row."""
-    number = pa.array((h[:, 1] >> np.uint64(8)) % np.uint64(100_000)).cast(pa.string())
+    """first.last.NNNNNNNNNN and an RFC 2606 domain from two hash words per row. Ten digits
+    make the space wide enough that a UNIQUE email column practically never sees a clash."""
+    number = pa.array((h[:, 1] >> np.uint64(8)) % np.uint64(10**10)).cast(pa.string())
     local = pc.binary_join_element_wise(
         pc.utf8_lower(pick(dictionaries.first_names(), h[:, 0])),
         pc.utf8_lower(pick(dictionaries.last_names(), h[:, 0] >> np.uint64(32))),
-        pc.utf8_lpad(number, 5, "0"),
+        pc.utf8_lpad(number, 10, "0"),
         ".",
     )
     return local, pick(dictionaries.safe_email_domains(), h[:, 1] & np.uint64(0xFF))
@@ -72,7 +73,7 @@ def _local_of_length(h: U64, values: pa.Array, domain: pa.Array) -> pa.Array:
 
 class GenerateEmail(Transformer[t.GenerateEmail]):
     name = "generate_email"
-    description = "Generates first.last.NNNNN at an example domain (RFC 2606)."
+    description = "Generates first.last.NNNNNNNNNN at an example domain (RFC 2606)."
 
     @classmethod
     def check_column(cls, options: t.GenerateEmail, column: Column, field: str) -> None:
@@ -89,14 +90,15 @@ class GenerateEmail(Transformer[t.GenerateEmail]):
 
 
 class TransformEmail(Transformer[t.TransformEmail]):
-    """Keyed outputs are not guaranteed unique: the space is 690 first names x 1000 last names
-    x 10^5 numbers x 3 domains, about 2 x 10^11, so n distinct inputs share an output in about
-    n^2 / (4 x 10^11) pairs (two or three per million addresses). A UNIQUE email column then
-    rejects those rows; transform_hash keeps uniqueness at the cost of realism."""
+    """Keyed outputs are unique in practice, not by construction: the space is 690 first names
+    x 1000 last names x 10^10 numbers x 3 domains, about 2 x 10^16, so n distinct inputs share
+    an output in about n^2 / (4 x 10^16) pairs (one chance in 40,000 for a million addresses,
+    a quarter of a pair for a hundred million). Such a clash on a UNIQUE column fails the
+    table loudly rather than dropping a row; transform_hash is unique by construction."""
 
     name = "transform_email"
     description = (
-        "Replaces an email address with first.last.NNNNN at an example domain (RFC 2606), or "
+        "Replaces an email address with first.last.NNNNNNNNNN at an example domain (RFC 2606), or "
         "at the original domain with preserve_domain; optionally as long as the input."
     )
 
