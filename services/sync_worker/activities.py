@@ -54,7 +54,7 @@ class JobDirectory(Protocol):
 ProgressSender = Callable[[str, str, sync_pb2.SetSyncProgressRequest], None]
 
 
-def _last_checkpoint(details: Sequence[Any]) -> sync_pb2.TableCheckpoint | None:
+def last_checkpoint(details: Sequence[Any]) -> sync_pb2.TableCheckpoint | None:
     """The checkpoint an earlier attempt of this activity heartbeated, if any."""
     for detail in reversed(details):
         if isinstance(detail, sync_pb2.TableCheckpoint):
@@ -62,18 +62,31 @@ def _last_checkpoint(details: Sequence[Any]) -> sync_pb2.TableCheckpoint | None:
     return None
 
 
-class SyncActivities:
+class JobActivities:
+    """The ports every table-writing activity class shares, and how it reaches the job's
+    destinations through them."""
+
     def __init__(
-        self,
-        directory: JobDirectory,
-        send_progress: ProgressSender,
-        chunk_rows: int = CHUNK_ROWS,
-        ml_task_queue: str = contract.ML_TASK_QUEUE,
+        self, directory: JobDirectory, send_progress: ProgressSender, chunk_rows: int = CHUNK_ROWS
     ) -> None:
         self._directory = directory
         self._send_progress = send_progress
         self._chunk_rows = chunk_rows
-        self._ml_task_queue = ml_task_queue
+
+    def _destination_plans(
+        self, account_id: str, job: job_pb2.Job
+    ) -> list[sync_pb2.DestinationPlan]:
+        return [
+            sync_pb2.DestinationPlan(
+                connection_id=self._directory.connection_id_by_name(account_id, d.connection),
+                truncate_before_insert=d.truncate_before_insert,
+                init_schema=d.init_schema,
+                on_conflict=d.on_conflict,
+                schema_map=d.schema_map,
+                table_map=d.table_map,
+            )
+            for d in job.destinations
+        ]
 
     def _destinations(
         self, account_id: str, plans: list[sync_pb2.DestinationPlan]
@@ -84,6 +97,18 @@ class SyncActivities:
             )
             for p in plans
         ]
+
+
+class SyncActivities(JobActivities):
+    def __init__(
+        self,
+        directory: JobDirectory,
+        send_progress: ProgressSender,
+        chunk_rows: int = CHUNK_ROWS,
+        ml_task_queue: str = contract.ML_TASK_QUEUE,
+    ) -> None:
+        super().__init__(directory, send_progress, chunk_rows)
+        self._ml_task_queue = ml_task_queue
 
     @activity.defn(name="plan_sync")
     @domain_errors
@@ -97,17 +122,7 @@ class SyncActivities:
             job = resolve_saved(job, lambda name: saved.saved_transformer(account, name))
         source_id = self._directory.connection_id_by_name(account, job.source.connection)
         source = open_database(self._directory.connection_url(account, source_id))
-        destinations = [
-            sync_pb2.DestinationPlan(
-                connection_id=self._directory.connection_id_by_name(account, d.connection),
-                truncate_before_insert=d.truncate_before_insert,
-                init_schema=d.init_schema,
-                on_conflict=d.on_conflict,
-                schema_map=d.schema_map,
-                table_map=d.table_map,
-            )
-            for d in job.destinations
-        ]
+        destinations = self._destination_plans(account, job)
         plan = build_plan(job, source.introspect(), source_id, destinations)
         plan.ml_task_queue = self._ml_task_queue
         for table in plan.tables:
@@ -135,7 +150,7 @@ class SyncActivities:
         account, table = request.account_id, request.table
         name = f"{table.schema}.{table.name}"
         info = activity.info()
-        resume = _last_checkpoint(info.heartbeat_details)
+        resume = last_checkpoint(info.heartbeat_details)
 
         started = last_signal = time.monotonic()
 

@@ -3,48 +3,21 @@ table, fill its deferred references. Destinations are readied and finished by th
 prepare_destinations and finish_destinations."""
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 from temporalio import activity
 
 from services.common.activity_errors import domain_errors
-from services.sync_worker.activities import JobDirectory, ProgressSender
+from services.sync_worker.activities import JobActivities, last_checkpoint
 from services.sync_worker.engine.connectors import open_database
 from services.sync_worker.engine.generate import fill_generated_references, generate_table
 from services.sync_worker.engine.generate_plan import build_generate_plan
-from services.sync_worker.engine.sync import CHUNK_ROWS, Destination
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
 
 log = logging.getLogger(__name__)
 
 
-def _last_checkpoint(details: Sequence[Any]) -> sync_pb2.TableCheckpoint | None:
-    """The checkpoint an earlier attempt heartbeated, if any."""
-    for detail in reversed(details):
-        if isinstance(detail, sync_pb2.TableCheckpoint):
-            return detail
-    return None
-
-
-class GenerateActivities:
-    def __init__(
-        self, directory: JobDirectory, send_progress: ProgressSender, chunk_rows: int = CHUNK_ROWS
-    ) -> None:
-        self._directory = directory
-        self._send_progress = send_progress
-        self._chunk_rows = chunk_rows
-
-    def _destinations(
-        self, account_id: str, plans: list[sync_pb2.DestinationPlan]
-    ) -> list[Destination]:
-        return [
-            Destination(
-                open_database(self._directory.connection_url(account_id, p.connection_id)), p
-            )
-            for p in plans
-        ]
-
+class GenerateActivities(JobActivities):
     @activity.defn(name="plan_generate")
     @domain_errors
     def plan_generate(
@@ -52,15 +25,7 @@ class GenerateActivities:
     ) -> generate_pb2.PlanGenerateResult:
         account = request.account_id
         job = self._directory.get_job(account, job_id=request.job_id)
-        destinations = [
-            sync_pb2.DestinationPlan(
-                connection_id=self._directory.connection_id_by_name(account, d.connection),
-                truncate_before_insert=d.truncate_before_insert,
-                init_schema=d.init_schema,
-                on_conflict=d.on_conflict,
-            )
-            for d in job.destinations
-        ]
+        destinations = self._destination_plans(account, job)
         shape_id = (
             self._directory.connection_id_by_name(account, job.source.connection)
             if job.source.connection
@@ -94,7 +59,7 @@ class GenerateActivities:
             request.generation,
             self._directory.transform_key(account, request.job_id),
             report,
-            _last_checkpoint(info.heartbeat_details),
+            last_checkpoint(info.heartbeat_details),
             self._chunk_rows,
         )
         log.info("generated %s: %d rows, %d written", name, result.rows_read, result.rows_written)

@@ -3,54 +3,32 @@ order with bounded parallelism, fills deferred references, finishes the destinat
 reports progress as DataSyncWorkflow does. Deterministic: contracts only, no I/O."""
 
 import asyncio
-from datetime import timedelta
-from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError
+
+from services.sync_worker.table_run import TableRun
 
 with workflow.unsafe.imports_passed_through():
     from services.common import contract
     from veilsync.temporal.v1 import generate_pb2, sync_pb2
     from veilsync.v1 import job_pb2
 
-T = TypeVar("T")
-SHORT = timedelta(minutes=10)
-TABLE = timedelta(hours=12)
-HEARTBEAT = timedelta(minutes=2)
-MAX_ATTEMPTS = 5
-
-
-def _cause(err: ActivityError) -> str:
-    cause: BaseException = err
-    while isinstance(cause, FailureError) and cause.cause is not None:
-        cause = cause.cause
-    return cause.message if isinstance(cause, FailureError) else str(cause)
-
 
 @workflow.defn(name=contract.GENERATE_WORKFLOW)
-class GenerateWorkflow:
-    def __init__(self) -> None:
-        self._progress = sync_pb2.SyncProgress()
-        self._tables: dict[str, sync_pb2.TableProgress] = {}
-        self._options = job_pb2.RunOptions()
-        self._has_hooks: bool | None = None
+class GenerateWorkflow(TableRun):
+    failure_type = "GenerateFailed"
 
     @workflow.run
     async def run(
         self, request: generate_pb2.GenerateWorkflowInput
     ) -> generate_pb2.GenerateWorkflowResult:
-        """The generation, then the job's run hooks told how it ended."""
-        try:
-            result = await self._generate(request)
-        except ApplicationError as err:
-            if self._has_hooks is not False:
-                await self._hooks(request, job_pb2.RUN_STATUS_FAILED, err.message)
-            raise
-        if self._has_hooks:
-            await self._hooks(request, job_pb2.RUN_STATUS_SUCCEEDED, "", result)
-        return result
+        return await self._with_hooks(
+            request.job_id,
+            request.account_id,
+            self._generate(request),
+            lambda result: (result.rows_generated, result.rows_written),
+        )
 
     async def _generate(
         self, request: generate_pb2.GenerateWorkflowInput
@@ -160,85 +138,3 @@ class GenerateWorkflow:
         progress.rows_total = result.rows_generated
         progress.rows_resumed = result.rows_resumed
         progress.end_time.FromDatetime(workflow.now())
-
-    async def _activity(
-        self, name: str, request: object, result_type: type[T], step: str, table: bool = False
-    ) -> T:
-        options = self._options
-        timeout, heartbeat = SHORT, None
-        if table:
-            timeout = (
-                options.table_timeout.ToTimedelta() if options.HasField("table_timeout") else TABLE
-            )
-            heartbeat = (
-                options.table_heartbeat_timeout.ToTimedelta()
-                if options.HasField("table_heartbeat_timeout")
-                else HEARTBEAT
-            )
-        attempts = (
-            options.activity_max_attempts
-            if options.HasField("activity_max_attempts")
-            else MAX_ATTEMPTS
-        )
-        try:
-            result: T = await workflow.execute_activity(
-                name,
-                request,
-                result_type=result_type,
-                start_to_close_timeout=timeout,
-                heartbeat_timeout=heartbeat,
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=1),
-                    maximum_interval=timedelta(minutes=1),
-                    maximum_attempts=attempts,
-                ),
-            )
-            return result
-        except ActivityError as err:
-            raise ApplicationError(
-                f"{step} failed: {_cause(err)}", type="GenerateFailed", non_retryable=True
-            ) from err
-
-    async def _hooks(
-        self,
-        request: generate_pb2.GenerateWorkflowInput,
-        status: "job_pb2.RunStatus.ValueType",
-        failure: str,
-        result: generate_pb2.GenerateWorkflowResult | None = None,
-    ) -> None:
-        hooks = sync_pb2.DeliverRunHooksInput(
-            job_id=request.job_id,
-            account_id=request.account_id,
-            run_id=workflow.info().workflow_id,
-            status=status,
-            failure_message=failure,
-            rows_read=result.rows_generated if result else 0,
-            rows_written=result.rows_written if result else 0,
-        )
-        try:
-            await workflow.execute_activity(
-                "deliver_run_hooks",
-                hooks,
-                result_type=sync_pb2.DeliverRunHooksResult,
-                start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=RetryPolicy(maximum_attempts=10),
-            )
-        except ActivityError as err:
-            workflow.logger.warning("run hooks not delivered: %s", _cause(err))
-
-    @workflow.signal(name=contract.SET_SYNC_PROGRESS_SIGNAL)
-    def set_progress(self, request: sync_pb2.SetSyncProgressRequest) -> None:
-        """Counts only grow, and a finished table keeps its exact final counts."""
-        progress = self._tables.get(request.table.table)
-        if progress is None or progress.status != job_pb2.TABLE_SYNC_STATUS_RUNNING:
-            return
-        update = request.table
-        progress.rows_read = max(progress.rows_read, update.rows_read)
-        progress.rows_written = max(progress.rows_written, update.rows_written)
-        progress.rows_total = max(progress.rows_total, progress.rows_read)
-
-    @workflow.query(name=contract.GET_SYNC_PROGRESS_QUERY)
-    def get_progress(
-        self, request: sync_pb2.GetSyncProgressRequest
-    ) -> sync_pb2.GetSyncProgressResponse:
-        return sync_pb2.GetSyncProgressResponse(progress=self._progress)

@@ -5,7 +5,9 @@ Workflow code: deterministic, contracts only."""
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
+
+from services.sync_worker.table_run import cause
 
 with workflow.unsafe.imports_passed_through():
     from services.common import ml_contract
@@ -78,13 +80,6 @@ async def synthesize_table(
             progress.rows_written = written
     except ChildWorkflowError as err:
         raise ApplicationError(
-            f"synthesizing {name} failed: {_cause(err)}", type="SyncFailed", non_retryable=True
+            f"synthesizing {name} failed: {cause(err)}", type="SyncFailed", non_retryable=True
         ) from err
     return sync_pb2.SyncTableResult(table=name, rows_read=plan.row_count, rows_written=written)
-
-
-def _cause(err: BaseException) -> str:
-    cause = err
-    while isinstance(cause, FailureError) and cause.cause is not None:
-        cause = cause.cause
-    return cause.message if isinstance(cause, FailureError) else str(cause)

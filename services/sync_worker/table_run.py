@@ -1,0 +1,160 @@
+"""What DataSyncWorkflow and GenerateWorkflow share: the job's run options applied to every
+step, run hooks told how the run ended, and per-table progress (the SetSyncProgress signal and
+the GetSyncProgress query). Deterministic: contracts only, no I/O."""
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import ClassVar, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from services.common import contract
+    from veilsync.temporal.v1 import sync_pb2
+    from veilsync.v1 import job_pb2
+
+T = TypeVar("T")
+SHORT = timedelta(minutes=10)
+TABLE = timedelta(hours=12)
+HEARTBEAT = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+
+
+def cause(err: BaseException) -> str:
+    """The innermost failure's message: what actually went wrong in the step."""
+    inner = err
+    while isinstance(inner, FailureError) and inner.cause is not None:
+        inner = inner.cause
+    return inner.message if isinstance(inner, FailureError) else str(inner)
+
+
+class TableRun:
+    """Base of the workflows that write tables in foreign-key order."""
+
+    failure_type: ClassVar[str] = "SyncFailed"
+
+    def __init__(self) -> None:
+        self._progress = sync_pb2.SyncProgress()
+        self._tables: dict[str, sync_pb2.TableProgress] = {}
+        self._options = job_pb2.RunOptions()
+        self._has_hooks: bool | None = None  # unknown until the plan says
+
+    async def _with_hooks(
+        self,
+        job_id: str,
+        account_id: str,
+        body: Awaitable[T],
+        counts: Callable[[T], tuple[int, int]],
+    ) -> T:
+        """The run's body, then its hooks told how it ended (a hook never changes that)."""
+        try:
+            result = await body
+        except ApplicationError as err:
+            if self._has_hooks is not False:
+                await self._deliver_hooks(
+                    job_id, account_id, job_pb2.RUN_STATUS_FAILED, err.message
+                )
+            raise
+        if self._has_hooks:
+            read, written = counts(result)
+            await self._deliver_hooks(
+                job_id, account_id, job_pb2.RUN_STATUS_SUCCEEDED, "", read, written
+            )
+        return result
+
+    async def _deliver_hooks(
+        self,
+        job_id: str,
+        account_id: str,
+        status: "job_pb2.RunStatus.ValueType",
+        failure: str,
+        rows_read: int = 0,
+        rows_written: int = 0,
+    ) -> None:
+        hooks = sync_pb2.DeliverRunHooksInput(
+            job_id=job_id,
+            account_id=account_id,
+            run_id=workflow.info().workflow_id,
+            status=status,
+            failure_message=failure,
+            rows_read=rows_read,
+            rows_written=rows_written,
+        )
+        try:
+            await workflow.execute_activity(
+                "deliver_run_hooks",
+                hooks,
+                result_type=sync_pb2.DeliverRunHooksResult,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=RetryPolicy(maximum_attempts=10),
+            )
+        except ActivityError as err:
+            workflow.logger.warning("run hooks not delivered: %s", cause(err))
+
+    def _table_heartbeat(self) -> timedelta | None:
+        """The job's heartbeat timeout of a table step; None keeps each step's default."""
+        options = self._options
+        if options.HasField("table_heartbeat_timeout"):
+            return options.table_heartbeat_timeout.ToTimedelta()
+        return None
+
+    async def _activity(
+        self,
+        name: str,
+        request: object,
+        result_type: type[T],
+        step: str,
+        table: bool = False,
+    ) -> T:
+        """Run one step with the job's options; a table step heartbeats its checkpoints."""
+        options = self._options
+        timeout, heartbeat = SHORT, None
+        if table:
+            timeout = (
+                options.table_timeout.ToTimedelta() if options.HasField("table_timeout") else TABLE
+            )
+            heartbeat = self._table_heartbeat() or HEARTBEAT
+        attempts = (
+            options.activity_max_attempts
+            if options.HasField("activity_max_attempts")
+            else MAX_ATTEMPTS
+        )
+        try:
+            result: T = await workflow.execute_activity(
+                name,
+                request,
+                result_type=result_type,
+                start_to_close_timeout=timeout,
+                heartbeat_timeout=heartbeat,
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1),
+                    backoff_coefficient=2.0,
+                    maximum_interval=timedelta(minutes=1),
+                    maximum_attempts=attempts,
+                ),
+            )
+            return result
+        except ActivityError as err:
+            raise ApplicationError(
+                f"{step} failed: {cause(err)}", type=self.failure_type, non_retryable=True
+            ) from err
+
+    @workflow.signal(name=contract.SET_SYNC_PROGRESS_SIGNAL)
+    def set_progress(self, request: sync_pb2.SetSyncProgressRequest) -> None:
+        """Counts only grow, and a finished table keeps its exact final counts."""
+        progress = self._tables.get(request.table.table)
+        if progress is None or progress.status != job_pb2.TABLE_SYNC_STATUS_RUNNING:
+            return
+        update = request.table
+        progress.rows_read = max(progress.rows_read, update.rows_read)
+        progress.rows_written = max(progress.rows_written, update.rows_written)
+        progress.rows_skipped = max(progress.rows_skipped, update.rows_skipped)
+        progress.rows_total = max(progress.rows_total, progress.rows_read)
+
+    @workflow.query(name=contract.GET_SYNC_PROGRESS_QUERY)
+    def get_progress(
+        self, request: sync_pb2.GetSyncProgressRequest
+    ) -> sync_pb2.GetSyncProgressResponse:
+        return sync_pb2.GetSyncProgressResponse(progress=self._progress)
