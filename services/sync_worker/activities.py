@@ -84,6 +84,7 @@ class JobActivities:
                 on_conflict=d.on_conflict,
                 schema_map=d.schema_map,
                 table_map=d.table_map,
+                skip_foreign_key_violations=d.skip_foreign_key_violations,
             )
             for d in job.destinations
         ]
@@ -196,6 +197,7 @@ class SyncActivities(JobActivities):
             rows_read=result.rows_read,
             rows_written=result.rows_written,
             rows_resumed=result.rows_resumed,
+            rows_skipped=result.rows_skipped,
         )
 
     @activity.defn(name="sync_tables")
@@ -229,7 +231,10 @@ class SyncActivities(JobActivities):
                 retrying=info.attempt > 1,
             )
             checkpoint.done.add(
-                table=name, rows_read=result.rows_read, rows_written=result.rows_written
+                table=name,
+                rows_read=result.rows_read,
+                rows_written=result.rows_written,
+                rows_skipped=result.rows_skipped,
             )
             activity.heartbeat(checkpoint)
         return sync_pb2.SyncTablesResult(tables=checkpoint.done)

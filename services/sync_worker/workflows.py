@@ -189,6 +189,7 @@ class DataSyncWorkflow(TableRun):
         progress.rows_written = result.rows_written
         progress.rows_total = result.rows_read
         progress.rows_resumed = result.rows_resumed
+        progress.rows_skipped = result.rows_skipped
         progress.end_time.FromDatetime(workflow.now())
 
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import psycopg
@@ -11,6 +12,7 @@ import pytest
 from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.connectors import open_database
 from services.sync_worker.engine.connectors.base import Database
+from services.sync_worker.engine.destinations import prepare_destinations
 from services.sync_worker.engine.plan import build_plan
 from services.sync_worker.engine.sync import Destination, copy_table
 from services.sync_worker.engine.validation import validate_job
@@ -251,3 +253,73 @@ def test_a_two_table_cycle_syncs_with_the_nullable_side_filled_later(
         "SELECT * FROM employees ORDER BY id",
     ):
         assert rows(destination, query) == rows(source, query)
+
+
+DIRTY = """
+CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, total int NOT NULL);
+INSERT INTO customers SELECT i, 'c' || i FROM generate_series(1, 20) i;
+-- Orders 1-90 reference real customers, 91-100 customers that were deleted long ago,
+-- and 101-105 nobody: the application never declared the foreign key.
+INSERT INTO orders SELECT i, CASE WHEN i <= 90 THEN 1 + i % 20 WHEN i <= 100 THEN 500 + i END, i
+FROM generate_series(1, 105) i;
+"""
+
+
+def dirty_job() -> job_pb2.Job:
+    job = job_pb2.Job(name="dirty")
+    job.source.virtual_foreign_keys.add(
+        table="orders",
+        columns=["customer_id"],
+        references_table="customers",
+        references_columns=["id"],
+    )
+    return job
+
+
+@pytest.mark.parametrize(("skip", "orders"), [(True, 95), (False, 105)])
+def test_rows_whose_references_dangle_are_skipped_and_counted_when_asked(
+    pg_database: Callable[[str], str], skip: bool, orders: int
+) -> None:
+    source, destination = pg_database("src"), pg_database("dst")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(DIRTY)
+    options = job_pb2.JobDestination(init_schema=True, skip_foreign_key_violations=skip)
+    run_sync(source, destination, dirty_job(), options)
+    assert rows(destination, "SELECT count(*) FROM orders") == [(orders,)]
+    dangling = rows(
+        destination,
+        "SELECT count(*) FROM orders o WHERE o.customer_id IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM customers c WHERE c.id = o.customer_id)",
+    )
+    assert dangling == [(0 if skip else 10,)]
+    # NULL references are not violations: orders 101-105 are kept either way.
+    assert rows(destination, "SELECT count(*) FROM orders WHERE customer_id IS NULL") == [(5,)]
+
+
+def test_the_skipped_count_is_reported(pg_database: Callable[[str], str]) -> None:
+    source, destination = pg_database("src"), pg_database("dst")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(DIRTY)
+    dest_plan = sync_pb2.DestinationPlan(init_schema=True, skip_foreign_key_violations=True)
+    src = open_database(source)
+    plan = build_plan(dirty_job(), src.introspect(), "src", [dest_plan])
+    targets = [Destination(open_database(destination), dest_plan)]
+    prepare_destinations(src, targets, plan)
+    customers, orders = plan.tables
+    copy_table(src, targets, customers, KEY, lambda *_: None)
+    result = copy_table(src, targets, orders, KEY, lambda *_: None)
+    assert (result.rows_read, result.rows_written, result.rows_skipped) == (105, 95, 10)
+
+
+def test_skipping_is_refused_before_any_write_on_other_engines(
+    pg_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    source = pg_database("src")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(DIRTY)
+    options = job_pb2.JobDestination(init_schema=True, skip_foreign_key_violations=True)
+    target = tmp_path / "dst.db"
+    with pytest.raises(InvalidArgumentError, match="supported on PostgreSQL destinations"):
+        run_sync(source, f"sqlite://{target}", dirty_job(), options)
+    assert not target.exists() or target.stat().st_size == 0

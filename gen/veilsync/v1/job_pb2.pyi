@@ -758,6 +758,7 @@ class JobDestination(_message.Message):
     ON_CONFLICT_FIELD_NUMBER: _builtins.int
     SCHEMA_MAP_FIELD_NUMBER: _builtins.int
     TABLE_MAP_FIELD_NUMBER: _builtins.int
+    SKIP_FOREIGN_KEY_VIOLATIONS_FIELD_NUMBER: _builtins.int
     connection: _builtins.str
     """Name of the destination connection."""
     truncate_before_insert: _builtins.bool
@@ -766,6 +767,10 @@ class JobDestination(_message.Message):
     """Create missing schemas, tables, keys and indexes from the source's definitions."""
     on_conflict: Global___OnConflict.ValueType
     """What to do with rows whose key already exists."""
+    skip_foreign_key_violations: _builtins.bool
+    """Leave out rows whose foreign keys (declared or virtual) point at rows this destination
+    does not have, counting them as skipped, instead of failing the table. PostgreSQL only.
+    """
     @_builtins.property
     def schema_map(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Source schema to destination schema, such as {"public": "qa"}: every table of the source
@@ -787,10 +792,11 @@ class JobDestination(_message.Message):
         on_conflict: Global___OnConflict.ValueType = ...,
         schema_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         table_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        skip_foreign_key_violations: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "init_schema", b"init_schema", "on_conflict", b"on_conflict", "schema_map", b"schema_map", "table_map", b"table_map", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "init_schema", b"init_schema", "on_conflict", b"on_conflict", "schema_map", b"schema_map", "skip_foreign_key_violations", b"skip_foreign_key_violations", "table_map", b"table_map", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -3,6 +3,7 @@ finishing them after the last one."""
 
 from collections.abc import Sequence
 
+from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.connectors.base import Database
 from services.sync_worker.engine.destination_check import check_destination, renamed
 from services.sync_worker.engine.sync import Destination
@@ -15,6 +16,14 @@ def prepare_destinations(
     """Check every destination, then create missing tables (init_schema) and truncate;
     returns the tables created. A destination that does not fit fails before any change."""
     for index, destination in enumerate(destinations):
+        if (
+            destination.plan.skip_foreign_key_violations
+            and destination.database.engine != "postgres"
+        ):
+            raise InvalidArgumentError(
+                f"job.destinations[{index}].skip_foreign_key_violations",
+                f"supported on PostgreSQL destinations, not {destination.database.engine}",
+            )
         check_destination(plan, index, destination.database.introspect(), destination.target)
     wanted = [f"{t.schema}.{t.name}" for t in plan.tables]
     created: list[str] = []

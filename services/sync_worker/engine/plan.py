@@ -9,7 +9,7 @@ from services.sync_worker.engine.planner import plan_tables
 from services.sync_worker.engine.schema import ForeignKey, Schema, Table
 from services.sync_worker.engine.subset import Subsetter, parse_where
 from services.sync_worker.engine.synthesize import synthesize_plans
-from veilsync.temporal.v1 import sync_pb2
+from veilsync.temporal.v1 import ml_pb2, sync_pb2
 from veilsync.v1 import job_pb2
 
 DEFAULT_PARALLEL_TABLES = 4
@@ -68,6 +68,16 @@ def build_plan(
                 where=subsetter.where(table.qualified) if subsetter else "",
                 deferred_values=subsetter.deferred_values(table.qualified) if subsetter else {},
                 synthesize=synthesized.get(table.qualified),
+                references=[
+                    ml_pb2.ForeignKeyReference(
+                        columns=fk.columns,
+                        referenced_schema=fk.ref_schema,
+                        referenced_table=fk.ref_table,
+                        referenced_columns=fk.ref_columns,
+                    )
+                    for fk in table.foreign_keys
+                    if not set(fk.columns) & set(step.deferred_columns)
+                ],
             )
         )
     return plan

@@ -11,6 +11,7 @@ from services.sync_worker.engine.connectors.base import (
     CopyStream,
     CopyStreamWriter,
     Database,
+    Reference,
     TableWriter,
 )
 from services.sync_worker.engine.prefetch import prefetch
@@ -87,11 +88,27 @@ class CopyResult:
     rows_read: int  # over every attempt, the resumed rows included
     rows_written: int
     rows_resumed: int  # committed by earlier attempts, not copied again by this one
+    rows_skipped: int = 0  # left out because a reference would dangle (per destination)
 
 
 def _key_text(batch: pa.RecordBatch, key: Sequence[str]) -> list[str]:
     """The last row's key values in text form: how the source reads them back as literals."""
     return [str(batch.column(name)[-1].as_py()) for name in key]
+
+
+def _references(destination: Destination, table: sync_pb2.TablePlan) -> list[Reference]:
+    """The table's references in the destination's names, when the destination skips rows
+    that would dangle; none otherwise (the destination's own constraints decide)."""
+    if not destination.plan.skip_foreign_key_violations:
+        return []
+    return [
+        Reference(
+            tuple(ref.columns),
+            destination.target(ref.referenced_schema, ref.referenced_table),
+            tuple(ref.referenced_columns),
+        )
+        for ref in table.references
+    ]
 
 
 def _split(batches: Iterator[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.RecordBatch]:
@@ -165,7 +182,7 @@ def copy_table(
                 on_conflict = job_pb2.ON_CONFLICT_NOTHING
             schema, name = destination.target(table.schema, table.name)
             opened = destination.database.table_writer(
-                schema, name, columns, key_columns, on_conflict
+                schema, name, columns, key_columns, on_conflict, _references(destination, table)
             )
             writers.append(stack.enter_context(opened))
         if not (transformers or table.deferred_columns or after) and (
@@ -174,9 +191,10 @@ def copy_table(
             # Small or keyless and untouched: one transaction, bytes straight through.
             copied = _pipe(source, writers, table, columns)
             if copied is not None:
-                written = copied * len(writers)
+                skipped = sum(writer.rows_skipped() for writer in writers)
+                written = copied * len(writers) - skipped
                 report(checkpoint, copied, written)
-                return CopyResult(copied, written, 0)
+                return CopyResult(copied, written, 0, skipped)
         batches = prefetch(
             source.read(table.schema, table.name, columns, key_columns, after, table.where)
         )
@@ -197,8 +215,9 @@ def copy_table(
             elif time.monotonic() - last_report >= REPORT_EVERY_SECONDS:
                 report(checkpoint, read, written)
                 last_report = time.monotonic()
-    report(checkpoint, read, written)
-    return CopyResult(read, written, resumed)
+    skipped = sum(writer.rows_skipped() for writer in writers)
+    report(checkpoint, read, written - skipped)
+    return CopyResult(read, written - skipped, resumed, skipped)
 
 
 def fill_deferred_columns(

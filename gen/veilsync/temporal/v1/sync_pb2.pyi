@@ -176,6 +176,7 @@ class TablePlan(_message.Message):
     WHERE_FIELD_NUMBER: _builtins.int
     DEFERRED_VALUES_FIELD_NUMBER: _builtins.int
     SYNTHESIZE_FIELD_NUMBER: _builtins.int
+    REFERENCES_FIELD_NUMBER: _builtins.int
     schema: _builtins.str
     """Schema name."""
     name: _builtins.str
@@ -212,6 +213,10 @@ class TablePlan(_message.Message):
     def synthesize(self) -> Global___SynthesizePlan:
         """Set when the table is synthesized on the ML task queue instead of copied."""
 
+    @_builtins.property
+    def references(self) -> _containers.RepeatedCompositeFieldContainer[_ml_pb2.ForeignKeyReference]:
+        """The table's foreign keys written with the rows (deferred ones excluded), in source names."""
+
     def __init__(
         self,
         *,
@@ -225,10 +230,11 @@ class TablePlan(_message.Message):
         where: _builtins.str = ...,
         deferred_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         synthesize: Global___SynthesizePlan | None = ...,
+        references: _abc.Iterable[_ml_pb2.ForeignKeyReference] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["synthesize", b"synthesize"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "name", b"name", "primary_key", b"primary_key", "schema", b"schema", "synthesize", b"synthesize", "where", b"where"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "name", b"name", "primary_key", b"primary_key", "references", b"references", "schema", b"schema", "synthesize", b"synthesize", "where", b"where"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -334,6 +340,7 @@ class DestinationPlan(_message.Message):
     ON_CONFLICT_FIELD_NUMBER: _builtins.int
     SCHEMA_MAP_FIELD_NUMBER: _builtins.int
     TABLE_MAP_FIELD_NUMBER: _builtins.int
+    SKIP_FOREIGN_KEY_VIOLATIONS_FIELD_NUMBER: _builtins.int
     connection_id: _builtins.str
     """The destination connection's id."""
     truncate_before_insert: _builtins.bool
@@ -342,6 +349,8 @@ class DestinationPlan(_message.Message):
     """Create missing tables from the source's definitions."""
     on_conflict: _job_pb2.OnConflict.ValueType
     """What to do with rows whose key already exists."""
+    skip_foreign_key_violations: _builtins.bool
+    """Leave out rows whose references the destination cannot satisfy, counted as skipped."""
     @_builtins.property
     def schema_map(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Source schema to destination schema."""
@@ -359,10 +368,11 @@ class DestinationPlan(_message.Message):
         on_conflict: _job_pb2.OnConflict.ValueType = ...,
         schema_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         table_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        skip_foreign_key_violations: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "init_schema", b"init_schema", "on_conflict", b"on_conflict", "schema_map", b"schema_map", "table_map", b"table_map", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "init_schema", b"init_schema", "on_conflict", b"on_conflict", "schema_map", b"schema_map", "skip_foreign_key_violations", b"skip_foreign_key_violations", "table_map", b"table_map", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -572,6 +582,7 @@ class SyncTableResult(_message.Message):
     ROWS_READ_FIELD_NUMBER: _builtins.int
     ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
     ROWS_RESUMED_FIELD_NUMBER: _builtins.int
+    ROWS_SKIPPED_FIELD_NUMBER: _builtins.int
     table: _builtins.str
     """Qualified table name."""
     rows_read: _builtins.int
@@ -580,6 +591,8 @@ class SyncTableResult(_message.Message):
     """Rows written, counted once per destination."""
     rows_resumed: _builtins.int
     """Rows an earlier attempt had already committed, which this attempt did not copy again."""
+    rows_skipped: _builtins.int
+    """Rows left out because a reference would dangle, counted once per destination."""
     def __init__(
         self,
         *,
@@ -587,10 +600,11 @@ class SyncTableResult(_message.Message):
         rows_read: _builtins.int = ...,
         rows_written: _builtins.int = ...,
         rows_resumed: _builtins.int = ...,
+        rows_skipped: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows_read", b"rows_read", "rows_resumed", b"rows_resumed", "rows_written", b"rows_written", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows_read", b"rows_read", "rows_resumed", b"rows_resumed", "rows_skipped", b"rows_skipped", "rows_written", b"rows_written", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

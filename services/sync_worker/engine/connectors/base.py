@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -19,6 +20,19 @@ class TableWriter(Protocol):
 
     def commit(self) -> None:
         """Make every row written so far durable; later writes start a new transaction."""
+
+    def rows_skipped(self) -> int:
+        """Rows left out so far because a reference would have dangled."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key as the destination names it: rows whose `columns` match no row of
+    `table` (and are not NULL) are left out and counted instead of written."""
+
+    columns: tuple[str, ...]
+    table: tuple[str, str]  # schema, name
+    referenced_columns: tuple[str, ...]
 
 
 @runtime_checkable
@@ -87,6 +101,7 @@ class Database(Protocol):
         columns: Sequence[str],
         key_columns: Sequence[str],
         on_conflict: "job_pb2.OnConflict.ValueType",
+        references: Sequence[Reference] = (),
     ) -> AbstractContextManager[TableWriter]:
         """A writer whose uncommitted rows commit when the context exits without error and
         roll back when it exits with one."""

@@ -25,7 +25,7 @@ from services.common.errors import (
     InvalidArgumentError,
 )
 from services.common.logging import scrub
-from services.sync_worker.engine.connectors.base import BATCH_ROWS
+from services.sync_worker.engine.connectors.base import BATCH_ROWS, Reference
 from services.sync_worker.engine.connectors.mysql_catalog import introspect
 from services.sync_worker.engine.connectors.mysql_ddl import create_table_statements, names, quote
 from services.sync_worker.engine.connectors.mysql_text import (
@@ -286,7 +286,12 @@ class MysqlDatabase:
         columns: Sequence[str],
         key_columns: Sequence[str],
         on_conflict: "job_pb2.OnConflict.ValueType",
+        references: Sequence[Reference] = (),
     ) -> Iterator["_MysqlWriter"]:
+        if references:  # refused earlier, by prepare_destinations; never silently ignored
+            raise InvalidArgumentError(
+                "job.destinations", "skip_foreign_key_violations needs a PostgreSQL destination"
+            )
         target = f"{quote(schema)}.{quote(table)}"
         with self._connect() as conn:
             types = self._column_types(conn, schema, table)
@@ -368,6 +373,9 @@ class _Bulk:
 class _MysqlWriter:
     """Bulk writes into `into`; with `merge`, `into` is a stage that each commit merges into
     the table and empties."""
+
+    def rows_skipped(self) -> int:
+        return 0  # this engine's writers never filter rows
 
     def __init__(
         self, bulk: _Bulk, into: str, targets: Sequence[Target], merge: str | None = None

@@ -13,7 +13,7 @@ from psycopg.copy import QueuedLibpqWriter
 from services.common.errors import DatabaseUnavailableError, DataRejectedError
 from services.common.logging import scrub
 from services.sync_worker.engine.connectors.arrow_csv import read_csv_batches, to_csv
-from services.sync_worker.engine.connectors.base import BATCH_BYTES
+from services.sync_worker.engine.connectors.base import BATCH_BYTES, Reference
 from services.sync_worker.engine.connectors.pg_catalog import introspect
 from services.sync_worker.engine.connectors.pg_ddl import create_table_statements
 from services.sync_worker.engine.schema import Schema, Table
@@ -78,10 +78,16 @@ class _PgWriter:
         columns: Sequence[str],
         key_columns: Sequence[str],
         on_conflict: "job_pb2.OnConflict.ValueType",
+        references: Sequence[Reference] = (),
     ) -> None:
         self._conn, self._target, self._columns = conn, target, columns
         self._key_columns, self._on_conflict = key_columns, on_conflict
-        self._staged = on_conflict in (job_pb2.ON_CONFLICT_NOTHING, job_pb2.ON_CONFLICT_UPDATE)
+        self._keep = _references_hold(references)
+        self._staged = bool(references) or on_conflict in (
+            job_pb2.ON_CONFLICT_NOTHING,
+            job_pb2.ON_CONFLICT_UPDATE,
+        )
+        self._skipped = 0
         self._chunk: ExitStack | None = None
         self._copy: psycopg.Copy | None = None
         self._copied = 0
@@ -127,12 +133,27 @@ class _PgWriter:
             self._chunk.close()  # ends the COPY: constraint errors surface here
             self._chunk = self._copy = None
             if self._staged:
+                if self._keep is not None:
+                    counted = self._conn.execute(
+                        sql.SQL("SELECT count(*) FROM {} AS s WHERE NOT ({})").format(
+                            _STAGE, self._keep
+                        )
+                    ).fetchone()
+                    self._skipped += int(counted[0]) if counted else 0
                 self._conn.execute(
                     _upsert(
-                        self._target, _STAGE, self._columns, self._key_columns, self._on_conflict
+                        self._target,
+                        _STAGE,
+                        self._columns,
+                        self._key_columns,
+                        self._on_conflict,
+                        self._keep,
                     )
                 )
         self._conn.commit()
+
+    def rows_skipped(self) -> int:
+        return self._skipped
 
     def abort(self, error: BaseException) -> None:
         if self._chunk is not None:
@@ -282,9 +303,12 @@ class PostgresDatabase:
         columns: Sequence[str],
         key_columns: Sequence[str],
         on_conflict: "job_pb2.OnConflict.ValueType",
+        references: Sequence[Reference] = (),
     ) -> Iterator[_PgWriter]:
         with self._connect() as conn:
-            writer = _PgWriter(conn, _ident(schema, table), columns, key_columns, on_conflict)
+            writer = _PgWriter(
+                conn, _ident(schema, table), columns, key_columns, on_conflict, references
+            )
             try:
                 yield writer
             except BaseException as err:
@@ -351,16 +375,43 @@ class PostgresDatabase:
         return reset
 
 
+def _references_hold(references: Sequence[Reference]) -> sql.Composed | None:
+    """True for a staged row `s` whose every reference is NULL or names an existing row
+    (MATCH SIMPLE, as PostgreSQL's own foreign keys); None when nothing is checked."""
+    if not references:
+        return None
+    checks = []
+    for ref in references:
+        nulls = sql.SQL(" OR ").join(
+            sql.SQL("s.{} IS NULL").format(sql.Identifier(c)) for c in ref.columns
+        )
+        matches = sql.SQL(" AND ").join(
+            sql.SQL("p.{} = s.{}").format(sql.Identifier(r), sql.Identifier(c))
+            for c, r in zip(ref.columns, ref.referenced_columns, strict=True)
+        )
+        checks.append(
+            sql.SQL("({} OR EXISTS (SELECT 1 FROM {} AS p WHERE {}))").format(
+                nulls, _ident(*ref.table), matches
+            )
+        )
+    return sql.SQL(" AND ").join(checks)
+
+
 def _upsert(
     target: sql.Composable,
     stage: sql.Composable,
     columns: Sequence[str],
     key_columns: Sequence[str],
     on_conflict: "job_pb2.OnConflict.ValueType",
+    keep: sql.Composed | None = None,
 ) -> sql.Composed:
-    insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ").format(
+    insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} AS s ").format(
         target, _names(columns), _names(columns), stage
     )
+    if keep is not None:
+        insert += sql.SQL("WHERE {} ").format(keep)
+    if on_conflict not in (job_pb2.ON_CONFLICT_NOTHING, job_pb2.ON_CONFLICT_UPDATE):
+        return insert  # a duplicate key fails the table, as a plain COPY would
     updates = [c for c in columns if c not in key_columns]
     if on_conflict == job_pb2.ON_CONFLICT_NOTHING or not key_columns or not updates:
         return insert + sql.SQL("ON CONFLICT DO NOTHING")

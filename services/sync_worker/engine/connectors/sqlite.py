@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from services.common.errors import DatabaseUnavailableError, DataRejectedError
-from services.sync_worker.engine.connectors.base import BATCH_ROWS
+from services.common.errors import DatabaseUnavailableError, DataRejectedError, InvalidArgumentError
+from services.sync_worker.engine.connectors.base import BATCH_ROWS, Reference
 from services.sync_worker.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from veilsync.v1 import job_pb2
 
@@ -236,7 +236,12 @@ class SqliteDatabase:
         columns: Sequence[str],
         key_columns: Sequence[str],
         on_conflict: "job_pb2.OnConflict.ValueType",
+        references: Sequence[Reference] = (),
     ) -> Iterator["_SqliteWriter"]:
+        if references:  # refused earlier, by prepare_destinations; never silently ignored
+            raise InvalidArgumentError(
+                "job.destinations", "skip_foreign_key_violations needs a PostgreSQL destination"
+            )
         names = ", ".join(map(_quote, columns))
         statement = (
             f"INSERT INTO {_quote(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"
@@ -279,6 +284,9 @@ class SqliteDatabase:
 
 
 class _SqliteWriter:
+    def rows_skipped(self) -> int:
+        return 0  # this engine's writers never filter rows
+
     def __init__(self, conn: sqlite3.Connection, statement: str) -> None:
         self._conn, self._statement = conn, statement
 
