@@ -11,7 +11,11 @@ from temporalio import activity
 from services.common import contract
 from services.common.activity_errors import domain_errors
 from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.destinations import finish_destinations, prepare_destinations
+from services.sync_worker.engine.destinations import (
+    check_source_privileges,
+    finish_destinations,
+    prepare_destinations,
+)
 from services.sync_worker.engine.plan import build_plan
 from services.sync_worker.engine.saved_transformers import SavedTransformers, resolve_saved
 from services.sync_worker.engine.sync import (
@@ -125,6 +129,7 @@ class SyncActivities(JobActivities):
         source = open_database(self._directory.connection_url(account, source_id))
         destinations = self._destination_plans(account, job)
         plan = build_plan(job, source.introspect(), source_id, destinations)
+        check_source_privileges(source, plan)
         plan.ml_task_queue = self._ml_task_queue
         for table in plan.tables:
             # Never analyzed, or subset: count, so progress has a true total.

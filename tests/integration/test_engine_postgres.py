@@ -1,5 +1,6 @@
 """The engine against real PostgreSQL databases, without Temporal."""
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -323,3 +324,27 @@ def test_skipping_is_refused_before_any_write_on_other_engines(
     with pytest.raises(InvalidArgumentError, match="supported on PostgreSQL destinations"):
         run_sync(source, f"sqlite://{target}", dirty_job(), options)
     assert not target.exists() or target.stat().st_size == 0
+
+
+def test_a_destination_role_without_insert_fails_before_any_change(
+    shop: tuple[str, str],
+) -> None:
+    source, destination = shop
+    run_sync(source, destination, shop_job())  # the destination's tables now exist
+    role = f"vs_reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(destination, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        conn.execute(f"GRANT SELECT, TRUNCATE ON ALL TABLES IN SCHEMA public TO {role}")
+    reader = destination.replace("postgres@", f"{role}@", 1)
+    try:
+        options = job_pb2.JobDestination(truncate_before_insert=True)
+        with pytest.raises(InvalidArgumentError, match=r"lacks INSERT on public\.") as error:
+            run_sync(source, reader, shop_job(), options)
+        assert error.value.field == "job.destinations[0]"
+        # Checked before the truncate: the earlier copy is untouched.
+        assert rows(destination, "SELECT count(*) FROM order_items") == [(400,)]
+    finally:
+        with psycopg.connect(destination, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")

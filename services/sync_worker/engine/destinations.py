@@ -4,10 +4,12 @@ finishing them after the last one."""
 from collections.abc import Sequence
 
 from services.common.errors import InvalidArgumentError
-from services.sync_worker.engine.connectors.base import Database
+from services.sync_worker.engine.connectors.base import Database, PrivilegeCheck
 from services.sync_worker.engine.destination_check import check_destination, renamed
+from services.sync_worker.engine.schema import Schema
 from services.sync_worker.engine.sync import Destination
 from veilsync.temporal.v1 import sync_pb2
+from veilsync.v1 import job_pb2
 
 
 def prepare_destinations(
@@ -24,7 +26,9 @@ def prepare_destinations(
                 f"job.destinations[{index}].skip_foreign_key_violations",
                 f"supported on PostgreSQL destinations, not {destination.database.engine}",
             )
-        check_destination(plan, index, destination.database.introspect(), destination.target)
+        existing = destination.database.introspect()
+        check_destination(plan, index, existing, destination.target)
+        _check_privileges(plan, index, destination, existing)
     wanted = [f"{t.schema}.{t.name}" for t in plan.tables]
     created: list[str] = []
     for destination in destinations:
@@ -37,6 +41,43 @@ def prepare_destinations(
         if destination.plan.truncate_before_insert:
             database.truncate([destination.target(t.schema, t.name) for t in plan.tables])
     return created
+
+
+def _check_privileges(
+    plan: sync_pb2.SyncPlan, index: int, destination: Destination, existing: Schema
+) -> None:
+    """The privileges this run will use on the destination's existing tables (tables that
+    init_schema creates belong to the role); a missing one fails before any change."""
+    database = destination.database
+    if not isinstance(database, PrivilegeCheck):
+        return
+    needed = ["INSERT"]
+    if destination.plan.truncate_before_insert:
+        needed.append("TRUNCATE")
+    if destination.plan.on_conflict == job_pb2.ON_CONFLICT_UPDATE or any(
+        t.deferred_columns for t in plan.tables
+    ):
+        needed.append("UPDATE")
+    targets = [destination.target(t.schema, t.name) for t in plan.tables]
+    present = [t for t in targets if ".".join(t) in existing.tables]
+    if missing := database.missing_privileges(present, needed):
+        privilege, table = missing[0]
+        raise InvalidArgumentError(
+            f"job.destinations[{index}]",
+            f"the destination's role lacks {privilege} on {table}"
+            + (f" (and {len(missing) - 1} more grants)" if len(missing) > 1 else ""),
+        )
+
+
+def check_source_privileges(source: Database, plan: sync_pb2.SyncPlan) -> None:
+    """SELECT on every table the run reads, before anything is written anywhere."""
+    if not isinstance(source, PrivilegeCheck):
+        return
+    tables = [(t.schema, t.name) for t in plan.tables if not t.HasField("synthesize")]
+    if missing := source.missing_privileges(tables, ["SELECT"]):
+        raise InvalidArgumentError(
+            "job.source", f"the source's role lacks SELECT on {missing[0][1]}"
+        )
 
 
 def finish_destinations(destinations: Sequence[Destination], plan: sync_pb2.SyncPlan) -> list[str]:

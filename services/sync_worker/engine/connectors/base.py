@@ -36,6 +36,16 @@ class Reference:
 
 
 @runtime_checkable
+class PrivilegeCheck(Protocol):
+    """A database that can say, before any write, which table privileges its role lacks."""
+
+    def missing_privileges(
+        self, tables: Sequence[tuple[str, str]], privileges: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        """(privilege, "schema.table") pairs the connection's role does not hold."""
+
+
+@runtime_checkable
 class CopyStream(Protocol):
     """A source that can hand over its bulk-export bytes unparsed, for tables with nothing to
     transform; writers with the same `copy_format` take them as they are."""

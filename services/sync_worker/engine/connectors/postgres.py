@@ -243,6 +243,21 @@ class PostgresDatabase:
         with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params) as copy:
             yield from read_csv_batches(copy, columns, BATCH_BYTES)
 
+    def missing_privileges(
+        self, tables: Sequence[tuple[str, str]], privileges: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        missing = []
+        with self._connect() as conn:
+            for schema, table in tables:
+                for privilege in privileges:
+                    row = conn.execute(
+                        "SELECT has_table_privilege(format('%%I.%%I', %s::text, %s::text), %s)",
+                        (schema, table, privilege),
+                    ).fetchone()
+                    if not (row and row[0]):
+                        missing.append((privilege, f"{schema}.{table}"))
+        return missing
+
     copy_format = COPY_FORMAT
 
     def read_copy(
