@@ -33,8 +33,8 @@ from services.ml_worker.backends import backend_for
 from services.ml_worker.backends.base import TrainOptions
 from services.ml_worker.backends.sdv_models import TABLE, SdvBackend
 from services.ml_worker.quality import quality_report
-from services.ml_worker.spec import TableSpec, build_spec
-from services.ml_worker.tables import read_frame, resolve_table, write_frames
+from services.ml_worker.spec import TableSpec
+from services.ml_worker.tables import read_frame, resolve_table, spec_for_frame, write_frames
 from services.ml_worker.worker import build_ml_worker
 from services.sync_worker.engine.connectors import open_database
 from veilsync.temporal.v1 import ml_pb2
@@ -77,8 +77,7 @@ def spec_and_frame(url: str) -> tuple[TableSpec, pd.DataFrame]:
     database = open_database(url)
     table = resolve_table(database, "public", "orders")
     frame = read_frame(database, table, 10_000_000)
-    distinct = {c: int(frame[c].nunique()) for c in frame.columns}
-    return build_spec(table, distinct, len(frame), {}), frame
+    return spec_for_frame(table, frame, {}), frame
 
 
 def direct_sdv(kind: str, source: str, destination: str, epochs: int, rows: int) -> float:

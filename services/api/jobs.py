@@ -147,8 +147,7 @@ class JobControl:
             self._store.connection_id_by_name(account_id, destination.connection)
         # A generate job without a source takes its shape from its first destination.
         shape = job.source.connection or job.destinations[0].connection
-        source_id = self._store.connection_id_by_name(account_id, shape)
-        return open_database(self._store.connection_url(account_id, source_id)).introspect()
+        return open_database(self._store.connection_url(account_id, name=shape)).introspect()
 
     def _checked_schema(self, account_id: str, job: job_pb2.Job) -> Schema:
         """The source's schema, after checking that the job fits it (first problem raised)."""

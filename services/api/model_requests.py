@@ -7,7 +7,6 @@ from services.common.ml_contract import MAX_PREVIEW_ROWS, TRAINABLE_KINDS, train
 from services.common.store.names import check_name
 from veilsync.v1 import model_pb2
 
-TRAINABLE = TRAINABLE_KINDS
 MAX_SAMPLE_ROWS = 100_000_000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _UPLOAD_TYPES = {
@@ -21,7 +20,7 @@ _UPLOAD_TYPES = {
 def training_options(request: model_pb2.TrainModelRequest) -> model_pb2.TrainingOptions:
     """The request's options with defaults filled in; out-of-range values are refused."""
     check_name(request.name)
-    if request.kind not in TRAINABLE:
+    if request.kind not in TRAINABLE_KINDS:
         raise InvalidArgumentError(
             "kind", "unknown model kind; use GAUSSIAN_COPULA, CTGAN, TVAE or VEILSYNC_VAE"
         )

@@ -7,7 +7,6 @@ from typing import TypeVar
 from uuid import uuid4
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
-from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common import ml_contract
@@ -17,6 +16,7 @@ from services.common.errors import (
     NotFoundError,
     VeilsyncError,
 )
+from services.common.failures import innermost
 from veilsync.temporal.v1 import ml_pb2
 from veilsync.v1 import model_pb2
 
@@ -97,11 +97,7 @@ class ModelRuns:
 
 def _domain_error(err: WorkflowFailureError) -> VeilsyncError:
     """The activity's own error, as the domain error it was raised as."""
-    cause: BaseException = err
-    while isinstance(cause, FailureError) and cause.cause is not None:
-        cause = cause.cause
-    message = cause.message if isinstance(cause, FailureError) else str(cause)
-    kind = cause.type if isinstance(cause, ApplicationError) else None
+    message, kind = innermost(err)
     if kind == "InvalidArgumentError":
         field, _, description = message.partition(": ")
         return (

@@ -90,17 +90,12 @@ class RunControl:
     async def start(self, account_id: str, job: job_pb2.Job) -> str:
         """Start a run of the job; its id is the workflow id."""
         run_id = f"run-{job.id}-{uuid4().hex[:12]}"
-        timeout = (
-            job.run_options.run_timeout.ToTimedelta()
-            if job.run_options.HasField("run_timeout")
-            else None
-        )
         await self._client.start_workflow(
             workflow_type(job),
             workflow_input(account_id, job),
             id=run_id,
             task_queue=self._task_queue,
-            execution_timeout=timeout,
+            execution_timeout=run_timeout(job),
             search_attributes=run_search.run_attributes(account_id, job.id),
         )
         return run_id
@@ -109,9 +104,6 @@ class RunControl:
         """(account id, job id) a run belongs to; NotFoundError when Temporal has no such run."""
         description = await _describe(self._handle(run_id), run_id)
         return run_search.owner(description.typed_search_attributes)
-
-    async def describe(self, run_id: str) -> WorkflowExecutionDescription:
-        return await _describe(self._handle(run_id), run_id)
 
     async def state(self, run_id: str) -> RunState:
         handle = self._handle(run_id)
@@ -214,6 +206,12 @@ class RunControl:
 def workflow_type(job: job_pb2.Job) -> str:
     """A generate job's runs are GenerateWorkflow runs, every other job's a data sync's."""
     return GENERATE_WORKFLOW if job.HasField("generate") else DATA_SYNC_WORKFLOW
+
+
+def run_timeout(job: job_pb2.Job) -> timedelta | None:
+    """The job's limit on a whole run (the workflow's execution timeout), if it sets one."""
+    options = job.run_options
+    return options.run_timeout.ToTimedelta() if options.HasField("run_timeout") else None
 
 
 def workflow_input(

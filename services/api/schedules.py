@@ -18,7 +18,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.api import run_search
-from services.api.runs import workflow_input, workflow_type
+from services.api.runs import run_timeout, workflow_input, workflow_type
 from services.common.errors import InvalidArgumentError
 from veilsync.v1 import job_pb2
 
@@ -98,18 +98,13 @@ class ScheduleControl:
         )
 
     def _schedule(self, account_id: str, job: job_pb2.Job) -> Schedule:
-        timeout = (
-            job.run_options.run_timeout.ToTimedelta()
-            if job.run_options.HasField("run_timeout")
-            else None
-        )
         return Schedule(
             action=ScheduleActionStartWorkflow(
                 workflow_type(job),
                 workflow_input(account_id, job),
                 id=run_search.scheduled_run_id(job.id),
                 task_queue=self._task_queue,
-                execution_timeout=timeout,
+                execution_timeout=run_timeout(job),
                 typed_search_attributes=run_search.run_attributes(account_id, job.id),
             ),
             spec=ScheduleSpec(cron_expressions=[job.schedule]),

@@ -12,7 +12,6 @@ from services.api.schedule_spec import check_schedule
 from services.common import db_urls
 from services.common.errors import InvalidArgumentError
 from services.common.store.names import check_name
-from services.common.store.paging import MAX_PAGE_SIZE
 from veilsync.v1 import connection_pb2, job_pb2
 
 MIN_TRANSFORM_KEY_CHARS = 16
@@ -216,11 +215,6 @@ def hook_secret(requested: str, field: str = "hook_secret") -> str:
 def check_enum(value: int, values: Iterable[int], field: str) -> None:
     if value not in set(values):
         raise InvalidArgumentError(field, f"unknown value {value}")
-
-
-def check_page(page_size: int) -> None:
-    if not 0 <= page_size <= MAX_PAGE_SIZE:
-        raise InvalidArgumentError("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
 
 
 UPDATABLE_JOB_FIELDS = (

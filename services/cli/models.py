@@ -6,13 +6,15 @@ from google.protobuf import json_format
 from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
 from services.cli.context import CliContext, pass_cli
 from services.cli.output import enum_label, json_option, out, print_json, table, when
+from services.common import ml_contract
 from veilsync.v1 import model_pb2
-
-TRAINABLE_KINDS = ("gaussian_copula", "ctgan", "tvae", "veilsync_vae")
 
 
 def kind_label(kind: "model_pb2.ModelKind.ValueType") -> str:
     return enum_label(model_pb2.ModelKind, kind, "MODEL_KIND_")
+
+
+TRAINABLE_KINDS = tuple(sorted(kind_label(k) for k in ml_contract.TRAINABLE_KINDS))
 
 
 def status_label(status: "model_pb2.ModelStatus.ValueType") -> str:

@@ -15,6 +15,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 from services.common.errors import FailedPreconditionError
+from services.common.secrets import key_file
 
 ENCODING = b"binary/veilsync-aes256gcm"
 _NONCE_BYTES = 12
@@ -80,14 +81,4 @@ def load_codec_key(configured: str, data_dir: Path) -> bytes:
     """The configured key, or the embedded stack's key file, created (0600) on first use."""
     if configured:
         return parse_key(configured)
-    path = data_dir / "codec.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process of the stack created it first
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(new_key())
-    return parse_key(path.read_text())
+    return parse_key(key_file(data_dir / "codec.key", lambda: new_key().encode()).decode())

@@ -6,11 +6,10 @@ import asyncio
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from services.common import logging as vs_logging
 from services.common.model_files import ModelFiles, models_dir
-from services.common.secrets import load_cipher
+from services.common.secrets import load_cipher, secret_key
 from services.common.settings import Settings
 from services.common.store.models_store import ModelStore
 from services.common.store.store import MetadataStore
@@ -30,13 +29,6 @@ def _arguments() -> argparse.Namespace:
         "--task-queue", default="", help="task queue to poll; default VEILSYNC_ML_TASK_QUEUE, ml"
     )
     return parser.parse_args()
-
-
-def _secret(settings: Settings) -> bytes:
-    load_cipher(settings)  # creates the embedded stack's key file on first use
-    if settings.secret_key:
-        return settings.secret_key.encode()
-    return (Path(settings.data_dir) / "secret.key").read_bytes().strip()
 
 
 async def main() -> None:
@@ -60,7 +52,7 @@ async def main() -> None:
             models,
             files,
             device,
-            _secret(settings),
+            secret_key(settings),
             executor,
             arguments.task_queue or settings.ml_task_queue,
         )

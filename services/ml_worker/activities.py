@@ -5,7 +5,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, Protocol
 
 import pandas as pd
 import torch
@@ -20,9 +20,16 @@ from services.ml_worker.artifacts import UPLOAD_FILE, ArtifactStore
 from services.ml_worker.backends import backend_for
 from services.ml_worker.backends.base import FittedModel, TrainOptions
 from services.ml_worker.quality import quality_report
-from services.ml_worker.spec import MAX_KEY_VALUES, Role, TableSpec, build_spec
+from services.ml_worker.spec import MAX_KEY_VALUES, TableSpec
 from services.ml_worker.synthesis import ParentKeys, key_columns, sample_rows
-from services.ml_worker.tables import parent_keys, read_frame, resolve_table, write_frames
+from services.ml_worker.tables import (
+    parent_keys,
+    plain,
+    read_frame,
+    resolve_table,
+    spec_for_frame,
+    write_frames,
+)
 from services.ml_worker.uploads import UploadedModel, validate_upload
 from services.sync_worker.engine.connectors import open_database
 from services.sync_worker.engine.connectors.base import Database
@@ -31,8 +38,6 @@ from veilsync.temporal.v1 import ml_pb2
 from veilsync.v1 import model_pb2
 
 log = logging.getLogger(__name__)
-P = ParamSpec("P")
-R = TypeVar("R")
 
 SAMPLE_BATCH_ROWS = 10_000
 QUALITY_ROWS = 2_000
@@ -151,15 +156,7 @@ class MlActivities:
         database = open_database(self._directory.connection_url(account, req.source_connection_id))
         table = resolve_table(database, req.schema, req.table)
         frame = read_frame(database, table, req.options.max_rows)
-        spec = _with_key_values(
-            build_spec(
-                table,
-                {c: int(frame[c].nunique()) for c in frame.columns},
-                len(frame),
-                {t.column: t.transformer for t in req.transformers},
-            ),
-            frame,
-        )
+        spec = spec_for_frame(table, frame, {t.column: t.transformer for t in req.transformers})
         backend = backend_for(req.kind)
         options = TrainOptions(req.options.epochs, req.options.batch_size, req.options.seed)
         hooks = _Hooks(self, account, model_id, options.epochs, backend.resumable)
@@ -357,32 +354,10 @@ def _quality(
     return quality_report(real, fitted.sample(rows, seed), spec.sdv_metadata())
 
 
-def _with_key_values(spec: TableSpec, frame: pd.DataFrame) -> TableSpec:
-    values = {
-        c.name: [_plain(v) for v in frame[c.name].dropna().unique()[:MAX_KEY_VALUES]]
-        for c in spec.columns
-        if c.role is Role.FOREIGN_KEY
-    }
-    return TableSpec(spec.schema, spec.table, spec.columns, values)
-
-
-def _plain(value: Any) -> Any:
-    """A Python value for JSON and protobuf: no numpy or pandas scalars, no NaN."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
 def _struct(row: dict[Any, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     for name, value in row.items():
-        plain = _plain(value)
-        scalar = plain is None or isinstance(plain, bool | int | float | str)
-        struct[str(name)] = plain if scalar else str(plain)
+        python = plain(value)
+        scalar = python is None or isinstance(python, bool | int | float | str)
+        struct[str(name)] = python if scalar else str(python)
     return struct

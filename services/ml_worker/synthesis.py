@@ -14,7 +14,7 @@ from services.common.errors import FailedPreconditionError
 from services.ml_worker.backends.base import FittedModel
 from services.ml_worker.spec import Role, TableSpec
 from services.sync_worker.engine.transformers import build_transformer
-from veilsync.v1 import model_pb2, transformer_pb2
+from veilsync.v1 import transformer_pb2
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,5 @@ def _pii(
     return result
 
 
-def output_types(spec: TableSpec) -> dict[str, int]:
-    return {c.name: c.type for c in spec.columns if c.role is not Role.SKIPPED}
-
-
 def key_columns(spec: TableSpec) -> list[str]:
     return [c.name for c in spec.columns if c.role is Role.ID]
-
-
-def preview_columns(spec: TableSpec) -> list[model_pb2.ModelColumn]:
-    return spec.output_columns()

@@ -8,9 +8,10 @@ import pandas as pd
 import pyarrow as pa
 
 from services.common.errors import FailedPreconditionError, InvalidArgumentError
+from services.ml_worker.spec import MAX_KEY_VALUES, Role, TableSpec, build_spec
 from services.sync_worker.engine.connectors.base import Database
 from services.sync_worker.engine.schema import Table, TypeFamily
-from veilsync.v1 import job_pb2
+from veilsync.v1 import job_pb2, transformer_pb2
 
 _TRUE = {"t", "true", "1", "yes", "y", "on"}
 
@@ -116,3 +117,35 @@ def _arrow_column(values: pd.Series, family: TypeFamily) -> pa.Array:
     if family == TypeFamily.TEMPORAL:
         return pa.array(pd.to_datetime(values, errors="coerce"))
     return pa.array(values.map(lambda v: None if pd.isna(v) else str(v)), pa.string())
+
+
+def spec_for_frame(
+    table: Table, frame: pd.DataFrame, transformers: dict[str, transformer_pb2.TransformerConfig]
+) -> TableSpec:
+    """The table's spec for the rows read: distinct counts where they decide a role (text:
+    category or free text), and the foreign-key values children are drawn from."""
+    distinct = {
+        c.name: int(frame[c.name].nunique())
+        for c in table.columns
+        if c.family is TypeFamily.TEXT and c.name in frame
+    }
+    spec = build_spec(table, distinct, len(frame), transformers)
+    key_values = {
+        c.name: [plain(v) for v in frame[c.name].dropna().unique()[:MAX_KEY_VALUES]]
+        for c in spec.columns
+        if c.role is Role.FOREIGN_KEY
+    }
+    return TableSpec(spec.schema, spec.table, spec.columns, key_values)
+
+
+def plain(value: Any) -> Any:
+    """A Python value for JSON and protobuf: no numpy or pandas scalars, no NaN."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value

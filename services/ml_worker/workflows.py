@@ -6,10 +6,11 @@ from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from services.common import ml_contract
+    from services.common.failures import innermost
     from veilsync.temporal.v1 import ml_pb2
     from veilsync.v1 import model_pb2
 
@@ -28,16 +29,6 @@ SHORT = timedelta(minutes=5)
 HEARTBEAT = timedelta(minutes=2)
 
 
-def _cause(err: ActivityError) -> tuple[str, str]:
-    """The innermost failure's message and type: what actually went wrong."""
-    cause: BaseException = err
-    while isinstance(cause, FailureError) and cause.cause is not None:
-        cause = cause.cause
-    kind = cause.type or "" if isinstance(cause, ApplicationError) else ""
-    message = cause.message if isinstance(cause, FailureError) else str(cause)
-    return message, kind
-
-
 async def _step(name: str, request: object, result_type: type[T], failure: str) -> T:
     """A short activity; its failure fails the workflow with the activity's own message."""
     try:
@@ -50,7 +41,7 @@ async def _step(name: str, request: object, result_type: type[T], failure: str) 
         )
         return result
     except ActivityError as err:
-        message, kind = _cause(err)
+        message, kind = innermost(err)
         raise ApplicationError(message, type=kind or failure, non_retryable=True) from err
 
 
@@ -86,7 +77,7 @@ class TrainModelWorkflow:
                 retry_policy=RETRY,
             )
         except ActivityError as err:
-            message, kind = _cause(err)
+            message, kind = innermost(err)
             await workflow.execute_activity(
                 "record_training_failure",
                 ml_pb2.RecordTrainingFailureInput(
@@ -138,7 +129,7 @@ class SampleModelWorkflow:
                 retry_policy=RETRY,
             )
         except ActivityError as err:
-            message, kind = _cause(err)
+            message, kind = innermost(err)
             raise ApplicationError(
                 f"sampling failed: {message}", type=kind or "SamplingFailed", non_retryable=True
             ) from err
@@ -162,7 +153,7 @@ class ValidateUploadWorkflow:
                 retry_policy=RETRY,
             )
         except ActivityError as err:
-            message, kind = _cause(err)
+            message, kind = innermost(err)
             raise ApplicationError(
                 message, type=kind or "UploadRejected", non_retryable=True
             ) from err

@@ -4,7 +4,7 @@ store, runs one engine step, and turns domain errors into Temporal failures."""
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, Protocol
 
 from temporalio import activity
 
@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 # a few hundred events: history stays small while early progress stays lively.
 SIGNAL_EVERY_SECONDS = 1.0
 SIGNAL_GAP_SHARE = 50
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class JobDirectory(Protocol):
@@ -132,11 +130,13 @@ class SyncActivities(JobActivities):
         check_source_privileges(source, plan)
         plan.ml_task_queue = self._ml_task_queue
         for table in plan.tables:
-            # Never analyzed, or subset: count, so progress has a true total.
-            if table.estimated_rows == 0 or table.where:
+            # Never analyzed, subset, or synthesized as many rows as the source has: count
+            # once, so progress has a true total.
+            as_many = table.HasField("synthesize") and table.synthesize.row_count == 0
+            if table.estimated_rows == 0 or table.where or as_many:
                 table.estimated_rows = source.count(table.schema, table.name, table.where)
-            if table.HasField("synthesize") and table.synthesize.row_count == 0:
-                table.synthesize.row_count = source.count(table.schema, table.name, table.where)
+            if as_many:
+                table.synthesize.row_count = table.estimated_rows
         return sync_pb2.PlanSyncResult(plan=plan)
 
     @activity.defn(name="prepare_destinations")

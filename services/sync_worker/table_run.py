@@ -8,10 +8,11 @@ from typing import ClassVar, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from services.common import contract
+    from services.common.failures import innermost
     from veilsync.temporal.v1 import sync_pb2
     from veilsync.v1 import job_pb2
 
@@ -24,10 +25,7 @@ MAX_ATTEMPTS = 5
 
 def cause(err: BaseException) -> str:
     """The innermost failure's message: what actually went wrong in the step."""
-    inner = err
-    while isinstance(inner, FailureError) and inner.cause is not None:
-        inner = inner.cause
-    return inner.message if isinstance(inner, FailureError) else str(inner)
+    return innermost(err)[0]
 
 
 class TableRun:

@@ -1,6 +1,8 @@
 """The CLI's inspection and admin commands end to end, and how it fails without a good key."""
 
+import importlib.util
 import json
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -108,5 +110,8 @@ def test_api_keys_and_refusals(cli: Cli, tmp_path: Path) -> None:
 
 def test_dev_status_shows_every_process(cli: Cli) -> None:
     status = cli.ok("dev", "status").stdout
-    for process in ("temporal", "api", "sync-worker", "ml-worker"):
-        assert process in status, status
+    # The ML worker runs wherever torch is installed (make test installs the ml extra).
+    ml_state = "up" if importlib.util.find_spec("torch") else "skipped"
+    expected = {"temporal": "up", "api": "up", "sync-worker": "up", "ml-worker": ml_state}
+    for process, state in expected.items():
+        assert re.search(rf"\W{process}\W+{state}\b", status), status

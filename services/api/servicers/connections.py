@@ -85,7 +85,10 @@ class ConnectionServicer(connection_pb2_grpc.ConnectionServiceServicer):
         if target == "url":
             url = validation.check_url(request.url)
         elif target == "connection":
-            url = await asyncio.to_thread(self._stored_url, account_of(context), request.connection)
+            connection_id, name = validation.connection_ref(request.connection)
+            url = await asyncio.to_thread(
+                self._store.connection_url, account_of(context), connection_id, name=name
+            )
         else:
             raise InvalidArgumentError("target", "set a connection or a url")
         check, privileges = await asyncio.to_thread(probe, url, role)
@@ -108,12 +111,9 @@ class ConnectionServicer(connection_pb2_grpc.ConnectionServiceServicer):
     async def GetConnectionSchema(
         self, request: pb.GetConnectionSchemaRequest, context: Context
     ) -> pb.GetConnectionSchemaResponse:
-        url = await asyncio.to_thread(self._stored_url, account_of(context), request.connection)
+        connection_id, name = validation.connection_ref(request.connection)
+        url = await asyncio.to_thread(
+            self._store.connection_url, account_of(context), connection_id, name=name
+        )
         schema, counts = await asyncio.to_thread(describe, url, request.exact_row_counts)
         return schema_to_proto(schema, counts)
-
-    def _stored_url(self, account_id: str, ref: pb.ConnectionRef) -> str:
-        connection_id, name = validation.connection_ref(ref)
-        if connection_id is None:
-            connection_id = self._store.get_connection(account_id, name=name).id
-        return self._store.connection_url(account_id, connection_id)

@@ -14,8 +14,8 @@ from services.api.user_transformers import check_saved
 from services.common.errors import InvalidArgumentError
 from services.common.store.store import MetadataStore
 from services.sync_worker.engine.transformers import describe_transformers, preview
-from veilsync.v1 import connection_pb2, transformer_pb2_grpc
 from veilsync.v1 import transformer_pb2 as pb
+from veilsync.v1 import transformer_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -46,7 +46,10 @@ class TransformerServicer(transformer_pb2_grpc.TransformerServiceServicer):
     ) -> pb.SuggestTransformersResponse:
         if not 0 <= request.sample_rows <= MAX_SAMPLE_ROWS:
             raise InvalidArgumentError("sample_rows", f"must be between 0 and {MAX_SAMPLE_ROWS}")
-        url = await asyncio.to_thread(self._stored_url, account_of(context), request.connection)
+        connection_id, name = validation.connection_ref(request.connection)
+        url = await asyncio.to_thread(
+            self._store.connection_url, account_of(context), connection_id, name=name
+        )
         report = await asyncio.to_thread(scan, url, request.sample_rows or DEFAULT_SAMPLE_ROWS)
         return suggestions_to_proto(report)
 
@@ -117,9 +120,3 @@ class TransformerServicer(transformer_pb2_grpc.TransformerServiceServicer):
             )
         saved.random = saved.random or config.random
         return saved
-
-    def _stored_url(self, account_id: str, ref: connection_pb2.ConnectionRef) -> str:
-        connection_id, name = validation.connection_ref(ref)
-        if connection_id is None:
-            connection_id = self._store.get_connection(account_id, name=name).id
-        return self._store.connection_url(account_id, connection_id)

@@ -111,10 +111,6 @@ def _record(row: models.ApiKey) -> ApiKeyRecord:
         account_id=row.account_id,
         name=row.name,
         prefix=row.prefix,
-        create_time=_utc(row.create_time),
-        revoke_time=_utc(row.revoke_time) if row.revoke_time is not None else None,
+        create_time=row.create_time,
+        revoke_time=row.revoke_time,
     )
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

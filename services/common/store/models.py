@@ -1,6 +1,6 @@
 """Tables of the metadata store. Migrations in migrations/versions must match these."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -14,7 +14,9 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 # Explicit constraint names keep migrations portable: SQLite cannot alter an unnamed one.
 NAMING_CONVENTION = {
@@ -25,6 +27,19 @@ NAMING_CONVENTION = {
 }
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp read back aware in UTC on every engine: SQLite keeps no time zone, and every
+    time Veilsync stores is UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -33,7 +48,7 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Connection(Base):
@@ -45,7 +60,7 @@ class Connection(Base):
     name: Mapped[str] = mapped_column(String(63))
     engine: Mapped[int] = mapped_column(Integer)
     url_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
-    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Job(Base):
@@ -58,8 +73,8 @@ class Job(Base):
     # The Job message's proto3 JSON without id, name and times, which live in columns.
     spec_json: Mapped[str] = mapped_column(Text)
     transform_key_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
-    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    update_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime())
+    update_time: Mapped[datetime] = mapped_column(UtcDateTime())
     # Whether the job's schedule is paused; the Temporal Schedule follows this column.
     paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The source's columns and types when the job was last saved (JSON), to report drift.
@@ -85,7 +100,7 @@ class JobRun(Base):
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ApiKey(Base):
@@ -102,8 +117,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(63))
     prefix: Mapped[str] = mapped_column(String(16))
     secret_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
-    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoke_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoke_time: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Model(Base):
@@ -120,8 +135,8 @@ class Model(Base):
     spec_json: Mapped[str] = mapped_column(Text)
     # The ModelQuality message's proto3 JSON, once measured.
     quality_json: Mapped[str | None] = mapped_column(Text, nullable=True)
-    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    update_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime())
+    update_time: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class UserTransformer(Base):
@@ -136,5 +151,5 @@ class UserTransformer(Base):
     description: Mapped[str] = mapped_column(Text)
     # The TransformerConfig message's proto3 JSON.
     config_json: Mapped[str] = mapped_column(Text)
-    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    update_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime())
+    update_time: Mapped[datetime] = mapped_column(UtcDateTime())

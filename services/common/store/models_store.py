@@ -157,10 +157,6 @@ def _message(row: models.Model) -> model_pb2.Model:
     model = json_format.Parse(row.spec_json, model_pb2.Model(), ignore_unknown_fields=True)
     model.id, model.name = row.id, row.name
     model.status = row.status  # type: ignore[assignment]
-    model.create_time.FromDatetime(_utc(row.create_time))
-    model.update_time.FromDatetime(_utc(row.update_time))
+    model.create_time.FromDatetime(row.create_time)
+    model.update_time.FromDatetime(row.update_time)
     return model
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

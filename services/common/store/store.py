@@ -148,9 +148,12 @@ class MetadataStore:
             row.url_ciphertext = self._cipher.encrypt(url)
             return self._connection_record(row)
 
-    def connection_url(self, account_id: str, connection_id: str) -> str:
+    def connection_url(
+        self, account_id: str, connection_id: str | None = None, *, name: str | None = None
+    ) -> str:
+        """The decrypted URL of a connection named by id or by name."""
         with self._session() as session:
-            row = _connection_row(session, account_id, connection_id=connection_id)
+            row = _connection_row(session, account_id, connection_id=connection_id, name=name)
             return self._cipher.decrypt(row.url_ciphertext)
 
     def connection_id_by_name(self, account_id: str, name: str) -> str:
@@ -333,7 +336,7 @@ class MetadataStore:
             name=row.name,
             engine=row.engine,
             redacted_url=db_urls.redact(self._cipher.decrypt(row.url_ciphertext)),
-            create_time=_utc(row.create_time),
+            create_time=row.create_time,
         )
 
 
@@ -418,8 +421,8 @@ def _job_message(row: models.Job) -> job_pb2.Job:
     # Unknown fields are ignored so that a store written by a newer version still reads.
     job = json_format.Parse(row.spec_json, job_pb2.Job(), ignore_unknown_fields=True)
     job.id, job.name, job.paused = row.id, row.name, bool(row.paused)
-    job.create_time.FromDatetime(_utc(row.create_time))
-    job.update_time.FromDatetime(_utc(row.update_time))
+    job.create_time.FromDatetime(row.create_time)
+    job.update_time.FromDatetime(row.update_time)
     return job
 
 
@@ -429,7 +432,7 @@ def _run_record(row: models.JobRun, job_name: str) -> RunRecord:
         job_id=row.job_id,
         job_name=job_name,
         account_id=row.account_id,
-        create_time=_utc(row.create_time),
+        create_time=row.create_time,
     )
 
 
@@ -443,8 +446,3 @@ def _page(items: list[T], size: int, name_of: Callable[[T], str]) -> Page[T]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite keeps no time zone; every stored time is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

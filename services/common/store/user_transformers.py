@@ -155,14 +155,10 @@ def _config(row: models.UserTransformer) -> transformer_pb2.TransformerConfig:
     )
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _message(row: models.UserTransformer) -> transformer_pb2.UserDefinedTransformer:
     message = transformer_pb2.UserDefinedTransformer(
         id=row.id, name=row.name, description=row.description, config=_config(row)
     )
-    message.create_time.FromDatetime(_utc(row.create_time))
-    message.update_time.FromDatetime(_utc(row.update_time))
+    message.create_time.FromDatetime(row.create_time)
+    message.update_time.FromDatetime(row.update_time)
     return message

@@ -10,10 +10,6 @@ import torch
 from services.ml_worker.spec import TableSpec
 
 
-class TrainingCancelled(Exception):
-    """Raised from TrainingHooks.epoch_done when the activity was cancelled."""
-
-
 @dataclass(frozen=True)
 class TrainOptions:
     epochs: int
@@ -23,10 +19,11 @@ class TrainOptions:
 
 class TrainingHooks(Protocol):
     def epoch_done(self, epoch: int, loss: float) -> None:
-        """After each epoch (1-based): heartbeat and report; raises TrainingCancelled."""
+        """After each epoch (1-based): heartbeat and report; raises CancelledError when the
+        activity was cancelled."""
 
     def still_running(self) -> None:
-        """Between steps of a long epoch: raises TrainingCancelled when cancelled."""
+        """Between steps of a long epoch: raises CancelledError when cancelled."""
 
     def save_checkpoint(self, state: dict[str, Any]) -> None: ...
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.connectors.base import Database, PrivilegeCheck
 from services.sync_worker.engine.destination_check import check_destination, renamed
-from services.sync_worker.engine.schema import Schema
+from services.sync_worker.engine.schema import Schema, Table
 from services.sync_worker.engine.sync import Destination
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
@@ -29,15 +29,15 @@ def prepare_destinations(
         existing = destination.database.introspect()
         check_destination(plan, index, existing, destination.target)
         _check_privileges(plan, index, destination, existing)
-    wanted = [f"{t.schema}.{t.name}" for t in plan.tables]
+    wanted: list[Table] = []
+    if any(d.plan.init_schema for d in destinations):
+        tables = source.introspect().tables
+        wanted = [tables[f"{t.schema}.{t.name}"] for t in plan.tables]
     created: list[str] = []
     for destination in destinations:
         database = destination.database
         if destination.plan.init_schema:
-            tables = source.introspect().tables
-            created += database.create_tables(
-                renamed([tables[n] for n in wanted], destination.target), source.engine
-            )
+            created += database.create_tables(renamed(wanted, destination.target), source.engine)
         if destination.plan.truncate_before_insert:
             database.truncate([destination.target(t.schema, t.name) for t in plan.tables])
     return created

@@ -123,9 +123,6 @@ class Transformer(ABC, Generic[OptionsT]):
         return pa.array(out, pa.string())
 
 
-AnyTransformer = Transformer[Message]
-
-
 def option_error(field: str, option: str, message: str) -> InvalidArgumentError:
     return InvalidArgumentError(f"{field}.{option}", message)
 
