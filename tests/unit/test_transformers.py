@@ -1,3 +1,4 @@
+import re
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -72,7 +73,7 @@ def test_email_keeps_the_domain_when_asked() -> None:
 def test_hash_length_and_column_max_length() -> None:
     config = t.TransformerConfig(transform_hash=t.TransformHash(length=12))
     [out] = run(config, ["123-45-6789"])
-    assert out is not None and len(out) == 12 and int(out, 16) >= 0
+    assert out is not None and re.fullmatch(r"[0-9a-f]{12}", out)
     clipped = build_transformer(CONFIGS["email"], KEY).transform(pa.array(["a@b.c"]), 10)
     assert len(clipped[0].as_py()) == 10
 

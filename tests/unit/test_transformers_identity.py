@@ -79,9 +79,3 @@ def test_ssns_avoid_unassigned_ranges() -> None:
         area, group, serial = ssn.split("-")
         assert area not in ("000", "666") and int(area) < 900
         assert group != "00" and serial != "0000"
-
-
-def test_hash_is_hex_of_the_asked_length() -> None:
-    config = t.TransformerConfig(transform_hash=t.TransformHash(length=12))
-    [out] = run(config, ["123-45-6789"])
-    assert len(out) == 12 and int(out, 16) >= 0

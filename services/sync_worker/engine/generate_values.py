@@ -20,11 +20,10 @@ from services.sync_worker.engine.transformers import (
     validate_transformer,
 )
 from services.sync_worker.engine.transformers.base import Transformer as BaseTransformer
-from services.sync_worker.engine.transformers.prf import U64, derive, mix, strings
+from services.sync_worker.engine.transformers.prf import U64, derive, hex_text, mix
 from veilsync.temporal.v1 import generate_pb2
 
 Ordinals = npt.NDArray[np.int64]
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 def ordinal_text(ordinals: Ordinals) -> pa.Array:
@@ -56,9 +55,7 @@ def _ordinal_hashes(self: Transformer, values: pa.Array, words: int = 2) -> U64:
 
 
 def _ordinal_hex(self: Transformer, values: pa.Array) -> pa.Array:
-    words = _ordinal_hashes(self, values, 4).astype(">u8").view(np.uint8).reshape(-1, 32)
-    nibbles = np.stack([words >> 4, words & 15], axis=2).reshape(-1)
-    return strings(_HEX[nibbles], np.full(len(values), 64, dtype=np.int64))
+    return hex_text(_ordinal_hashes(self, values, 4), ">")
 
 
 @functools.cache

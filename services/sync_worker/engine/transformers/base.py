@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.schema import Column, TypeFamily
 from services.sync_worker.engine.transformers.bounds import ColumnBounds
+from services.sync_worker.engine.transformers.prf import hex_text
 
 OptionsT = TypeVar("OptionsT", bound=Message)
 
@@ -114,13 +115,8 @@ class Transformer(ABC, Generic[OptionsT]):
         return np.frombuffer(b"".join(digests), dtype="<u8").reshape(-1, words)
 
     def _hex_hashes(self, values: pa.Array) -> pa.Array:
-        start = hashlib.blake2b(key=self._subkey, digest_size=32).copy
-        out = []
-        for value in values.to_pylist():
-            state = start()
-            state.update(value.encode())
-            out.append(state.hexdigest())
-        return pa.array(out, pa.string())
+        """The keyed BLAKE2b-256 of each value as 64 hex characters."""
+        return hex_text(self._hashes(values, 4))
 
 
 def option_error(field: str, option: str, message: str) -> InvalidArgumentError:

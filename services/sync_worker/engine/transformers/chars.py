@@ -5,9 +5,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from services.sync_worker.engine.transformers.prf import U64, below, derive, strings
+from services.sync_worker.engine.transformers.prf import GOLDEN, U64, below, derive, strings
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_GOLDEN = np.uint64(GOLDEN)
 
 
 def to_bytes(values: pa.Array) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:

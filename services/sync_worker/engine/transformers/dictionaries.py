@@ -85,6 +85,17 @@ ByLength = tuple[pa.Array, npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
 
 @cache
+def lower_first_names() -> pa.Array:
+    """first_names() in lower case, in the same order (email local parts)."""
+    return pc.utf8_lower(first_names())
+
+
+@cache
+def lower_last_names() -> pa.Array:
+    return pc.utf8_lower(last_names())
+
+
+@cache
 def first_names_by_length() -> ByLength:
     return by_length(first_names())
 

@@ -31,8 +31,8 @@ def generated_email(h: U64) -> tuple[pa.Array, pa.Array]:
     make the space wide enough that a UNIQUE email column practically never sees a clash."""
     number = pa.array((h[:, 1] >> np.uint64(8)) % np.uint64(10**10)).cast(pa.string())
     local = pc.binary_join_element_wise(
-        pc.utf8_lower(pick(dictionaries.first_names(), h[:, 0])),
-        pc.utf8_lower(pick(dictionaries.last_names(), h[:, 0] >> np.uint64(32))),
+        pick(dictionaries.lower_first_names(), h[:, 0]),
+        pick(dictionaries.lower_last_names(), h[:, 0] >> np.uint64(32)),
         pc.utf8_lpad(number, 10, "0"),
         ".",
     )
@@ -63,8 +63,8 @@ def _local_of_length(h: U64, values: pa.Array, domain: pa.Array) -> pa.Array:
     room = np.maximum(room.to_numpy(zero_copy_only=False), 1).astype(np.int64)
     filler = pc.binary_repeat(digits(h[:, 1], 8, 2), int(room.max()) // 8 + 1)
     long = pc.binary_join_element_wise(
-        pc.utf8_lower(pick(dictionaries.first_names(), h[:, 0])),
-        pc.utf8_lower(pick(dictionaries.last_names(), h[:, 0] >> np.uint64(32))),
+        pick(dictionaries.lower_first_names(), h[:, 0]),
+        pick(dictionaries.lower_last_names(), h[:, 0] >> np.uint64(32)),
         filler,
         "",
     )

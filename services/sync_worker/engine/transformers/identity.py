@@ -15,10 +15,16 @@ from services.sync_worker.engine.transformers.feistel import (
     round_keys,
 )
 from services.sync_worker.engine.transformers.numbers import column_range, parse, text
-from services.sync_worker.engine.transformers.prf import U64, below, derive, digits, strings
+from services.sync_worker.engine.transformers.prf import (
+    HEX_DIGITS,
+    U64,
+    below,
+    derive,
+    digits,
+    strings,
+)
 from veilsync.v1 import transformer_pb2 as t
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 # Byte positions of the 32 hex digits in the 36-character 8-4-4-4-12 form.
 _UUID_DIGITS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
 UUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
@@ -31,7 +37,7 @@ def uuid_text(high: U64, low: U64) -> pa.Array:
     words = np.stack([high, low], axis=1).astype(">u8").view(np.uint8).reshape(-1, 16)
     nibbles = np.stack([words >> 4, words & 15], axis=2).reshape(-1, 32)
     chars = np.full((len(high), 36), ord("-"), dtype=np.uint8)
-    chars[:, _UUID_DIGITS] = _HEX[nibbles]
+    chars[:, _UUID_DIGITS] = HEX_DIGITS[nibbles]
     return strings(chars.reshape(-1), np.full(len(high), 36, dtype=np.int64))
 
 

@@ -6,7 +6,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 U64 = npt.NDArray[np.uint64]
-_GOLDEN = 0x9E3779B97F4A7C15
+GOLDEN = 0x9E3779B97F4A7C15
 ALPHANUMERIC = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -23,7 +23,7 @@ def mix(x: U64) -> U64:
 def derive(h: U64, stream: int) -> U64:
     """The `stream`-th independent-looking number of each row."""
     # Python ints wrap explicitly: NumPy warns on uint64 scalar overflow (arrays just wrap).
-    return mix(h + np.uint64((stream + 1) * _GOLDEN % 2**64))
+    return mix(h + np.uint64((stream + 1) * GOLDEN % 2**64))
 
 
 def below(h: U64, n: int | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -45,6 +45,17 @@ def strings(data: npt.NDArray[np.uint8], lengths: npt.NDArray[np.int64]) -> pa.A
     ).cast(pa.string())
 
 
+HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def hex_text(words: U64, byte_order: str = "<") -> pa.Array:
+    """Each row's words as lower-case hex of their bytes (little-endian by default: a digest
+    read with np.frombuffer("<u8") comes back as its own hexdigest)."""
+    data = words.astype(f"{byte_order}u8").view(np.uint8).reshape(len(words), -1)
+    nibbles = np.stack([data >> 4, data & 15], axis=2).reshape(-1)
+    return strings(HEX_DIGITS[nibbles], np.full(len(words), 2 * data.shape[1], dtype=np.int64))
+
+
 def random_chars(
     h: U64, lengths: npt.NDArray[np.int64], alphabet: bytes, stream: int = 0
 ) -> pa.Array:
@@ -52,7 +63,7 @@ def random_chars(
     rows = np.repeat(np.arange(len(lengths), dtype=np.uint64), lengths)
     starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
     position = np.arange(len(rows), dtype=np.int64) - starts
-    picks = derive(h[rows] ^ (position.astype(np.uint64) * np.uint64(_GOLDEN)), stream)
+    picks = derive(h[rows] ^ (position.astype(np.uint64) * np.uint64(GOLDEN)), stream)
     table = np.frombuffer(alphabet, dtype=np.uint8)
     return strings(table[below(picks, len(table))], lengths)
 

@@ -18,6 +18,7 @@ from services.sync_worker.engine.transformers.base import (
 from services.sync_worker.engine.transformers.chars import matched, scramble
 from services.sync_worker.engine.transformers.prf import (
     ALPHANUMERIC,
+    HEX_DIGITS,
     U64,
     below,
     derive,
@@ -174,7 +175,6 @@ class GenerateIpAddress(Transformer[t.GenerateIpAddress]):
 
 
 def _hex(words: U64) -> pa.Array:
-    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
     nibbles = np.stack([(words >> np.uint64(s)) & np.uint64(15) for s in (12, 8, 4, 0)], axis=1)
-    chars = digits[nibbles.astype(np.int64)].reshape(-1)
+    chars = HEX_DIGITS[nibbles.astype(np.int64)].reshape(-1)
     return strings(chars, np.full(len(words), 4, dtype=np.int64))
