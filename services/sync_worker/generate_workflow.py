@@ -5,7 +5,6 @@ reports progress as DataSyncWorkflow does. Deterministic: contracts only, no I/O
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from services.sync_worker.table_run import TableRun
 
@@ -91,36 +90,16 @@ class GenerateWorkflow(TableRun):
         self, plan: sync_pb2.SyncPlan, inputs: dict[str, generate_pb2.GenerateTableInput]
     ) -> None:
         """Each table once its parents are filled, at most max_parallel_tables at a time."""
-        waiting = {name: set(i.table.depends_on) & set(inputs) for name, i in inputs.items()}
-        done: set[str] = set()
-        running: dict[str, asyncio.Task[None]] = {}
-        limit = max(plan.max_parallel_tables, 1)
-        while waiting or running:
-            for name in [n for n, deps in waiting.items() if deps <= done]:
-                if len(running) >= limit:
-                    break
-                del waiting[name]
-                running[name] = asyncio.create_task(self._fill_table(inputs[name]))
-            if not running:
-                raise ApplicationError(
-                    f"tables {sorted(waiting)} wait on each other", non_retryable=True
-                )
-            finished, _ = await workflow.wait(
-                list(running.values()), return_when=asyncio.FIRST_COMPLETED
-            )
-            for name, task in list(running.items()):
-                if task in finished:
-                    del running[name]
-                    if task.exception() is not None:
-                        for other in running.values():
-                            other.cancel()
-                        task.result()
-                    done.add(name)
+        await self._in_dependency_order(
+            {name: set(i.table.depends_on) & set(inputs) for name, i in inputs.items()},
+            plan.max_parallel_tables,
+            lambda ready, free: [(name,) for name in ready[: max(free, 0)]],
+            lambda unit: self._fill_table(inputs[unit[0]]),
+        )
 
     async def _fill_table(self, request: generate_pb2.GenerateTableInput) -> None:
         progress = self._tables[request.generation.table]
-        progress.status = job_pb2.TABLE_SYNC_STATUS_RUNNING
-        progress.start_time.FromDatetime(workflow.now())
+        self._started(progress)
         try:
             result = await self._activity(
                 "generate_table",

@@ -2,9 +2,10 @@
 step, run hooks told how the run ended, and per-table progress (the SetSyncProgress signal and
 the GetSyncProgress query). Deterministic: contracts only, no I/O."""
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -38,6 +39,45 @@ class TableRun:
         self._tables: dict[str, sync_pb2.TableProgress] = {}
         self._options = job_pb2.RunOptions()
         self._has_hooks: bool | None = None  # unknown until the plan says
+
+    async def _in_dependency_order(
+        self,
+        depends_on: dict[str, set[str]],
+        limit: int,
+        units: Callable[[list[str], int], list[tuple[str, ...]]],
+        run_unit: Callable[[tuple[str, ...]], Coroutine[Any, Any, None]],
+    ) -> None:
+        """Start each unit of tables (`units` groups the ready ones for the free slots) once
+        every table it depends on is written, at most `limit` units at a time; the first
+        failure cancels the others and fails the run."""
+        waiting = {name: set(deps) for name, deps in depends_on.items()}
+        done: set[str] = set()
+        running: dict[tuple[str, ...], asyncio.Task[None]] = {}
+        while waiting or running:
+            ready = [n for n, deps in waiting.items() if deps <= done]
+            for unit in units(ready, max(limit, 1) - len(running)):
+                for name in unit:
+                    del waiting[name]
+                running[unit] = asyncio.create_task(run_unit(unit))
+            if not running:
+                raise ApplicationError(
+                    f"tables {sorted(waiting)} wait on each other", non_retryable=True
+                )
+            finished, _ = await workflow.wait(
+                list(running.values()), return_when=asyncio.FIRST_COMPLETED
+            )
+            for unit, task in list(running.items()):
+                if task in finished:
+                    del running[unit]
+                    if task.exception() is not None:
+                        for other in running.values():
+                            other.cancel()
+                        task.result()
+                    done.update(unit)
+
+    def _started(self, progress: sync_pb2.TableProgress) -> None:
+        progress.status = job_pb2.TABLE_SYNC_STATUS_RUNNING
+        progress.start_time.FromDatetime(workflow.now())
 
     async def _with_hooks(
         self,

@@ -4,7 +4,6 @@ fills deferred columns, finishes the destinations. Deterministic: contracts only
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from services.sync_worker.synthesis import synthesize_table
 from services.sync_worker.table_run import TableRun
@@ -100,31 +99,12 @@ class DataSyncWorkflow(TableRun):
     ) -> None:
         """Start each table once the tables it depends on are written, at most
         max_parallel_tables at a time; the first failure fails the run."""
-        waiting = {_qualified(t): set(t.depends_on) & set(inputs) for t in plan.tables}
-        done: set[str] = set()
-        running: dict[tuple[str, ...], asyncio.Task[None]] = {}
-        limit = max(plan.max_parallel_tables, 1)
-        while waiting or running:
-            ready = [n for n, deps in waiting.items() if deps <= done]
-            for unit in _units(ready, inputs, limit - len(running)):
-                for name in unit:
-                    del waiting[name]
-                running[unit] = asyncio.create_task(self._copy_unit(unit, inputs))
-            if not running:
-                raise ApplicationError(
-                    f"tables {sorted(waiting)} wait on each other", non_retryable=True
-                )
-            finished, _ = await workflow.wait(
-                list(running.values()), return_when=asyncio.FIRST_COMPLETED
-            )
-            for unit, task in list(running.items()):
-                if task in finished:
-                    del running[unit]
-                    if task.exception() is not None:
-                        for other in running.values():
-                            other.cancel()
-                        task.result()
-                    done.update(unit)
+        await self._in_dependency_order(
+            {_qualified(t): set(t.depends_on) & set(inputs) for t in plan.tables},
+            plan.max_parallel_tables,
+            lambda ready, free: _units(ready, inputs, free),
+            lambda unit: self._copy_unit(unit, inputs),
+        )
 
     async def _copy_unit(
         self, unit: tuple[str, ...], inputs: dict[str, sync_pb2.SyncTableInput]
@@ -178,10 +158,6 @@ class DataSyncWorkflow(TableRun):
             progress.status = job_pb2.TABLE_SYNC_STATUS_FAILED
             raise
         self._finished(progress, result)
-
-    def _started(self, progress: sync_pb2.TableProgress) -> None:
-        progress.status = job_pb2.TABLE_SYNC_STATUS_RUNNING
-        progress.start_time.FromDatetime(workflow.now())
 
     def _finished(self, progress: sync_pb2.TableProgress, result: sync_pb2.SyncTableResult) -> None:
         progress.status = job_pb2.TABLE_SYNC_STATUS_SUCCEEDED
