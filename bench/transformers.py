@@ -25,6 +25,7 @@ OPTIONS = {
     "transform_int64": t.TransformInt64(randomization_range_min=-5, randomization_range_max=5),
     "transform_float64": t.TransformFloat64(randomization_range_min=-1, randomization_range_max=1),
     "transform_character_scramble": t.TransformCharacterScramble(regex="[0-9]+"),
+    "transform_expression": t.TransformExpression(code='upper(value[:1]) + "***"'),
 }
 BOUNDS = {"transform_float64": ColumnBounds.of("numeric(12,2)")}
 

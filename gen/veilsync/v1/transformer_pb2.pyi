@@ -495,8 +495,9 @@ Global___Null: _TypeAlias = Null  # noqa: Y015
 
 @_typing.final
 class TransformHash(_message.Message):
-    """TransformHash replaces a value with the hex-encoded BLAKE2b keyed hash of it. With the job's
-    key the same input always gives the same output, so keys and references stay joinable.
+    """TransformHash replaces a value with a hex-encoded 256-bit keyed hash of it (a polynomial
+    universal hash encrypted with AES-256). With the job's key the same input always gives the
+    same output, so keys and references stay joinable.
     """
 
     DESCRIPTOR: _descriptor.Descriptor

@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.schema import Column, TypeFamily
 from services.sync_worker.engine.transformers.bounds import ColumnBounds
+from services.sync_worker.engine.transformers.keyed import KeyedHash
 from services.sync_worker.engine.transformers.prf import hex_text
 
 OptionsT = TypeVar("OptionsT", bound=Message)
@@ -53,6 +54,7 @@ class Transformer(ABC, Generic[OptionsT]):
             key=hashlib.blake2b(material).digest(),
             person=self.name.encode()[:16],
         ).digest()
+        self._keyed = KeyedHash(self._subkey)
 
     @classmethod
     def validate(cls, options: OptionsT, field: str, column: Column | None = None) -> None:
@@ -104,18 +106,12 @@ class Transformer(ABC, Generic[OptionsT]):
         return pc.utf8_slice_codeunits(outputs, 0, max_length)
 
     def _hashes(self, values: pa.Array, words: int = 2) -> npt.NDArray[np.uint64]:
-        """Keyed BLAKE2b of each value as `words` 64-bit integers per row: a pseudo-random
-        function of (key, value). The only per-value Python step of a keyed transformer."""
-        start = hashlib.blake2b(key=self._subkey, digest_size=8 * words).copy
-        digests = []
-        for value in values.to_pylist():
-            state = start()
-            state.update(value.encode())
-            digests.append(state.digest())
-        return np.frombuffer(b"".join(digests), dtype="<u8").reshape(-1, words)
+        """`words` 64-bit integers per row, a pseudo-random function of (subkey, value): a
+        polynomial hash encrypted with AES-256 (keyed.py), computed for the whole column."""
+        return self._keyed(values, words)
 
     def _hex_hashes(self, values: pa.Array) -> pa.Array:
-        """The keyed BLAKE2b-256 of each value as 64 hex characters."""
+        """The keyed 256-bit hash of each value as 64 hex characters."""
         return hex_text(self._hashes(values, 4))
 
 

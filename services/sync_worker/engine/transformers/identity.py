@@ -61,7 +61,7 @@ def version_4(h: npt.NDArray[np.uint64]) -> tuple[U64, U64]:
 
 class TransformHash(Transformer[t.TransformHash]):
     name = "transform_hash"
-    description = "Replaces the value with its keyed BLAKE2b-256 hash, hex encoded."
+    description = "Replaces the value with a 256-bit keyed hash of it, hex encoded."
 
     @classmethod
     def check_options(cls, options: t.TransformHash, field: str) -> None:
