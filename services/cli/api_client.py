@@ -1,8 +1,9 @@
 """A short-lived, authenticated connection to the Veilsync API with its service stubs."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import grpc
 
@@ -20,6 +21,32 @@ from veilsync.v1 import (
 # Long enough for CreateJob to inspect a source schema, short enough that a hung server
 # does not hang a script.
 DEFAULT_TIMEOUT_S = 60.0
+
+
+class Page(Protocol):
+    """A List* response: some items and the token of the page after it."""
+
+    @property
+    def next_page_token(self) -> str: ...
+
+
+PageT = TypeVar("PageT", bound=Page)
+T = TypeVar("T")
+
+
+def paged(fetch: Callable[[str], PageT], items: Callable[[PageT], Iterable[T]]) -> Iterator[T]:
+    """Every item of a List* call, page by page: fetch(token) asks for the page at token.
+
+    Lazy, so a caller that stops early (itertools.islice) asks for no page beyond it. Annotate
+    the result: mypy checks an `items` lambda against the page type but infers its T as Any.
+    """
+    token = ""
+    while True:
+        page = fetch(token)
+        yield from items(page)
+        token = page.next_page_token
+        if not token:
+            return
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
 """`veilsync connections ...`: the databases jobs read from and write to."""
 
+from collections.abc import Iterator
+
 import click
 
-from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
+from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api, paged
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import CliError
-from services.cli.output import json_option, out, print_json, table, when
+from services.cli.output import enum_label, json_option, out, print_json, table, when
 from veilsync.v1 import connection_pb2
 
 
@@ -40,18 +42,16 @@ def list_(cli: CliContext) -> None:
     """List connections by name."""
     grid = table("NAME", "ENGINE", "URL", "CREATED")
     with open_api(cli.settings) as api:
-        token = ""
-        while True:
-            page = api.connections.ListConnections(
+        found: Iterator[connection_pb2.Connection] = paged(
+            lambda token: api.connections.ListConnections(
                 connection_pb2.ListConnectionsRequest(page_size=1000, page_token=token),
                 timeout=DEFAULT_TIMEOUT_S,
-            )
-            for c in page.connections:
-                engine = connection_pb2.Engine.Name(c.engine).removeprefix("ENGINE_").lower()
-                grid.add_row(c.name, engine, c.redacted_url, when(c.create_time))
-            token = page.next_page_token
-            if not token:
-                break
+            ),
+            lambda page: page.connections,
+        )
+        for c in found:
+            engine = enum_label(connection_pb2.Engine, c.engine, "ENGINE_")
+            grid.add_row(c.name, engine, c.redacted_url, when(c.create_time))
     out.print(grid)
 
 

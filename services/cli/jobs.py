@@ -1,10 +1,11 @@
 """`veilsync jobs ...`: job files in, runs out."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
+from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api, paged
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import EXIT_INVALID_ARGUMENT, CliError
 from services.cli.output import err, out, table, when
@@ -62,22 +63,20 @@ def list_(cli: CliContext) -> None:
     """List jobs by name."""
     grid = table("NAME", "SOURCE", "DESTINATIONS", "TABLES MAPPED", "CREATED")
     with open_api(cli.settings) as api:
-        token = ""
-        while True:
-            page = api.jobs.ListJobs(
+        found: Iterator[job_pb2.Job] = paged(
+            lambda token: api.jobs.ListJobs(
                 job_pb2.ListJobsRequest(page_size=1000, page_token=token), timeout=DEFAULT_TIMEOUT_S
+            ),
+            lambda page: page.jobs,
+        )
+        for job in found:
+            grid.add_row(
+                job.name,
+                job.source.connection,
+                ", ".join(d.connection for d in job.destinations),
+                str(len(job.mappings)),
+                when(job.create_time),
             )
-            for job in page.jobs:
-                grid.add_row(
-                    job.name,
-                    job.source.connection,
-                    ", ".join(d.connection for d in job.destinations),
-                    str(len(job.mappings)),
-                    when(job.create_time),
-                )
-            token = page.next_page_token
-            if not token:
-                break
     out.print(grid)
 
 

@@ -20,7 +20,7 @@ from rich.progress import (
 
 from services.cli.api_client import DEFAULT_TIMEOUT_S, Api
 from services.cli.errors import CliError
-from services.cli.output import err, out, seconds, table
+from services.cli.output import enum_label, err, out, seconds, table
 from veilsync.v1 import job_pb2
 
 POLL_INTERVAL_S = 0.5
@@ -132,11 +132,11 @@ def wait_for_run(api: Api, run_id: str, timeout_s: float | None = None) -> RunOu
 
 
 def table_status_name(status: "job_pb2.TableSyncStatus.ValueType") -> str:
-    return job_pb2.TableSyncStatus.Name(status).removeprefix("TABLE_SYNC_STATUS_").lower()
+    return enum_label(job_pb2.TableSyncStatus, status, "TABLE_SYNC_STATUS_")
 
 
 def status_name(status: "job_pb2.RunStatus.ValueType") -> str:
-    return job_pb2.RunStatus.Name(status).removeprefix("RUN_STATUS_").lower()
+    return enum_label(job_pb2.RunStatus, status, "RUN_STATUS_")
 
 
 def print_summary(outcome: RunOutcome) -> None:

@@ -1,8 +1,11 @@
 """`veilsync runs ...`: runs' state, progress and history, and stopping them."""
 
+from collections.abc import Iterator
+from itertools import islice
+
 import click
 
-from services.cli.api_client import DEFAULT_TIMEOUT_S, Api, open_api
+from services.cli.api_client import DEFAULT_TIMEOUT_S, Api, open_api, paged
 from services.cli.context import CliContext, pass_cli
 from services.cli.output import (
     enum_label,
@@ -84,38 +87,31 @@ def progress(cli: CliContext, run_id: str, as_json: bool) -> None:
 
 
 def _job_names(api: Api) -> list[str]:
-    names: list[str] = []
-    token = ""
-    while True:
-        page = api.jobs.ListJobs(
+    jobs: Iterator[job_pb2.Job] = paged(
+        lambda token: api.jobs.ListJobs(
             job_pb2.ListJobsRequest(page_size=1000, page_token=token), timeout=DEFAULT_TIMEOUT_S
-        )
-        names.extend(job.name for job in page.jobs)
-        token = page.next_page_token
-        if not token:
-            return names
+        ),
+        lambda page: page.jobs,
+    )
+    return [job.name for job in jobs]
 
 
 def _job_runs(
     api: Api, job: str, status: "job_pb2.RunStatus.ValueType", limit: int
 ) -> list[job_pb2.JobRun]:
-    found: list[job_pb2.JobRun] = []
-    token = ""
-    while len(found) < limit:
-        page = api.jobs.ListJobRuns(
+    found: Iterator[job_pb2.JobRun] = paged(
+        lambda token: api.jobs.ListJobRuns(
             job_pb2.ListJobRunsRequest(
                 job=job_pb2.JobRef(name=job),
                 status=status,
-                page_size=min(limit - len(found), 1000),
+                page_size=min(limit, 1000),
                 page_token=token,
             ),
             timeout=DEFAULT_TIMEOUT_S,
-        )
-        found.extend(page.runs)
-        token = page.next_page_token
-        if not token:
-            break
-    return found[:limit]
+        ),
+        lambda page: page.runs,
+    )
+    return list(islice(found, limit))
 
 
 @runs.command("list")
