@@ -5,9 +5,11 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from temporalio.client import WorkflowExecutionDescription
+
 from services.api import validation
 from services.api.mapping.jobs import apply_update
-from services.api.runs import RunControl
+from services.api.runs import RunControl, owner
 from services.api.schedules import ScheduleControl
 from services.common.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from services.common.store.store import MetadataStore
@@ -91,10 +93,7 @@ class JobControl:
 
     async def delete(self, account_id: str, ref: job_pb2.JobRef) -> None:
         job = await self.get(account_id, ref)
-        runs = await asyncio.to_thread(self._store.list_runs, account_id, job.id)
-        if await self._runs.job_has_running(account_id, job.id) or await self._runs.any_running(
-            run.id for run in runs
-        ):
+        if await self._runs.job_has_running(account_id, job.id):
             raise FailedPreconditionError(
                 f'job "{job.name}" has a run in flight; wait for it to finish'
             )
@@ -127,20 +126,21 @@ class JobControl:
         resolved = await asyncio.to_thread(self._resolved, account_id, job)
         return job_violations(resolved, schema, saved)
 
-    async def find_run(self, account_id: str, run_id: str) -> job_pb2.Job:
-        """The job of a run the caller may see; NotFoundError for any other run."""
+    async def find_run(
+        self, account_id: str, run_id: str
+    ) -> tuple[job_pb2.Job, WorkflowExecutionDescription]:
+        """The job of a run the caller may see, and the run's description; NotFoundError for
+        any other run."""
         validation.check_run_id(run_id)
-        owner_account, job_id = await self._runs.owner(run_id)
-        if job_id is None:
-            # Runs started before search attributes: the store's record scopes them.
-            record = await asyncio.to_thread(self._store.get_run, account_id, run_id)
-            job_id, owner_account = record.job_id, account_id
-        if owner_account != account_id:
+        description = await self._runs.describe(run_id)
+        owner_account, job_id = owner(description)
+        if owner_account != account_id or job_id is None:
             raise NotFoundError(f'run "{run_id}" not found')
         try:
-            return await asyncio.to_thread(self._store.get_job, account_id, job_id=job_id)
+            job = await asyncio.to_thread(self._store.get_job, account_id, job_id=job_id)
         except NotFoundError as err:
             raise NotFoundError(f'run "{run_id}" not found') from err
+        return job, description
 
     def _source_schema(self, account_id: str, job: job_pb2.Job) -> Schema:
         for destination in job.destinations:

@@ -3,7 +3,7 @@ from the activity's (encrypted) input."""
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.api.mapping.run_events import TABLE_ACTIVITIES, pending_steps, table_events
@@ -18,17 +18,27 @@ _INPUT_TYPES: dict[str, type] = {
 
 
 async def run_events(client: Client, run_id: str) -> list[job_pb2.TableEvent]:
-    events = await _history(client, run_id)
-    scheduled = await _tables(client, events)
-    return table_events(events, {event_id: value for event_id, (_, value) in scheduled.items()})
+    """The table events of every execution of the run, the ones it continued from first."""
+    found: list[job_pb2.TableEvent] = []
+    execution: str | None = None
+    while True:
+        events = await _history(client, run_id, execution)
+        scheduled = await _tables(client, events)
+        by_event = {event_id: value for event_id, (_, value) in scheduled.items()}
+        found[:0] = table_events(events, by_event)
+        started = events[0].workflow_execution_started_event_attributes if events else None
+        execution = started.continued_execution_run_id if started else None
+        if not execution:
+            return found
 
 
-async def run_pending_steps(client: Client, run_id: str) -> list[job_pb2.PendingStep]:
-    description = await client.get_workflow_handle(run_id).describe()
+async def run_pending_steps(
+    client: Client, run_id: str, description: WorkflowExecutionDescription
+) -> list[job_pb2.PendingStep]:
     pending = list(description.raw_description.pending_activities)
     if not pending:
         return []
-    scheduled = await _tables(client, await _history(client, run_id))
+    scheduled = await _tables(client, await _history(client, run_id, description.run_id))
     by_activity = {activity_id: table for activity_id, (table, _) in _by_activity(scheduled)}
     return pending_steps(pending, by_activity)
 
@@ -39,9 +49,10 @@ def _by_activity(
     return [(activity_id, (value[1], value[0])) for activity_id, value in scheduled.values()]
 
 
-async def _history(client: Client, run_id: str) -> list[HistoryEvent]:
+async def _history(client: Client, run_id: str, execution: str | None) -> list[HistoryEvent]:
+    """One execution's events; the latest execution's when `execution` is None."""
     try:
-        history = await client.get_workflow_handle(run_id).fetch_history()
+        history = await client.get_workflow_handle(run_id, run_id=execution).fetch_history()
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise NotFoundError(f'run "{run_id}" not found') from err

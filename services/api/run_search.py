@@ -59,6 +59,8 @@ def runs_query(
         f"WorkflowType IN ({_quote(DATA_SYNC_WORKFLOW)}, {_quote(GENERATE_WORKFLOW)})",
         f"{ACCOUNT.name} = {_quote(account_id)}",
         f"{JOB.name} = {_quote(job_id)}",
+        # A run that continued as new lives on under the same id: list the latest run only.
+        'ExecutionStatus != "ContinuedAsNew"',
     ]
     if status != job_pb2.RUN_STATUS_UNSPECIFIED:
         terms.append(f"ExecutionStatus = {_quote(_STATUS_NAMES[status])}")

@@ -4,7 +4,6 @@ errors are translated to domain errors here, once."""
 import base64
 import binascii
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import uuid4
@@ -100,25 +99,25 @@ class RunControl:
         )
         return run_id
 
-    async def owner(self, run_id: str) -> tuple[str | None, str | None]:
-        """(account id, job id) a run belongs to; NotFoundError when Temporal has no such run."""
-        description = await _describe(self._handle(run_id), run_id)
-        return run_search.owner(description.typed_search_attributes)
+    async def describe(self, run_id: str) -> WorkflowExecutionDescription:
+        """The run's latest execution; NotFoundError when Temporal has no such run. An RPC
+        describes a run once and hands the description to the steps below."""
+        try:
+            return await self._handle(run_id).describe()
+        except RPCError as err:
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise NotFoundError(f'run "{run_id}" not found') from err
+            raise
 
-    async def state(self, run_id: str) -> RunState:
-        handle = self._handle(run_id)
-        description = await _describe(handle, run_id)
-        return await _state(handle, description)
-
-    async def any_running(self, run_ids: Iterable[str]) -> bool:
-        for run_id in run_ids:
+    async def state(self, run_id: str, description: WorkflowExecutionDescription) -> RunState:
+        status = run_status(description.status)
+        message = ""
+        if status in _CLOSED_WITH_ERROR:
             try:
-                description = await _describe(self._handle(run_id), run_id)
-            except NotFoundError:
-                continue  # Temporal forgot it after its retention period: long finished.
-            if run_status(description.status) == job_pb2.RUN_STATUS_RUNNING:
-                return True
-        return False
+                await self._handle(run_id).result()
+            except WorkflowFailureError as err:
+                message = failure_message(err)
+        return RunState(status, description.start_time, description.close_time, message)
 
     async def job_has_running(self, account_id: str, job_id: str) -> bool:
         query = run_search.runs_query(account_id, job_id, job_pb2.RUN_STATUS_RUNNING)
@@ -145,26 +144,27 @@ class RunControl:
         token = iterator.next_page_token or b""
         return RunPage(runs, base64.urlsafe_b64encode(token).decode() if token else "")
 
-    async def cancel(self, run_id: str) -> None:
-        handle = self._handle(run_id)
-        await self._require_running(handle, run_id)
-        await handle.cancel()
+    async def cancel(self, run_id: str, description: WorkflowExecutionDescription) -> None:
+        _require_running(run_id, description)
+        await self._handle(run_id).cancel()
 
-    async def terminate(self, run_id: str, reason: str) -> None:
-        handle = self._handle(run_id)
-        await self._require_running(handle, run_id)
+    async def terminate(
+        self, run_id: str, description: WorkflowExecutionDescription, reason: str
+    ) -> None:
+        _require_running(run_id, description)
         try:
-            await handle.terminate(reason=reason or "terminated through the API")
+            await self._handle(run_id).terminate(reason=reason or "terminated through the API")
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:  # it ended in between
                 raise FailedPreconditionError(f'run "{run_id}" is not running') from err
             raise
 
     async def progress(
-        self, run_id: str
+        self, run_id: str, description: WorkflowExecutionDescription | None = None
     ) -> tuple[sync_pb2.SyncProgress, job_pb2.RunStatus.ValueType]:
+        """The run's progress and status; described afresh unless `description` is given."""
         handle = self._handle(run_id)
-        description = await _describe(handle, run_id)
+        description = description or await self.describe(run_id)
         status = run_status(description.status)
         if status == job_pb2.RUN_STATUS_SUCCEEDED:
             result = await handle.result()
@@ -177,11 +177,6 @@ class RunControl:
             if description.close_time is not None:
                 progress.end_time.FromDatetime(description.close_time)
         return progress, status
-
-    async def _require_running(self, handle: Handle, run_id: str) -> None:
-        description = await _describe(handle, run_id)
-        if run_status(description.status) != job_pb2.RUN_STATUS_RUNNING:
-            raise FailedPreconditionError(f'run "{run_id}" is not running')
 
     async def _query(self, handle: Handle, run_id: str) -> sync_pb2.SyncProgress:
         try:
@@ -226,15 +221,14 @@ def workflow_input(
     )
 
 
-async def _state(handle: Handle, description: WorkflowExecutionDescription) -> RunState:
-    status = run_status(description.status)
-    message = ""
-    if status in _CLOSED_WITH_ERROR:
-        try:
-            await handle.result()
-        except WorkflowFailureError as err:
-            message = failure_message(err)
-    return RunState(status, description.start_time, description.close_time, message)
+def owner(description: WorkflowExecutionDescription) -> tuple[str | None, str | None]:
+    """(account id, job id) a run belongs to."""
+    return run_search.owner(description.typed_search_attributes)
+
+
+def _require_running(run_id: str, description: WorkflowExecutionDescription) -> None:
+    if run_status(description.status) != job_pb2.RUN_STATUS_RUNNING:
+        raise FailedPreconditionError(f'run "{run_id}" is not running')
 
 
 def _listed(execution: WorkflowExecution) -> ListedRun:
@@ -250,12 +244,3 @@ def _decode_token(token: str) -> bytes | None:
         return base64.urlsafe_b64decode(token.encode())
     except (binascii.Error, ValueError) as err:
         raise InvalidArgumentError("page_token", "not a token this API returned") from err
-
-
-async def _describe(handle: Handle, run_id: str) -> WorkflowExecutionDescription:
-    try:
-        return await handle.describe()
-    except RPCError as err:
-        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise NotFoundError(f'run "{run_id}" not found') from err
-        raise

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from cryptography.fernet import Fernet
 
 from services.common.contract import DEFAULT_ACCOUNT_ID
@@ -15,6 +17,7 @@ from services.common.errors import (
     NotFoundError,
 )
 from services.common.secrets import SecretCipher
+from services.common.store.models import Base
 from services.common.store.store import MetadataStore
 from veilsync.v1 import connection_pb2, job_pb2, transformer_pb2
 
@@ -158,27 +161,10 @@ def test_a_connection_in_use_cannot_be_deleted(store: MetadataStore) -> None:
     job = store.create_job(ACCOUNT, shop_job(), "k" * 20)
     with pytest.raises(FailedPreconditionError, match="shop-to-qa"):
         store.delete_connection(ACCOUNT, name="qa")
-    store.record_run(ACCOUNT, job.id, "run-1")
     store.delete_job(ACCOUNT, job_id=job.id)
     store.delete_connection(ACCOUNT, name="qa")
     with pytest.raises(NotFoundError):
         store.get_connection(ACCOUNT, name="qa")
-    with pytest.raises(NotFoundError):
-        store.get_run(ACCOUNT, "run-1")
-
-
-@pytest.mark.usefixtures("connections")
-def test_runs_are_recorded_per_job_and_account(store: MetadataStore) -> None:
-    job = store.create_job(ACCOUNT, shop_job(), "k" * 20)
-    first = store.record_run(ACCOUNT, job.id, "run-1")
-    store.record_run(ACCOUNT, job.id, "run-2")
-    assert first.job_name == "shop-to-qa"
-    assert store.get_run(ACCOUNT, "run-1") == first
-    assert {run.id for run in store.list_runs(ACCOUNT, job.id)} == {"run-1", "run-2"}
-    with pytest.raises(NotFoundError):
-        store.get_run("other", "run-1")
-    with pytest.raises(AlreadyExistsError):
-        store.record_run(ACCOUNT, job.id, "run-1")
 
 
 def test_the_store_runs_on_postgresql(pg_database: Callable[[str], str]) -> None:
@@ -208,3 +194,16 @@ def test_a_wrong_secret_key_is_a_failed_precondition(db_url: str) -> None:
             second.connection_url(ACCOUNT, created.id)
     finally:
         second.close()
+
+
+def test_the_migrations_build_exactly_the_models(db_url: str) -> None:
+    store = MetadataStore(db_url, SecretCipher(Fernet.generate_key()))
+    try:
+        store.migrate()
+        engine = sa.create_engine(db_url)
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        engine.dispose()
+    finally:
+        store.close()
+    assert differences == []

@@ -7,7 +7,6 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 
 from services.common.logging import scrub
-from services.common.store.records import RunRecord
 from veilsync.v1 import job_pb2
 
 _STATUSES = {
@@ -67,20 +66,6 @@ def run_to_proto(
     )
     if state.start_time is not None:
         run.start_time.FromDatetime(state.start_time)
-    if state.close_time is not None:
-        run.close_time.FromDatetime(state.close_time)
-    return run
-
-
-def job_run_to_proto(record: RunRecord, state: RunState) -> job_pb2.JobRun:
-    run = job_pb2.JobRun(
-        id=record.id,
-        job_id=record.job_id,
-        job_name=record.job_name,
-        status=state.status,
-        failure_message=state.failure_message,
-    )
-    run.start_time.FromDatetime(state.start_time or record.create_time)
     if state.close_time is not None:
         run.close_time.FromDatetime(state.close_time)
     return run

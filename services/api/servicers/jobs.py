@@ -135,8 +135,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def GetJobRun(
         self, request: pb.GetJobRunRequest, context: Context
     ) -> pb.GetJobRunResponse:
-        job = await self._jobs.find_run(account_of(context), request.run_id)
-        state = await self._runs.state(request.run_id)
+        job, description = await self._jobs.find_run(account_of(context), request.run_id)
+        state = await self._runs.state(request.run_id, description)
         run = run_to_proto(
             request.run_id,
             job.id,
@@ -145,7 +145,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
             scheduled=run_search.is_scheduled(request.run_id),
         )
         if state.status == pb.RUN_STATUS_RUNNING:
-            run.pending_steps.extend(await run_pending_steps(self._runs.client, request.run_id))
+            steps = await run_pending_steps(self._runs.client, request.run_id, description)
+            run.pending_steps.extend(steps)
         return pb.GetJobRunResponse(run=run)
 
     async def GetJobRunEvents(
@@ -158,22 +159,22 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def CancelJobRun(
         self, request: pb.CancelJobRunRequest, context: Context
     ) -> pb.CancelJobRunResponse:
-        await self._jobs.find_run(account_of(context), request.run_id)
-        await self._runs.cancel(request.run_id)
+        _, description = await self._jobs.find_run(account_of(context), request.run_id)
+        await self._runs.cancel(request.run_id, description)
         return pb.CancelJobRunResponse()
 
     async def TerminateJobRun(
         self, request: pb.TerminateJobRunRequest, context: Context
     ) -> pb.TerminateJobRunResponse:
-        await self._jobs.find_run(account_of(context), request.run_id)
-        await self._runs.terminate(request.run_id, request.reason[:500])
+        _, description = await self._jobs.find_run(account_of(context), request.run_id)
+        await self._runs.terminate(request.run_id, description, request.reason[:500])
         return pb.TerminateJobRunResponse()
 
     async def GetJobRunProgress(
         self, request: pb.GetJobRunProgressRequest, context: Context
     ) -> pb.GetJobRunProgressResponse:
-        await self._jobs.find_run(account_of(context), request.run_id)
-        progress, status = await self._runs.progress(request.run_id)
+        _, description = await self._jobs.find_run(account_of(context), request.run_id)
+        progress, status = await self._runs.progress(request.run_id, description)
         return pb.GetJobRunProgressResponse(
             progress=progress_from_sync(progress, status, datetime.now(UTC))
         )

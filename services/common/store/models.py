@@ -93,16 +93,6 @@ class JobConnection(Base):
     )
 
 
-class JobRun(Base):
-    __tablename__ = "job_runs"
-
-    # The Temporal workflow id.
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    create_time: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
 class ApiKey(Base):
     """An API key, kept as the SHA-256 of its secret: a stolen table opens nothing."""
 

@@ -17,15 +17,6 @@ class ConnectionRecord:
 
 
 @dataclass(frozen=True)
-class RunRecord:
-    id: str  # the Temporal workflow id
-    job_id: str
-    job_name: str
-    account_id: str
-    create_time: datetime
-
-
-@dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
     next_page_token: str  # empty on the last page

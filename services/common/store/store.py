@@ -30,7 +30,7 @@ from services.common.secrets import SecretCipher
 from services.common.store import models, paging
 from services.common.store.api_keys import ApiKeyStore
 from services.common.store.names import check_name
-from services.common.store.records import ConnectionRecord, Page, RunRecord
+from services.common.store.records import ConnectionRecord, Page
 from services.common.store.user_transformers import UserTransformerStore
 from veilsync.v1 import job_pb2, transformer_pb2
 
@@ -231,7 +231,6 @@ class MetadataStore:
         with self._session() as session:
             row = _job_row(session, account_id, job_id=job_id, name=name)
             # Explicit rather than ON DELETE CASCADE, which SQLite honours only when asked to.
-            session.execute(delete(models.JobRun).where(models.JobRun.job_id == row.id))
             session.execute(
                 delete(models.JobConnection).where(models.JobConnection.job_id == row.id)
             )
@@ -291,39 +290,6 @@ class MetadataStore:
         with self._session() as session:
             row = _job_row(session, account_id, job_id=job_id)
             return self._cipher.decrypt(row.transform_key_ciphertext).encode()
-
-    # Runs
-
-    def record_run(self, account_id: str, job_id: str, run_id: str) -> RunRecord:
-        with self._session() as session:
-            job = _job_row(session, account_id, job_id=job_id)
-            row = models.JobRun(id=run_id, job_id=job.id, account_id=account_id, create_time=_now())
-            session.add(row)
-            _flush_unique(session, f'run "{run_id}" already exists')
-            return _run_record(row, job.name)
-
-    def get_run(self, account_id: str, run_id: str) -> RunRecord:
-        with self._session() as session:
-            found = session.execute(
-                select(models.JobRun, models.Job.name)
-                .join(models.Job, models.Job.id == models.JobRun.job_id)
-                .where(models.JobRun.account_id == account_id, models.JobRun.id == run_id)
-            ).one_or_none()
-        if found is None:
-            raise NotFoundError(f'run "{run_id}" not found')
-        return _run_record(found[0], found[1])
-
-    def list_runs(self, account_id: str, job_id: str, limit: int = 100) -> list[RunRecord]:
-        """The job's runs, newest first."""
-        with self._session() as session:
-            job = _job_row(session, account_id, job_id=job_id)
-            rows = session.scalars(
-                select(models.JobRun)
-                .where(models.JobRun.account_id == account_id, models.JobRun.job_id == job.id)
-                .order_by(models.JobRun.create_time.desc(), models.JobRun.id)
-                .limit(limit)
-            )
-            return [_run_record(row, job.name) for row in rows]
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -424,16 +390,6 @@ def _job_message(row: models.Job) -> job_pb2.Job:
     job.create_time.FromDatetime(row.create_time)
     job.update_time.FromDatetime(row.update_time)
     return job
-
-
-def _run_record(row: models.JobRun, job_name: str) -> RunRecord:
-    return RunRecord(
-        id=row.id,
-        job_id=row.job_id,
-        job_name=job_name,
-        account_id=row.account_id,
-        create_time=row.create_time,
-    )
 
 
 def _page(items: list[T], size: int, name_of: Callable[[T], str]) -> Page[T]:
