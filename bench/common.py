@@ -1,7 +1,10 @@
 """Shared scaffolding of the benchmarks: scratch databases, a dev server, a worker."""
 
 import contextlib
+import json
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -9,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
+from google.protobuf import json_format
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -87,16 +91,56 @@ class StaticDirectory:
         return b""
 
 
+@contextlib.contextmanager
+def worker_processes(
+    count: int, directory: StaticDirectory, temporal: str, queue: str
+) -> Iterator[None]:
+    """`count` more sync workers on `queue`, each in its own process (bench.worker_process)."""
+    config = {
+        "temporal": temporal,
+        "queue": queue,
+        "urls": directory.urls,
+        "job": json_format.MessageToDict(directory.job),
+        "key": directory.key.decode(),
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(config, file)
+        file.flush()
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.worker_process", file.name],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(count)
+        ]
+        try:
+            for worker in workers:
+                assert worker.stdout is not None and "ready" in worker.stdout.readline()
+            yield
+        finally:
+            for worker in workers:
+                worker.terminate()
+                worker.wait(30)
+
+
 @contextlib.asynccontextmanager
-async def sync_worker(directory: StaticDirectory) -> AsyncIterator[tuple[Client, str]]:
+async def sync_worker(
+    directory: StaticDirectory, processes: int = 1
+) -> AsyncIterator[tuple[Client, str]]:
+    """A dev server and a worker in this process, plus processes - 1 worker processes."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(dev_server_binary()),
         dev_server_extra_args=["--headless", "--log-level", "error"],
     )
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     release_memory_promptly()  # as the worker's own main does
+    address = env.client.service_client.config.target_host
     try:
-        with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
+        with (
+            worker_processes(processes - 1, directory, address, queue),
+            ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor,
+        ):
             async with build_worker(env.client, directory, executor, task_queue=queue):
                 yield env.client, queue
     finally:

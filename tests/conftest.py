@@ -10,7 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.common.temporal import dev_server_binary
 
-pytest_plugins = ["tests.integration.shop"]
+pytest_plugins = ["tests.integration.shop", "tests.integration.mariadb"]
 
 PG_ADMIN_URL = os.environ.get("VEILSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

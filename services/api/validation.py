@@ -91,6 +91,8 @@ def check_job(job: job_pb2.Job) -> None:
         raise InvalidArgumentError(
             "job.max_parallel_tables", f"must be between 0 and {MAX_PARALLEL_TABLES}"
         )
+    if job.split_table_rows < 0:
+        raise InvalidArgumentError("job.split_table_rows", "must not be negative")
     tables: set[str] = set()
     for i, mapping in enumerate(job.mappings):
         if not mapping.table:
@@ -222,6 +224,7 @@ UPDATABLE_JOB_FIELDS = (
     "destinations",
     "mappings",
     "max_parallel_tables",
+    "split_table_rows",
     "schedule",
     "allow_overlap",
     "run_options",

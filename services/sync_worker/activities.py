@@ -16,7 +16,7 @@ from services.sync_worker.engine.destinations import (
     finish_destinations,
     prepare_destinations,
 )
-from services.sync_worker.engine.plan import build_plan
+from services.sync_worker.engine.plan import build_plan, split_parts
 from services.sync_worker.engine.saved_transformers import SavedTransformers, resolve_saved
 from services.sync_worker.engine.sync import (
     CHUNK_ROWS,
@@ -137,6 +137,17 @@ class SyncActivities(JobActivities):
                 table.estimated_rows = source.count(table.schema, table.name, table.where)
             if as_many:
                 table.synthesize.row_count = table.estimated_rows
+            parts = split_parts(table, job.split_table_rows, plan.max_parallel_tables)
+            if parts > 1:
+                keys = source.split_keys(
+                    table.schema,
+                    table.name,
+                    table.primary_key,
+                    table.estimated_rows,
+                    parts,
+                    table.where,
+                )
+                table.split_keys.extend(sync_pb2.KeyValues(values=k) for k in keys)
         return sync_pb2.PlanSyncResult(plan=plan)
 
     @activity.defn(name="prepare_destinations")
@@ -174,7 +185,7 @@ class SyncActivities(JobActivities):
             self._send_progress(
                 info.workflow_id or "",
                 info.workflow_run_id or "",
-                sync_pb2.SetSyncProgressRequest(table=progress),
+                sync_pb2.SetSyncProgressRequest(table=progress, part=request.range.index),
             )
 
         source = open_database(
@@ -188,10 +199,12 @@ class SyncActivities(JobActivities):
             report,
             resume,
             self._chunk_rows,
+            part=request.range if request.HasField("range") else None,
         )
         log.info(
-            "copied %s: %d rows read, %d written, %d resumed from attempt %d's checkpoint",
+            "copied %s part %d: %d rows read, %d written, %d resumed from attempt %d's checkpoint",
             name,
+            request.range.index,
             result.rows_read,
             result.rows_written,
             result.rows_resumed,

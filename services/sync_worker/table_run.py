@@ -37,6 +37,8 @@ class TableRun:
     def __init__(self) -> None:
         self._progress = sync_pb2.SyncProgress()
         self._tables: dict[str, sync_pb2.TableProgress] = {}
+        self._parts: dict[str, dict[int, sync_pb2.TableProgress]] = {}  # by KeyRange.index
+        self._tables_started = 0  # by this run
         self._options = job_pb2.RunOptions()
         self._has_hooks: bool | None = None  # unknown until the plan says
 
@@ -46,20 +48,26 @@ class TableRun:
         limit: int,
         units: Callable[[list[str], int], list[tuple[str, ...]]],
         run_unit: Callable[[tuple[str, ...]], Coroutine[Any, Any, None]],
-    ) -> None:
+        done: set[str] | None = None,
+        pause: Callable[[], bool] = lambda: False,
+    ) -> bool:
         """Start each unit of tables (`units` groups the ready ones for the free slots) once
         every table it depends on is written, at most `limit` units at a time; the first
-        failure cancels the others and fails the run."""
-        waiting = {name: set(deps) for name, deps in depends_on.items()}
-        done: set[str] = set()
+        failure cancels the others and fails the run. Tables in `done` are not run again.
+        Once `pause()` holds, no unit starts; returns whether every table was written (False:
+        paused with none in flight)."""
+        done = set(done or ())
+        waiting = {name: set(deps) for name, deps in depends_on.items() if name not in done}
         running: dict[tuple[str, ...], asyncio.Task[None]] = {}
         while waiting or running:
             ready = [n for n, deps in waiting.items() if deps <= done]
-            for unit in units(ready, max(limit, 1) - len(running)):
+            for unit in [] if pause() else units(ready, max(limit, 1) - len(running)):
                 for name in unit:
                     del waiting[name]
                 running[unit] = asyncio.create_task(run_unit(unit))
             if not running:
+                if pause():
+                    return False
                 raise ApplicationError(
                     f"tables {sorted(waiting)} wait on each other", non_retryable=True
                 )
@@ -74,8 +82,10 @@ class TableRun:
                             other.cancel()
                         task.result()
                     done.update(unit)
+        return True
 
     def _started(self, progress: sync_pb2.TableProgress) -> None:
+        self._tables_started += 1
         progress.status = job_pb2.TABLE_SYNC_STATUS_RUNNING
         progress.start_time.FromDatetime(workflow.now())
 
@@ -181,14 +191,20 @@ class TableRun:
 
     @workflow.signal(name=contract.SET_SYNC_PROGRESS_SIGNAL)
     def set_progress(self, request: sync_pb2.SetSyncProgressRequest) -> None:
-        """Counts only grow, and a finished table keeps its exact final counts."""
+        """Counts only grow, a table copied in parts counts the sum of its parts, and a
+        finished table keeps its exact final counts."""
         progress = self._tables.get(request.table.table)
         if progress is None or progress.status != job_pb2.TABLE_SYNC_STATUS_RUNNING:
             return
+        parts = self._parts.setdefault(progress.table, {})
+        part = parts.setdefault(request.part, sync_pb2.TableProgress())
         update = request.table
-        progress.rows_read = max(progress.rows_read, update.rows_read)
-        progress.rows_written = max(progress.rows_written, update.rows_written)
-        progress.rows_skipped = max(progress.rows_skipped, update.rows_skipped)
+        part.rows_read = max(part.rows_read, update.rows_read)
+        part.rows_written = max(part.rows_written, update.rows_written)
+        part.rows_skipped = max(part.rows_skipped, update.rows_skipped)
+        progress.rows_read = sum(p.rows_read for p in parts.values())
+        progress.rows_written = sum(p.rows_written for p in parts.values())
+        progress.rows_skipped = sum(p.rows_skipped for p in parts.values())
         progress.rows_total = max(progress.rows_total, progress.rows_read)
 
     @workflow.query(name=contract.GET_SYNC_PROGRESS_QUERY)

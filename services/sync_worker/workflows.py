@@ -2,6 +2,7 @@
 fills deferred columns, finishes the destinations. Deterministic: contracts only, no I/O."""
 
 import asyncio
+import itertools
 
 from temporalio import workflow
 
@@ -35,39 +36,36 @@ class DataSyncWorkflow(TableRun):
     async def _sync(
         self, request: sync_pb2.DataSyncWorkflowInput
     ) -> sync_pb2.DataSyncWorkflowResult:
-        self._progress.start_time.FromDatetime(workflow.now())
         self._options = request.run_options
-        ids = {"job_id": request.job_id, "account_id": request.account_id}
-        plan = (
-            await self._activity(
-                "plan_sync", sync_pb2.PlanSyncInput(**ids), sync_pb2.PlanSyncResult, "planning"
-            )
-        ).plan
+        if request.HasField("continuation"):
+            plan = request.continuation.plan
+            self._progress.CopyFrom(request.continuation.progress)
+        else:
+            plan = await self._prepare(request)
+        self._tables = {t.table: t for t in self._progress.tables}
         self._has_hooks = plan.has_hooks
         self._ml_task_queue = plan.ml_task_queue or self._ml_task_queue
-        for table in plan.tables:
-            progress = self._progress.tables.add(
-                table=_qualified(table),
-                status=job_pb2.TABLE_SYNC_STATUS_PENDING,
-                rows_total=table.estimated_rows,
-            )
-            self._tables[progress.table] = progress
-        await self._activity(
-            "prepare_destinations",
-            sync_pb2.PrepareDestinationsInput(**ids, plan=plan),
-            sync_pb2.PrepareDestinationsResult,
-            "preparing the destinations",
-        )
         inputs = {
             _qualified(t): sync_pb2.SyncTableInput(
-                **ids,
+                job_id=request.job_id,
+                account_id=request.account_id,
                 source_connection_id=plan.source_connection_id,
                 destinations=plan.destinations,
                 table=t,
             )
             for t in plan.tables
         }
-        await self._copy_tables(plan, inputs)
+        if not await self._copy_tables(plan, inputs, request.max_history_events):
+            # History is long: the next run goes on from the tables written so far.
+            workflow.continue_as_new(
+                sync_pb2.DataSyncWorkflowInput(
+                    job_id=request.job_id,
+                    account_id=request.account_id,
+                    run_options=request.run_options,
+                    continuation=sync_pb2.SyncContinuation(plan=plan, progress=self._progress),
+                    max_history_events=request.max_history_events,
+                )
+            )
         await asyncio.gather(
             *(
                 self._activity(
@@ -83,7 +81,9 @@ class DataSyncWorkflow(TableRun):
         )
         await self._activity(
             "finish_destinations",
-            sync_pb2.FinishDestinationsInput(**ids, plan=plan),
+            sync_pb2.FinishDestinationsInput(
+                job_id=request.job_id, account_id=request.account_id, plan=plan
+            ),
             sync_pb2.FinishDestinationsResult,
             "finishing the destinations",
         )
@@ -94,16 +94,58 @@ class DataSyncWorkflow(TableRun):
             rows_written=sum(t.rows_written for t in self._progress.tables),
         )
 
+    async def _prepare(self, request: sync_pb2.DataSyncWorkflowInput) -> sync_pb2.SyncPlan:
+        """Plan the run and ready its destinations; every table pending."""
+        self._progress.start_time.FromDatetime(workflow.now())
+        ids = {"job_id": request.job_id, "account_id": request.account_id}
+        plan = (
+            await self._activity(
+                "plan_sync", sync_pb2.PlanSyncInput(**ids), sync_pb2.PlanSyncResult, "planning"
+            )
+        ).plan
+        for table in plan.tables:
+            self._progress.tables.add(
+                table=_qualified(table),
+                status=job_pb2.TABLE_SYNC_STATUS_PENDING,
+                rows_total=table.estimated_rows,
+            )
+        await self._activity(
+            "prepare_destinations",
+            sync_pb2.PrepareDestinationsInput(**ids, plan=plan),
+            sync_pb2.PrepareDestinationsResult,
+            "preparing the destinations",
+        )
+        return plan
+
     async def _copy_tables(
-        self, plan: sync_pb2.SyncPlan, inputs: dict[str, sync_pb2.SyncTableInput]
-    ) -> None:
+        self,
+        plan: sync_pb2.SyncPlan,
+        inputs: dict[str, sync_pb2.SyncTableInput],
+        max_history_events: int,
+    ) -> bool:
         """Start each table once the tables it depends on are written, at most
-        max_parallel_tables at a time; the first failure fails the run."""
-        await self._in_dependency_order(
+        max_parallel_tables at a time; the first failure fails the run. Once the history is
+        long, no table starts: returns False when tables are left for a continued run."""
+
+        def history_full() -> bool:
+            """Time to continue as new; never before this run has started a table, so every
+            run makes progress however low the limit."""
+            info = workflow.info()
+            if not self._tables_started:
+                return False
+            if max_history_events and info.get_current_history_length() >= max_history_events:
+                return True
+            return info.is_continue_as_new_suggested()
+
+        succeeded = job_pb2.TABLE_SYNC_STATUS_SUCCEEDED
+        written = {t.table for t in self._progress.tables if t.status == succeeded}
+        return await self._in_dependency_order(
             {_qualified(t): set(t.depends_on) & set(inputs) for t in plan.tables},
             plan.max_parallel_tables,
             lambda ready, free: _units(ready, inputs, free),
             lambda unit: self._copy_unit(unit, inputs),
+            done=written,
+            pause=history_full,
         )
 
     async def _copy_unit(
@@ -147,17 +189,42 @@ class DataSyncWorkflow(TableRun):
                     request, self._ml_task_queue, self._table_heartbeat(), progress
                 )
             else:
-                result = await self._activity(
-                    "sync_table",
-                    request,
-                    sync_pb2.SyncTableResult,
-                    f"copying {progress.table}",
-                    table=True,
-                )
+                result = await self._copy_parts(request, progress.table)
         except BaseException:
             progress.status = job_pb2.TABLE_SYNC_STATUS_FAILED
             raise
         self._finished(progress, result)
+
+    async def _copy_parts(
+        self, request: sync_pb2.SyncTableInput, name: str
+    ) -> sync_pb2.SyncTableResult:
+        """The table whole, or its key ranges by parallel activities, results summed."""
+        ranges = _key_ranges(request.table)
+        requests = []
+        for part in ranges:
+            requests.append(sync_pb2.SyncTableInput())
+            requests[-1].CopyFrom(request)
+            if len(ranges) > 1:
+                requests[-1].range.CopyFrom(part)
+        results = await asyncio.gather(
+            *(
+                self._activity(
+                    "sync_table",
+                    part_request,
+                    sync_pb2.SyncTableResult,
+                    f"copying {name}" + (f" part {i + 1}/{len(ranges)}" if len(ranges) > 1 else ""),
+                    table=True,
+                )
+                for i, part_request in enumerate(requests)
+            )
+        )
+        return sync_pb2.SyncTableResult(
+            table=name,
+            rows_read=sum(r.rows_read for r in results),
+            rows_written=sum(r.rows_written for r in results),
+            rows_resumed=sum(r.rows_resumed for r in results),
+            rows_skipped=sum(r.rows_skipped for r in results),
+        )
 
     def _finished(self, progress: sync_pb2.TableProgress, result: sync_pb2.SyncTableResult) -> None:
         progress.status = job_pb2.TABLE_SYNC_STATUS_SUCCEEDED
@@ -184,8 +251,21 @@ def _units(
     return units
 
 
+def _key_ranges(table: sync_pb2.TablePlan) -> list[sync_pb2.KeyRange]:
+    """The table's parts: key ranges between consecutive split keys, open at both ends."""
+    bounds: list[sync_pb2.KeyValues | None] = [None, *table.split_keys, None]
+    return [
+        sync_pb2.KeyRange(index=index, after=after, until=until)
+        for index, (after, until) in enumerate(itertools.pairwise(bounds))
+    ]
+
+
 def _small(table: sync_pb2.TablePlan) -> bool:
-    return table.estimated_rows <= SMALL_TABLE_ROWS and not table.HasField("synthesize")
+    return (
+        table.estimated_rows <= SMALL_TABLE_ROWS
+        and not table.HasField("synthesize")
+        and not table.split_keys
+    )
 
 
 def _qualified(table: sync_pb2.TablePlan) -> str:

@@ -2,9 +2,8 @@
 
 import datetime as dt
 import json
-import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -14,10 +13,9 @@ import pytest
 
 from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.connectors import open_database
+from tests.integration.mariadb import params
 from tests.integration.shop import SHOP_SQL, run_sync, shop_job
 from veilsync.v1 import job_pb2
-
-MYSQL_ADMIN_URL = os.environ.get("VEILSYNC_TEST_MYSQL", "mysql://root@127.0.0.1:3306/")
 
 MYSQL_SHOP = [
     """CREATE TABLE customers (
@@ -43,38 +41,8 @@ MYSQL_SHOP = [
 NOTES = (None, "", 'line1\ntab\t"q",\\ it\'s')
 
 
-def _admin() -> Any:
-    return pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
-
-
-def _params(url: str) -> dict[str, Any]:
-    return {"host": "127.0.0.1", "port": 3306, "user": "root", "database": url.rsplit("/", 1)[1]}
-
-
-@pytest.fixture
-def mysql_database() -> Iterator[Callable[[str], str]]:
-    """Factory of empty MariaDB databases, dropped after the test; returns their URLs."""
-    try:
-        _admin().close()
-    except pymysql.MySQLError as err:
-        pytest.skip(f"no MySQL/MariaDB at 127.0.0.1:3306 ({err})")
-    created: list[str] = []
-
-    def make(label: str = "db") -> str:
-        name = f"vs_{label}_{uuid.uuid4().hex[:10]}"
-        with _admin() as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        created.append(name)
-        return MYSQL_ADMIN_URL.rstrip("/") + "/" + name
-
-    yield make
-    with _admin() as conn, conn.cursor() as cur:
-        for name in created:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-
-
 def my_rows(url: str, query: str) -> list[tuple[Any, ...]]:
-    with pymysql.connect(**_params(url)) as conn, conn.cursor() as cur:
+    with pymysql.connect(**params(url)) as conn, conn.cursor() as cur:
         cur.execute("SET time_zone = '+00:00'")
         cur.execute(query)
         return list(cur.fetchall())
@@ -87,7 +55,7 @@ def pg_rows(url: str, query: str, schema: str = "public") -> list[tuple[Any, ...
 
 
 def make_mysql_shop(url: str, avatars: bool = True) -> None:
-    with pymysql.connect(**_params(url), autocommit=True) as conn, conn.cursor() as cur:
+    with pymysql.connect(**params(url), autocommit=True) as conn, conn.cursor() as cur:
         for statement in MYSQL_SHOP:
             cur.execute(statement)
         start = dt.datetime(2024, 1, 1)
@@ -223,7 +191,7 @@ def test_mysql_to_mysql_transforms_and_keeps_references(
         my_rows(destination, "SELECT count(*) FROM customers WHERE referred_by IS NOT NULL")[0][0]
         == my_rows(source, "SELECT count(*) FROM customers WHERE referred_by IS NOT NULL")[0][0]
     )
-    with pymysql.connect(**_params(destination), autocommit=True) as conn, conn.cursor() as cur:
+    with pymysql.connect(**params(destination), autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO customers (first_name, last_name, created_at) VALUES ('x', 'y', NOW())"
         )

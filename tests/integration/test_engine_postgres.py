@@ -1,5 +1,6 @@
 """The engine against real PostgreSQL databases, without Temporal."""
 
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -113,9 +114,9 @@ class FailingSource:
     def __getattr__(self, name: str) -> object:
         return getattr(self.database, name)
 
-    def read(self, *args: Any) -> Iterator[pa.RecordBatch]:
+    def read(self, *args: Any, **kwargs: Any) -> Iterator[pa.RecordBatch]:
         left = self.rows
-        for batch in self.database.read(*args):
+        for batch in self.database.read(*args, **kwargs):
             for start in range(0, batch.num_rows, 10):
                 if left <= 0:
                     raise SourceLost
@@ -313,7 +314,7 @@ def test_the_skipped_count_is_reported(pg_database: Callable[[str], str]) -> Non
     assert (result.rows_read, result.rows_written, result.rows_skipped) == (105, 95, 10)
 
 
-def test_skipping_is_refused_before_any_write_on_other_engines(
+def test_skipping_works_on_a_sqlite_destination(
     pg_database: Callable[[str], str], tmp_path: Path
 ) -> None:
     source = pg_database("src")
@@ -321,9 +322,17 @@ def test_skipping_is_refused_before_any_write_on_other_engines(
         conn.execute(DIRTY)
     options = job_pb2.JobDestination(init_schema=True, skip_foreign_key_violations=True)
     target = tmp_path / "dst.db"
-    with pytest.raises(InvalidArgumentError, match="supported on PostgreSQL destinations"):
-        run_sync(source, f"sqlite://{target}", dirty_job(), options)
-    assert not target.exists() or target.stat().st_size == 0
+    sqlite3.connect(target).close()
+    run_sync(source, f"sqlite://{target}", dirty_job(), options)
+    with sqlite3.connect(target) as conn:
+        counts = conn.execute(
+            "SELECT count(*), count(customer_id), count(DISTINCT customer_id) FROM orders"
+        ).fetchone()
+        dangling = conn.execute(
+            "SELECT count(*) FROM orders o WHERE o.customer_id IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM customers c WHERE c.id = o.customer_id)"
+        ).fetchone()
+    assert counts == (95, 90, 20) and dangling == (0,)  # NULL references kept
 
 
 def test_a_destination_role_without_insert_fails_before_any_change(

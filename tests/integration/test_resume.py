@@ -21,7 +21,7 @@ from tests.integration.shop import rows
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
-ROWS = 60_000
+PART_ROWS = 60_000  # a part takes a few seconds to read: a kill lands mid-part
 CHUNK_ROWS = 5_000
 TABLE = """
 CREATE TABLE events (
@@ -34,16 +34,20 @@ ANALYZE events;
 """
 
 
-@pytest.fixture
+@pytest.fixture(params=[1, 2], ids=["whole", "two-key-ranges"])
 def worker_config(
-    tmp_path: Path, temporal_env: WorkflowEnvironment, pg_database: Callable[[str], str]
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    temporal_env: WorkflowEnvironment,
+    pg_database: Callable[[str], str],
 ) -> Iterator[tuple[Path, dict[str, str]]]:
     source, destination = pg_database("src"), pg_database("dst")
     with psycopg.connect(source, autocommit=True) as conn:
-        conn.execute(TABLE.format(rows=ROWS))
+        conn.execute(TABLE.format(rows=PART_ROWS * request.param))
     job = job_pb2.Job(id="resume", name="resume", source=job_pb2.JobSource(connection="src"))
     job.destinations.add(connection="dst", init_schema=True, truncate_before_insert=True)
     job.mappings.add(table="events").columns["email"].transform_email.SetInParent()
+    job.split_table_rows = PART_ROWS  # in parts, each resumes from its own checkpoint
     config = {
         "temporal": temporal_env.client.service_client.config.target_host,
         "queue": f"resume-{uuid.uuid4().hex[:8]}",
@@ -51,6 +55,7 @@ def worker_config(
         "job": json_format.MessageToDict(job),
         "chunk_rows": CHUNK_ROWS,
         "pause": 0.05,  # about 20k rows/s: the table takes a few seconds
+        "rows": PART_ROWS * request.param,
     }
     path = tmp_path / "worker.json"
     path.write_text(json.dumps(config))
@@ -114,10 +119,11 @@ async def test_a_killed_worker_resumes_mid_table_without_loss_or_duplicates(
                 if process.stdout is not None:
                     process.stdout.close()
     [table] = result.progress.tables
-    assert table.rows_read == table.rows_written == ROWS
-    assert 2 * CHUNK_ROWS <= table.rows_resumed < ROWS  # fewer rows than a full restart
+    total = int(config["rows"])
+    assert table.rows_read == table.rows_written == total
+    assert 2 * CHUNK_ROWS <= table.rows_resumed < total  # fewer rows than a full restart
     source, destination = config["urls"]["src"], config["urls"]["dst"]
-    assert rows(destination, "SELECT count(*), count(DISTINCT id) FROM events") == [(ROWS, ROWS)]
+    assert rows(destination, "SELECT count(*), count(DISTINCT id) FROM events") == [(total, total)]
     query = "SELECT id, payload, created_at FROM events ORDER BY id"
     assert rows(destination, query) == rows(source, query)
     changed = rows(

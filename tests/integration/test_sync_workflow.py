@@ -4,10 +4,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 import pytest
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from services.common import contract
@@ -176,3 +177,92 @@ async def test_a_destination_that_does_not_fit_fails_before_any_write(
     # Nothing was written, nothing truncated.
     assert rows(destination, "SELECT id FROM orders") == [(7,)]
     assert rows(destination, "SELECT count(*) FROM customers") == [(0,)]
+
+
+async def _run(
+    client: Client, queue: str, request: sync_pb2.DataSyncWorkflowInput
+) -> tuple[WorkflowHandle[Any, sync_pb2.DataSyncWorkflowResult], sync_pb2.DataSyncWorkflowResult]:
+    """Run the workflow to completion: its handle (first run) and result."""
+    handle = await client.start_workflow(
+        contract.DATA_SYNC_WORKFLOW,
+        request,
+        id=f"run-{uuid.uuid4().hex}",
+        task_queue=queue,
+        result_type=sync_pb2.DataSyncWorkflowResult,
+    )
+    return handle, await handle.result()
+
+
+async def test_large_tables_are_copied_as_parallel_key_ranges(
+    worker: tuple[Client, str, FakeDirectory], pg_database: Callable[[str], str]
+) -> None:
+    client, queue, directory = worker
+    source, destination = shop_setup(pg_database, directory)
+    directory.jobs["job-1"].split_table_rows = 100  # orders: 2 parts, order_items: 4
+
+    handle, result = await _run(
+        client, queue, sync_pb2.DataSyncWorkflowInput(job_id="job-1", account_id="default")
+    )
+
+    parts: dict[str, list[sync_pb2.KeyRange]] = {}
+    async for event in handle.fetch_history_events():
+        scheduled = event.activity_task_scheduled_event_attributes
+        if event.HasField("activity_task_scheduled_event_attributes") and (
+            scheduled.activity_type.name == "sync_table"
+        ):
+            [request] = client.data_converter.payload_converter.from_payloads(
+                scheduled.input.payloads, [sync_pb2.SyncTableInput]
+            )
+            parts.setdefault(request.table.name, []).append(request.range)
+    assert {name: len(ranges) for name, ranges in parts.items()} == {
+        "customers": 1,
+        "orders": 2,
+        "order_items": 4,
+    }
+    assert [r.index for r in parts["order_items"]] == [0, 1, 2, 3]
+    assert not parts["order_items"][0].HasField("after")
+    assert not parts["order_items"][-1].HasField("until")
+    counts = {t.table: (t.rows_read, t.rows_written) for t in result.progress.tables}
+    assert counts == {
+        "public.customers": (60, 60),
+        "public.orders": (150, 150),
+        "public.order_items": (400, 400),
+    }
+    for table in ("orders", "order_items"):
+        query = f"SELECT * FROM {table} ORDER BY id"
+        assert rows(destination, query) == rows(source, query)
+
+
+async def test_a_long_run_continues_as_new_where_it_left_off(
+    worker: tuple[Client, str, FakeDirectory], pg_database: Callable[[str], str]
+) -> None:
+    client, queue, directory = worker
+    source, destination = shop_setup(pg_database, directory)
+    request = sync_pb2.DataSyncWorkflowInput(
+        job_id="job-1", account_id="default", max_history_events=1
+    )
+
+    handle, result = await _run(client, queue, request)
+
+    # Each run starts one table (customers -> orders -> order_items) and hands on the rest.
+    runs, events = [], []
+    execution = handle.first_execution_run_id
+    while execution:
+        history = await client.get_workflow_handle(handle.id, run_id=execution).fetch_history()
+        runs.append(execution)
+        events.append(len(history.events))
+        last = history.events[-1].workflow_execution_continued_as_new_event_attributes
+        execution = last.new_execution_run_id or None
+    assert len(runs) == 3
+    assert max(events) < 60
+    assert result.rows_read == result.rows_written == 610
+    assert all(t.status == job_pb2.TABLE_SYNC_STATUS_SUCCEEDED for t in result.progress.tables)
+    assert (
+        result.progress.start_time.ToDatetime() <= result.progress.tables[0].start_time.ToDatetime()
+    )
+    for query in (
+        "SELECT id, referred_by FROM customers ORDER BY id",
+        "SELECT * FROM orders ORDER BY id",
+        "SELECT * FROM order_items ORDER BY id",
+    ):
+        assert rows(destination, query) == rows(source, query)

@@ -54,8 +54,8 @@ class SlowSource:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._database, name)
 
-    def read(self, *args: Any) -> Iterator[pa.RecordBatch]:
-        for batch in self._database.read(*args):
+    def read(self, *args: Any, **kwargs: Any) -> Iterator[pa.RecordBatch]:
+        for batch in self._database.read(*args, **kwargs):
             for start in range(0, batch.num_rows, 1000):
                 time.sleep(self._pause)
                 yield batch.slice(start, 1000)

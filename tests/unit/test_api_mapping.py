@@ -13,7 +13,7 @@ from services.api import validation
 from services.api.errors import error_status, status_code
 from services.api.mapping.connections import check_to_proto, connection_to_proto
 from services.api.mapping.progress import progress_from_sync
-from services.api.mapping.runs import RunState, failure_message, job_run_to_proto, run_status
+from services.api.mapping.runs import RunState, failure_message, run_status, run_to_proto
 from services.api.mapping.transformers import preview_to_proto
 from services.common.errors import (
     AlreadyExistsError,
@@ -22,7 +22,7 @@ from services.common.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from services.common.store.records import ConnectionRecord, RunRecord
+from services.common.store.records import ConnectionRecord
 from services.sync_worker.engine.check import ConnectionCheck
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import connection_pb2, job_pb2, transformer_pb2
@@ -150,17 +150,17 @@ def test_failure_message_is_the_innermost_application_error() -> None:
     assert failure_message(RuntimeError("plain")) == "plain"
 
 
-def test_job_run_to_proto() -> None:
-    record = RunRecord("run-1", "job-1", "shop", "default", T0)
+def test_run_to_proto() -> None:
     state = RunState(
         job_pb2.RUN_STATUS_FAILED, T0, T0 + timedelta(minutes=1), failure_message="boom"
     )
-    run = job_run_to_proto(record, state)
+    run = run_to_proto("run-1", "job-1", "shop", state, scheduled=True)
     assert run.id == "run-1" and run.job_id == "job-1" and run.job_name == "shop"
     assert run.status == job_pb2.RUN_STATUS_FAILED and run.failure_message == "boom"
+    assert run.scheduled
     assert run.start_time.ToDatetime(tzinfo=UTC) == T0
     assert run.close_time.ToDatetime(tzinfo=UTC) == T0 + timedelta(minutes=1)
-    running = job_run_to_proto(record, RunState(job_pb2.RUN_STATUS_RUNNING, None, None))
+    running = run_to_proto("run-1", "job-1", "shop", RunState(job_pb2.RUN_STATUS_RUNNING, T0, None))
     assert not running.HasField("close_time")
     assert running.start_time.ToDatetime(tzinfo=UTC) == T0
 
@@ -228,6 +228,7 @@ def valid_job() -> job_pb2.Job:
         (lambda j: setattr(j.destinations[0], "connection", "prod"), "job.destinations[0]"),
         (lambda j: j.destinations.add(connection="qa"), "job.destinations[1]"),
         (lambda j: setattr(j, "max_parallel_tables", -1), "job.max_parallel_tables"),
+        (lambda j: setattr(j, "split_table_rows", -1), "job.split_table_rows"),
         (lambda j: j.mappings.add(), "job.mappings[0].table"),
         (
             lambda j: (

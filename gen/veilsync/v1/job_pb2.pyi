@@ -287,6 +287,7 @@ class Job(_message.Message):
     HOOKS_FIELD_NUMBER: _builtins.int
     GENERATE_FIELD_NUMBER: _builtins.int
     SYNTHESIZE_FIELD_NUMBER: _builtins.int
+    SPLIT_TABLE_ROWS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned identifier."""
     name: _builtins.str
@@ -303,6 +304,11 @@ class Job(_message.Message):
     """
     paused: _builtins.bool
     """Whether the schedule is paused (PauseJob, ResumeJob); output only."""
+    split_table_rows: _builtins.int
+    """A table with a primary key and more rows than this is cut into key ranges of about this
+    many rows, at most max_parallel_tables of them, copied by parallel activities (so several
+    workers share one table); 0 means 1,000,000.
+    """
     @_builtins.property
     def source(self) -> Global___JobSource:
         """Where rows are read from."""
@@ -361,10 +367,11 @@ class Job(_message.Message):
         hooks: _abc.Iterable[Global___RunHook] | None = ...,
         generate: Global___GenerateSpec | None = ...,
         synthesize: _abc.Iterable[Global___SynthesizedTable] | None = ...,
+        split_table_rows: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "generate", b"generate", "run_options", b"run_options", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_overlap", b"allow_overlap", "create_time", b"create_time", "destinations", b"destinations", "generate", b"generate", "hooks", b"hooks", "id", b"id", "mappings", b"mappings", "max_parallel_tables", b"max_parallel_tables", "name", b"name", "paused", b"paused", "run_options", b"run_options", "schedule", b"schedule", "source", b"source", "synthesize", b"synthesize", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_overlap", b"allow_overlap", "create_time", b"create_time", "destinations", b"destinations", "generate", b"generate", "hooks", b"hooks", "id", b"id", "mappings", b"mappings", "max_parallel_tables", b"max_parallel_tables", "name", b"name", "paused", b"paused", "run_options", b"run_options", "schedule", b"schedule", "source", b"source", "split_table_rows", b"split_table_rows", "synthesize", b"synthesize", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -769,7 +776,7 @@ class JobDestination(_message.Message):
     """What to do with rows whose key already exists."""
     skip_foreign_key_violations: _builtins.bool
     """Leave out rows whose foreign keys (declared or virtual) point at rows this destination
-    does not have, counting them as skipped, instead of failing the table. PostgreSQL only.
+    does not have, counting them as skipped, instead of failing the table.
     """
     @_builtins.property
     def schema_map(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -1576,8 +1583,8 @@ class UpdateJobRequest(_message.Message):
 
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
-        """Fields to change: source, destinations, mappings, max_parallel_tables, schedule,
-        allow_overlap, run_options, hooks, generate. Empty means all of them.
+        """Fields to change: source, destinations, mappings, max_parallel_tables, split_table_rows,
+        schedule, allow_overlap, run_options, hooks, generate, synthesize. Empty means all of them.
         """
 
     def __init__(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.connectors.base import Database, PrivilegeCheck
 from services.sync_worker.engine.destination_check import check_destination, renamed
-from services.sync_worker.engine.schema import Schema, Table
+from services.sync_worker.engine.schema import Table
 from services.sync_worker.engine.sync import Destination
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
@@ -18,17 +18,9 @@ def prepare_destinations(
     """Check every destination, then create missing tables (init_schema) and truncate;
     returns the tables created. A destination that does not fit fails before any change."""
     for index, destination in enumerate(destinations):
-        if (
-            destination.plan.skip_foreign_key_violations
-            and destination.database.engine != "postgres"
-        ):
-            raise InvalidArgumentError(
-                f"job.destinations[{index}].skip_foreign_key_violations",
-                f"supported on PostgreSQL destinations, not {destination.database.engine}",
-            )
         existing = destination.database.introspect()
         check_destination(plan, index, existing, destination.target)
-        _check_privileges(plan, index, destination, existing)
+        _check_privileges(plan, index, destination)
     wanted: list[Table] = []
     if any(d.plan.init_schema for d in destinations):
         tables = source.introspect().tables
@@ -43,24 +35,24 @@ def prepare_destinations(
     return created
 
 
-def _check_privileges(
-    plan: sync_pb2.SyncPlan, index: int, destination: Destination, existing: Schema
-) -> None:
-    """The privileges this run will use on the destination's existing tables (tables that
-    init_schema creates belong to the role); a missing one fails before any change."""
+def _check_privileges(plan: sync_pb2.SyncPlan, index: int, destination: Destination) -> None:
+    """The privileges this run will use on the destination's tables, those init_schema is
+    about to create included (whether their creator may write them is the engine's to say: a
+    PostgreSQL owner may, a MySQL account needs grants); a missing one fails before any
+    change."""
     database = destination.database
     if not isinstance(database, PrivilegeCheck):
         return
-    needed = ["INSERT"]
+    # A retried or resumed copy merges its rows, so a merge's privileges are always needed.
+    needed = ["INSERT", *database.merge_privileges]
     if destination.plan.truncate_before_insert:
         needed.append("TRUNCATE")
-    if destination.plan.on_conflict == job_pb2.ON_CONFLICT_UPDATE or any(
-        t.deferred_columns for t in plan.tables
-    ):
+    deferred = any(t.deferred_columns for t in plan.tables)
+    if destination.plan.on_conflict == job_pb2.ON_CONFLICT_UPDATE or deferred:
         needed.append("UPDATE")
+    needed = list(dict.fromkeys(needed))
     targets = [destination.target(t.schema, t.name) for t in plan.tables]
-    present = [t for t in targets if ".".join(t) in existing.tables]
-    if missing := database.missing_privileges(present, needed):
+    if missing := database.missing_privileges(targets, needed):
         privilege, table = missing[0]
         raise InvalidArgumentError(
             f"job.destinations[{index}]",

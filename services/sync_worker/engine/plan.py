@@ -13,6 +13,16 @@ from veilsync.temporal.v1 import ml_pb2, sync_pb2
 from veilsync.v1 import job_pb2
 
 DEFAULT_PARALLEL_TABLES = 4
+DEFAULT_SPLIT_TABLE_ROWS = 1_000_000
+
+
+def split_parts(table: sync_pb2.TablePlan, split_table_rows: int, max_parallel: int) -> int:
+    """Key ranges to copy `table` in: one per split_table_rows rows begun, at most
+    max_parallel; a table without a primary key, or synthesized, is copied whole."""
+    if not table.primary_key or table.HasField("synthesize"):
+        return 1
+    per_part = split_table_rows or DEFAULT_SPLIT_TABLE_ROWS
+    return max(1, min(-(-table.estimated_rows // per_part), max_parallel))
 
 
 def build_plan(

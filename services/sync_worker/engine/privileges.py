@@ -1,16 +1,16 @@
 """The privileges a role needs: SELECT on a source's tables; INSERT, UPDATE and TRUNCATE on a
 destination's tables and CREATE on its schemas and database (init_schema creates them)."""
 
-import os
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 
 from services.common.errors import DatabaseUnavailableError
 from services.common.logging import scrub
+from services.sync_worker.engine.connectors import open_database
+from services.sync_worker.engine.connectors.base import Database, PrivilegeCheck
 from services.sync_worker.engine.schema import Schema
 
 
@@ -32,7 +32,7 @@ TABLE_PRIVILEGES = {Role.SOURCE: ("SELECT",), Role.DESTINATION: ("INSERT", "UPDA
 def check_privileges(url: str, engine: str, schema: Schema, role: Role) -> list[Privilege]:
     if engine == "postgres":
         return _postgres(url, schema, role)
-    return _sqlite(url, schema, role)
+    return _table_checks(open_database(url), schema, role)
 
 
 def _postgres(url: str, schema: Schema, role: Role) -> list[Privilege]:
@@ -68,13 +68,15 @@ def _pg_checks(conn: psycopg.Connection[Any], schema: Schema, role: Role) -> lis
     return found
 
 
-def _sqlite(url: str, schema: Schema, role: Role) -> list[Privilege]:
-    # SQLite has no roles: the file's permissions are the privileges.
-    path = urlsplit(url).path
-    mode = os.R_OK if role is Role.SOURCE else os.R_OK | os.W_OK
-    granted = os.access(path, mode)
+def _table_checks(database: Database, schema: Schema, role: Role) -> list[Privilege]:
+    """Table privileges only, as the check a run makes before any write answers them."""
+    if not isinstance(database, PrivilegeCheck):
+        return []
+    tables = sorted(schema.tables.values(), key=lambda t: t.qualified)
+    wanted = TABLE_PRIVILEGES[role]
+    missing = set(database.missing_privileges([(t.schema, t.name) for t in tables], wanted))
     return [
-        Privilege(privilege, table.qualified, granted)
-        for table in sorted(schema.tables.values(), key=lambda t: t.qualified)
-        for privilege in TABLE_PRIVILEGES[role]
+        Privilege(privilege, table.qualified, (privilege, table.qualified) not in missing)
+        for table in tables
+        for privilege in wanted
     ]

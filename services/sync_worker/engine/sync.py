@@ -155,8 +155,10 @@ def copy_table(
     resume: sync_pb2.TableCheckpoint | None = None,
     chunk_rows: int = CHUNK_ROWS,
     retrying: bool = False,
+    part: sync_pb2.KeyRange | None = None,
 ) -> CopyResult:
-    """Copy every row of `table` to each destination, deferred columns as NULL.
+    """Copy every row of `table` (of its key range `part`, when given) to each destination,
+    deferred columns as NULL.
 
     A table with a primary key is read in key order and committed every `chunk_rows` rows;
     each commit is reported as a checkpoint, and a copy given `resume` starts after it. Rows
@@ -170,7 +172,10 @@ def copy_table(
     checkpoint = sync_pb2.TableCheckpoint()
     if resume is not None and resume.last_key:
         checkpoint.CopyFrom(resume)
-    after = list(checkpoint.last_key) or None
+    resuming = bool(checkpoint.last_key)
+    part = part if part is not None else sync_pb2.KeyRange()
+    after = list(checkpoint.last_key or part.after.values) or None
+    until = list(part.until.values) if part.HasField("until") else None
     resumed = checkpoint.rows_read
     read, written, since_commit = checkpoint.rows_read, checkpoint.rows_written, 0
     last_report = time.monotonic()
@@ -178,15 +183,18 @@ def copy_table(
         writers: list[TableWriter] = []
         for destination in destinations:
             on_conflict = destination.plan.on_conflict
-            if (after or retrying) and on_conflict in _FAIL_ON_CONFLICT:
+            if (resuming or retrying) and on_conflict in _FAIL_ON_CONFLICT:
                 on_conflict = job_pb2.ON_CONFLICT_NOTHING
             schema, name = destination.target(table.schema, table.name)
             opened = destination.database.table_writer(
                 schema, name, columns, key_columns, on_conflict, _references(destination, table)
             )
             writers.append(stack.enter_context(opened))
-        if not (transformers or table.deferred_columns or after) and (
-            table.estimated_rows < chunk_rows or not key_columns
+        whole = not (after or until)
+        if (
+            whole
+            and not (transformers or table.deferred_columns)
+            and (table.estimated_rows < chunk_rows or not key_columns)
         ):
             # Small or keyless and untouched: one transaction, bytes straight through.
             copied = _pipe(source, writers, table, columns)
@@ -196,7 +204,9 @@ def copy_table(
                 report(checkpoint, copied, written)
                 return CopyResult(copied, written, 0, skipped)
         batches = prefetch(
-            source.read(table.schema, table.name, columns, key_columns, after, table.where)
+            source.read(
+                table.schema, table.name, columns, key_columns, after, table.where, until=until
+            )
         )
         for batch in _split(batches, chunk_rows if key_columns else 0):
             out = transform_batch(batch, table, transformers, table.deferred_columns)

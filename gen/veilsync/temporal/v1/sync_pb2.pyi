@@ -41,13 +41,23 @@ class DataSyncWorkflowInput(_message.Message):
     JOB_ID_FIELD_NUMBER: _builtins.int
     ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     RUN_OPTIONS_FIELD_NUMBER: _builtins.int
+    CONTINUATION_FIELD_NUMBER: _builtins.int
+    MAX_HISTORY_EVENTS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job to run; activities read its spec and secrets from the metadata store."""
     account_id: _builtins.str
     """The account owning the job."""
+    max_history_events: _builtins.int
+    """Continue as new once the history holds this many events; 0 leaves it to the server's
+    suggestion. Tests set it low.
+    """
     @_builtins.property
     def run_options(self) -> _job_pb2.RunOptions:
         """The job's timeouts and retries when the run started; unset fields keep the defaults."""
+
+    @_builtins.property
+    def continuation(self) -> Global___SyncContinuation:
+        """Set when an earlier run of this workflow continued as new: where it left off."""
 
     def __init__(
         self,
@@ -55,14 +65,49 @@ class DataSyncWorkflowInput(_message.Message):
         job_id: _builtins.str = ...,
         account_id: _builtins.str = ...,
         run_options: _job_pb2.RunOptions | None = ...,
+        continuation: Global___SyncContinuation | None = ...,
+        max_history_events: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["run_options", b"run_options"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["continuation", b"continuation", "run_options", b"run_options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "job_id", b"job_id", "run_options", b"run_options"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "continuation", b"continuation", "job_id", b"job_id", "max_history_events", b"max_history_events", "run_options", b"run_options"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DataSyncWorkflowInput: _TypeAlias = DataSyncWorkflowInput  # noqa: Y015
+
+@_typing.final
+class SyncContinuation(_message.Message):
+    """SyncContinuation is what a run hands the run it continues as: the plan it made, the
+    destinations already prepared, and every table's progress (succeeded tables are not copied
+    again). A run continues only between tables, with no table step in flight.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_FIELD_NUMBER: _builtins.int
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def plan(self) -> Global___SyncPlan:
+        """The plan of the first run."""
+
+    @_builtins.property
+    def progress(self) -> Global___SyncProgress:
+        """Progress so far, tables in plan order."""
+
+    def __init__(
+        self,
+        *,
+        plan: Global___SyncPlan | None = ...,
+        progress: Global___SyncProgress | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan", "progress", b"progress"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan", "progress", b"progress"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncContinuation: _TypeAlias = SyncContinuation  # noqa: Y015
 
 @_typing.final
 class DataSyncWorkflowResult(_message.Message):
@@ -177,6 +222,7 @@ class TablePlan(_message.Message):
     DEFERRED_VALUES_FIELD_NUMBER: _builtins.int
     SYNTHESIZE_FIELD_NUMBER: _builtins.int
     REFERENCES_FIELD_NUMBER: _builtins.int
+    SPLIT_KEYS_FIELD_NUMBER: _builtins.int
     schema: _builtins.str
     """Schema name."""
     name: _builtins.str
@@ -217,6 +263,13 @@ class TablePlan(_message.Message):
     def references(self) -> _containers.RepeatedCompositeFieldContainer[_ml_pb2.ForeignKeyReference]:
         """The table's foreign keys written with the rows (deferred ones excluded), in source names."""
 
+    @_builtins.property
+    def split_keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___KeyValues]:
+        """Primary-key values (text form) splitting a large table into key ranges copied by parallel
+        activities: part i holds the keys after split_keys[i-1] up to split_keys[i]. Empty: one
+        part.
+        """
+
     def __init__(
         self,
         *,
@@ -231,14 +284,73 @@ class TablePlan(_message.Message):
         deferred_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         synthesize: Global___SynthesizePlan | None = ...,
         references: _abc.Iterable[_ml_pb2.ForeignKeyReference] | None = ...,
+        split_keys: _abc.Iterable[Global___KeyValues] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["synthesize", b"synthesize"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "name", b"name", "primary_key", b"primary_key", "references", b"references", "schema", b"schema", "synthesize", b"synthesize", "where", b"where"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "name", b"name", "primary_key", b"primary_key", "references", b"references", "schema", b"schema", "split_keys", b"split_keys", "synthesize", b"synthesize", "where", b"where"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TablePlan: _TypeAlias = TablePlan  # noqa: Y015
+
+@_typing.final
+class KeyValues(_message.Message):
+    """KeyValues are one row's primary-key values in key order, in the source's text form."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALUES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The values."""
+
+    def __init__(
+        self,
+        *,
+        values: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyValues: _TypeAlias = KeyValues  # noqa: Y015
+
+@_typing.final
+class KeyRange(_message.Message):
+    """KeyRange is the part of a table one activity copies, in primary-key order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDEX_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    index: _builtins.int
+    """The part's position among the table's parts, from 0."""
+    @_builtins.property
+    def after(self) -> Global___KeyValues:
+        """The part starts after this key; unset: at the first row."""
+
+    @_builtins.property
+    def until(self) -> Global___KeyValues:
+        """The part ends with this key, included; unset: at the last row."""
+
+    def __init__(
+        self,
+        *,
+        index: _builtins.int = ...,
+        after: Global___KeyValues | None = ...,
+        until: Global___KeyValues | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "until", b"until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "index", b"index", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyRange: _TypeAlias = KeyRange  # noqa: Y015
 
 @_typing.final
 class SynthesizePlan(_message.Message):
@@ -541,6 +653,7 @@ class SyncTableInput(_message.Message):
     SOURCE_CONNECTION_ID_FIELD_NUMBER: _builtins.int
     DESTINATIONS_FIELD_NUMBER: _builtins.int
     TABLE_FIELD_NUMBER: _builtins.int
+    RANGE_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job being run."""
     account_id: _builtins.str
@@ -555,6 +668,10 @@ class SyncTableInput(_message.Message):
     def table(self) -> Global___TablePlan:
         """The table."""
 
+    @_builtins.property
+    def range(self) -> Global___KeyRange:
+        """The part of the table to copy; unset copies all of it."""
+
     def __init__(
         self,
         *,
@@ -563,10 +680,11 @@ class SyncTableInput(_message.Message):
         source_connection_id: _builtins.str = ...,
         destinations: _abc.Iterable[Global___DestinationPlan] | None = ...,
         table: Global___TablePlan | None = ...,
+        range: Global___KeyRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["table", b"table"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["range", b"range", "table", b"table"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "destinations", b"destinations", "job_id", b"job_id", "source_connection_id", b"source_connection_id", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "destinations", b"destinations", "job_id", b"job_id", "range", b"range", "source_connection_id", b"source_connection_id", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -984,18 +1102,22 @@ class SetSyncProgressRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TABLE_FIELD_NUMBER: _builtins.int
+    PART_FIELD_NUMBER: _builtins.int
+    part: _builtins.int
+    """The part reporting (KeyRange.index); 0 for a table copied whole."""
     @_builtins.property
     def table(self) -> Global___TableProgress:
-        """One table's progress."""
+        """One table's progress, or one part's when the table is copied in key ranges."""
 
     def __init__(
         self,
         *,
         table: Global___TableProgress | None = ...,
+        part: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["table", b"table"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["part", b"part", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

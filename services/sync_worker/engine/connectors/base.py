@@ -39,6 +39,10 @@ class Reference:
 class PrivilegeCheck(Protocol):
     """A database that can say, before any write, which table privileges its role lacks."""
 
+    # What merging rows into a table takes (ON_CONFLICT_NOTHING): every retried or resumed
+    # copy merges, whatever the job's own on-conflict mode.
+    merge_privileges: tuple[str, ...]
+
     def missing_privileges(
         self, tables: Sequence[tuple[str, str]], privileges: Sequence[str]
     ) -> list[tuple[str, str]]:
@@ -87,12 +91,20 @@ class Database(Protocol):
         after: Sequence[str] | None = None,
         where: str = "",
         expressions: Mapping[str, str] | None = None,
+        until: Sequence[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         """The table's rows in batches of bounded size; ordered by `key` when given, starting
-        after the row whose key values (text form) are `after`; only rows matching the SQL
-        predicate `where`; a column named in `expressions` is read as that SQL expression."""
+        after the row whose key values (text form) are `after` and ending with the one whose
+        key is `until`; only rows matching the SQL predicate `where`; a column named in
+        `expressions` is read as that SQL expression."""
 
     def count(self, schema: str, table: str, where: str = "") -> int: ...
+
+    def split_keys(
+        self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
+    ) -> list[list[str]]:
+        """Keys (text form, ascending) cutting the `rows` rows (an estimate will do) matching
+        `where` into `parts` ranges of about equal size, none of them empty."""
 
     def target_name(self, schema: str, table: str) -> tuple[str, str]:
         """Where a source table lands in this database."""

@@ -22,12 +22,15 @@ from pymysql.constants import CLIENT
 from services.common.errors import (
     DatabaseUnavailableError,
     DataRejectedError,
+    FailedPreconditionError,
     InvalidArgumentError,
 )
 from services.common.logging import scrub
 from services.sync_worker.engine.connectors.base import BATCH_ROWS, Reference
+from services.sync_worker.engine.connectors.keyset import key_range, split_query
 from services.sync_worker.engine.connectors.mysql_catalog import introspect
 from services.sync_worker.engine.connectors.mysql_ddl import create_table_statements, names, quote
+from services.sync_worker.engine.connectors.mysql_grants import read_grants
 from services.sync_worker.engine.connectors.mysql_text import (
     Target,
     load_data_rows,
@@ -35,6 +38,7 @@ from services.sync_worker.engine.connectors.mysql_text import (
     values_chunks,
     values_rows,
 )
+from services.sync_worker.engine.connectors.references import references_hold
 from services.sync_worker.engine.schema import Schema, Table
 from veilsync.v1 import job_pb2
 
@@ -72,6 +76,8 @@ _DATA_ERRORS = {
     3819,
     4025,
 }
+# The account lacks a privilege: retrying cannot help.
+_ACCESS_DENIED = {1044, 1045, 1142, 1143, 1227}
 _STAGE = "_veilsync_stage"
 
 
@@ -85,6 +91,8 @@ def _translate(err: pymysql.MySQLError) -> Exception | None:
     message = _QUOTED_VALUES.sub("", scrub(str(err.args[1]) if len(err.args) > 1 else str(err)))
     if isinstance(err, pymysql.IntegrityError | pymysql.DataError) or code in _DATA_ERRORS:
         return DataRejectedError(message)
+    if code in _ACCESS_DENIED:
+        return FailedPreconditionError(message)
     if isinstance(err, pymysql.OperationalError):
         return DatabaseUnavailableError(message)
     return None  # a programming error: ours to fix, not the user's
@@ -139,7 +147,7 @@ class MysqlDatabase:
 
     def _scalar(self, sql: str, args: Sequence[object] = ()) -> Any:
         with self._connect() as conn, conn.cursor() as cur:
-            cur.execute(sql, args)
+            cur.execute(sql, args or None)  # without arguments a % in `sql` stays a %
             row = cur.fetchone()
             return row[0] if row else None
 
@@ -153,9 +161,26 @@ class MysqlDatabase:
             tables = introspect(conn, self.default_schema, mariadb)
         return Schema(tables=tables, default_schema=self.default_schema, engine=self.engine)
 
+    # A staged merge, then a no-op ON DUPLICATE KEY UPDATE.
+    merge_privileges = ("TEMPORARY", "UPDATE")
+
+    def missing_privileges(
+        self, tables: Sequence[tuple[str, str]], privileges: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        with self._connect() as conn, conn.cursor() as cur:
+            return read_grants(cur).missing(tables, privileges)
+
     def count(self, schema: str, table: str, where: str = "") -> int:
         condition = f" WHERE {where}" if where else ""
         return int(self._scalar(f"SELECT COUNT(*) FROM {quote(schema)}.{quote(table)}{condition}"))
+
+    def split_keys(
+        self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
+    ) -> list[list[str]]:
+        query = split_query(schema, table, key, quote, str, rows, parts, where)
+        with self._connect(text_only=True) as conn, conn.cursor() as cur:
+            cur.execute(query)  # no parameters: its % is the modulo, not a placeholder
+            return [[str(v) for v in row] for row in cur.fetchall()]
 
     def _column_types(self, conn: Any, schema: str, table: str) -> dict[str, str]:
         with conn.cursor() as cur:
@@ -175,18 +200,17 @@ class MysqlDatabase:
         after: Sequence[str] | None = None,
         where: str = "",
         expressions: Mapping[str, str] | None = None,
+        until: Sequence[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         select = ", ".join(
             f"{expressions[c]} AS {quote(c)}" if expressions and c in expressions else quote(c)
             for c in columns
         )
         query = f"SELECT {select} FROM {quote(schema)}.{quote(table)}"
-        conditions = [f"({where})"] if where else []
-        params: list[str] = []
-        if key and after is not None:
-            # Text parameters are compared as the key columns' own types.
-            conditions.append(f"({names(key)}) > ({', '.join(['%s'] * len(key))})")
-            params = list(after)
+        bounds, params = key_range(key, quote, "%s", after, until) if key else ([], [])
+        if params:
+            where = where.replace("%", "%%")  # a LIKE pattern's % is not a placeholder
+        conditions = [f"({c})" for c in ([where] if where else []) + bounds]
         if conditions:
             query += " WHERE " + " AND ".join(conditions)
         if key:
@@ -196,7 +220,7 @@ class MysqlDatabase:
             # Unbuffered: rows stream from the server as fetched, never the whole table. It
             # is not closed on early exit, since closing drains the rest; the connection is.
             cur = conn.cursor(pymysql.cursors.SSCursor)
-            cur.execute(query, params)
+            cur.execute(query, params or None)
             while rows := cur.fetchmany(BATCH_ROWS):
                 arrays = [
                     to_arrow(values, types.get(name, "text"))
@@ -288,24 +312,25 @@ class MysqlDatabase:
         on_conflict: "job_pb2.OnConflict.ValueType",
         references: Sequence[Reference] = (),
     ) -> Iterator["_MysqlWriter"]:
-        if references:  # refused earlier, by prepare_destinations; never silently ignored
-            raise InvalidArgumentError(
-                "job.destinations", "skip_foreign_key_violations needs a PostgreSQL destination"
-            )
         target = f"{quote(schema)}.{quote(table)}"
+        keep = references_hold(references, quote)
+        resolve = on_conflict in (job_pb2.ON_CONFLICT_NOTHING, job_pb2.ON_CONFLICT_UPDATE)
         with self._connect() as conn:
             types = self._column_types(conn, schema, table)
             targets = [Target(c, types.get(c, "text")) for c in columns]
             bulk = self._bulk_for(conn)
-            if on_conflict not in (job_pb2.ON_CONFLICT_NOTHING, job_pb2.ON_CONFLICT_UPDATE):
+            if keep is None and not resolve:
                 writer = _MysqlWriter(bulk, target, targets)
                 yield writer
                 writer.commit()
                 return
             # Both bulk paths land in a keyless stage, then one INSERT ... SELECT resolves
-            # conflicts: LOAD DATA LOCAL would skip duplicates (and bad values) silently.
+            # conflicts and leaves out rows whose references would dangle: LOAD DATA LOCAL
+            # would skip duplicates (and bad values) silently.
             updates = [c for c in columns if c not in key_columns]
-            if on_conflict == job_pb2.ON_CONFLICT_NOTHING or not updates:
+            if not resolve:
+                assignments = ""  # a duplicate key fails the table, as a direct load would
+            elif on_conflict == job_pb2.ON_CONFLICT_NOTHING or not updates:
                 # A no-op update: unlike INSERT IGNORE, it keeps strict value errors.
                 assignments = f"{quote(columns[0])} = {target}.{quote(columns[0])}"
             else:
@@ -313,9 +338,12 @@ class MysqlDatabase:
             with self._stage(conn, schema, table, columns) as stage:
                 merge = (
                     f"INSERT INTO {target} ({names(columns)}) SELECT {names(columns)} "
-                    f"FROM {stage} ON DUPLICATE KEY UPDATE {assignments}"
+                    f"FROM {stage} AS s"
+                    + (f" WHERE {keep}" if keep else "")
+                    + (f" ON DUPLICATE KEY UPDATE {assignments}" if assignments else "")
                 )
-                writer = _MysqlWriter(bulk, stage, targets, merge)
+                left_out = f"SELECT COUNT(*) FROM {stage} AS s WHERE NOT ({keep})" if keep else None
+                writer = _MysqlWriter(bulk, stage, targets, merge, left_out)
                 yield writer
                 writer.commit()
 
@@ -372,19 +400,29 @@ class _Bulk:
 
 class _MysqlWriter:
     """Bulk writes into `into`; with `merge`, `into` is a stage that each commit merges into
-    the table and empties."""
+    the table and empties, first counting the staged rows `left_out` selects (rows the merge
+    leaves out)."""
 
     def rows_skipped(self) -> int:
-        return 0  # this engine's writers never filter rows
+        return self._skipped
 
     def __init__(
-        self, bulk: _Bulk, into: str, targets: Sequence[Target], merge: str | None = None
+        self,
+        bulk: _Bulk,
+        into: str,
+        targets: Sequence[Target],
+        merge: str | None = None,
+        left_out: str | None = None,
     ) -> None:
         self._bulk, self._into, self._targets, self._merge = bulk, into, targets, merge
+        self._left_out, self._skipped = left_out, 0
 
     def commit(self) -> None:
         if self._merge is not None:
             with self._bulk.conn.cursor() as cur:
+                if self._left_out is not None:
+                    cur.execute(self._left_out)
+                    self._skipped += int((cur.fetchone() or (0,))[0])
                 cur.execute(self._merge)
                 cur.execute(f"DELETE FROM {self._into}")
         self._bulk.conn.commit()

@@ -57,7 +57,7 @@ def _column_sql(column: Column, source_engine: str) -> sql.Composed:
     return sql.SQL(" ").join(parts)
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -69,7 +69,7 @@ def _with_local_sequences(table: Table, schema: str) -> Table:
         match = _SEQUENCE_DEFAULT.match(column.default or "")
         if match:
             bare = match["name"].rsplit(".", 1)[-1].strip('"').replace('""', '"')
-            local = f"{_quoted(schema)}.{_quoted(bare)}".replace("'", "''")
+            local = f"{quoted(schema)}.{quoted(bare)}".replace("'", "''")
             column = dataclasses.replace(column, default=f"nextval('{local}'::regclass)")
         columns.append(column)
     return dataclasses.replace(table, columns=tuple(columns))

@@ -14,8 +14,10 @@ from services.common.errors import DatabaseUnavailableError, DataRejectedError
 from services.common.logging import scrub
 from services.sync_worker.engine.connectors.arrow_csv import read_csv_batches, to_csv
 from services.sync_worker.engine.connectors.base import BATCH_BYTES, Reference
+from services.sync_worker.engine.connectors.keyset import key_range, split_query
 from services.sync_worker.engine.connectors.pg_catalog import introspect
-from services.sync_worker.engine.connectors.pg_ddl import create_table_statements
+from services.sync_worker.engine.connectors.pg_ddl import create_table_statements, quoted
+from services.sync_worker.engine.connectors.references import references_hold
 from services.sync_worker.engine.schema import Schema, Table
 from veilsync.v1 import job_pb2
 
@@ -212,6 +214,7 @@ class PostgresDatabase:
         after: Sequence[str] | None = None,
         where: str = "",
         expressions: Mapping[str, str] | None = None,
+        until: Sequence[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         # Always the SELECT form: as fast as COPY of the table, and it reads a partitioned
         # table through its parent. `where` and `expressions` are SQL the planner built from
@@ -222,16 +225,11 @@ class PostgresDatabase:
             else sql.Identifier(c)
             for c in columns
         )
-        conditions: list[sql.Composable] = [sql.SQL(where)] if where else []
-        params: list[str] | None = None
-        if key and after is not None:
-            # Text literals take the key columns' types: the comparison is the key's own.
-            params = list(after)
-            conditions.append(
-                sql.SQL("({}) > ({})").format(
-                    _names(key), sql.SQL(", ").join(sql.Placeholder() * len(key))
-                )
-            )
+        bounds, bound_params = key_range(key, quoted, "%s", after, until) if key else ([], [])
+        params = bound_params or None
+        if params:
+            where = where.replace("%", "%%")  # a LIKE pattern's % is not a placeholder
+        conditions = [sql.SQL(c) for c in ([where] if where else []) + bounds]
         query = sql.SQL("SELECT {} FROM {}").format(select, _ident(schema, table))
         if conditions:
             query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(
@@ -243,16 +241,30 @@ class PostgresDatabase:
         with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params) as copy:
             yield from read_csv_batches(copy, columns, BATCH_BYTES)
 
+    def split_keys(
+        self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
+    ) -> list[list[str]]:
+        query = split_query(schema, table, key, quoted, "{}::text".format, rows, parts, where)
+        with self._connect() as conn:
+            return [[str(v) for v in row] for row in conn.execute(sql.SQL(query)).fetchall()]
+
+    merge_privileges = ("TEMPORARY",)  # rows to merge wait in a temporary table
+
     def missing_privileges(
         self, tables: Sequence[tuple[str, str]], privileges: Sequence[str]
     ) -> list[tuple[str, str]]:
+        # A table that does not exist yet is one init_schema creates: its owner may do anything.
+        # TEMPORARY is the database's: writers stage rows in temporary tables.
         missing = []
         with self._connect() as conn:
             for schema, table in tables:
                 for privilege in privileges:
                     row = conn.execute(
-                        "SELECT has_table_privilege(format('%%I.%%I', %s::text, %s::text), %s)",
-                        (schema, table, privilege),
+                        "SELECT CASE WHEN %s = 'TEMPORARY' "
+                        "THEN has_database_privilege(current_database(), 'TEMPORARY') "
+                        "WHEN t IS NULL THEN true ELSE has_table_privilege(t, %s) END "
+                        "FROM to_regclass(format('%%I.%%I', %s::text, %s::text)) AS t",
+                        (privilege, privilege, schema, table),
                     ).fetchone()
                     if not (row and row[0]):
                         missing.append((privilege, f"{schema}.{table}"))
@@ -390,26 +402,9 @@ class PostgresDatabase:
         return reset
 
 
-def _references_hold(references: Sequence[Reference]) -> sql.Composed | None:
-    """True for a staged row `s` whose every reference is NULL or names an existing row
-    (MATCH SIMPLE, as PostgreSQL's own foreign keys); None when nothing is checked."""
-    if not references:
-        return None
-    checks = []
-    for ref in references:
-        nulls = sql.SQL(" OR ").join(
-            sql.SQL("s.{} IS NULL").format(sql.Identifier(c)) for c in ref.columns
-        )
-        matches = sql.SQL(" AND ").join(
-            sql.SQL("p.{} = s.{}").format(sql.Identifier(r), sql.Identifier(c))
-            for c, r in zip(ref.columns, ref.referenced_columns, strict=True)
-        )
-        checks.append(
-            sql.SQL("({} OR EXISTS (SELECT 1 FROM {} AS p WHERE {}))").format(
-                nulls, _ident(*ref.table), matches
-            )
-        )
-    return sql.SQL(" AND ").join(checks)
+def _references_hold(references: Sequence[Reference]) -> sql.SQL | None:
+    keep = references_hold(references, quoted)
+    return None if keep is None else sql.SQL(keep)
 
 
 def _upsert(
@@ -418,7 +413,7 @@ def _upsert(
     columns: Sequence[str],
     key_columns: Sequence[str],
     on_conflict: "job_pb2.OnConflict.ValueType",
-    keep: sql.Composed | None = None,
+    keep: sql.SQL | None = None,
 ) -> sql.Composed:
     insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} AS s ").format(
         target, _names(columns), _names(columns), stage

@@ -8,12 +8,16 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from services.common.errors import DatabaseUnavailableError, DataRejectedError, InvalidArgumentError
+from services.common.errors import DatabaseUnavailableError, DataRejectedError
 from services.sync_worker.engine.connectors.base import BATCH_ROWS, Reference
+from services.sync_worker.engine.connectors.keyset import key_range, split_query
+from services.sync_worker.engine.connectors.references import references_hold
+from services.sync_worker.engine.connectors.sqlite_access import may_open
 from services.sync_worker.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from veilsync.v1 import job_pb2
 
 _LENGTH = re.compile(r"\((\d+)\)")
+_STAGE = "_veilsync_stage"
 
 
 def _quote(name: str) -> str:
@@ -96,6 +100,20 @@ class SqliteDatabase:
             tables = [self._table(conn, name) for name in names]
         return Schema({t.qualified: t for t in tables}, self.default_schema, self.engine)
 
+    merge_privileges = ("TEMPORARY",)  # rows to merge wait in a temporary table
+
+    def missing_privileges(
+        self, tables: Sequence[tuple[str, str]], privileges: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        # Every privilege but SELECT writes the file.
+        allowed = {write: may_open(self._path, write) for write in (False, True)}
+        return [
+            (privilege, f"{schema}.{table}")
+            for schema, table in tables
+            for privilege in privileges
+            if not allowed[privilege != "SELECT"]
+        ]
+
     def _table(self, conn: sqlite3.Connection, name: str) -> Table:
         info = conn.execute(f"PRAGMA table_xinfo({_quote(name)})").fetchall()
         columns = []
@@ -154,6 +172,13 @@ class SqliteDatabase:
             row = conn.execute(query + (f" WHERE {where}" if where else "")).fetchone()
             return int(row[0])
 
+    def split_keys(
+        self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
+    ) -> list[list[str]]:
+        query = split_query(schema, table, key, _quote, str, rows, parts, where)
+        with self._connect() as conn:
+            return [[str(v) for v in row] for row in conn.execute(query).fetchall()]
+
     def read(
         self,
         schema: str,
@@ -163,19 +188,16 @@ class SqliteDatabase:
         after: Sequence[str] | None = None,
         where: str = "",
         expressions: Mapping[str, str] | None = None,
+        until: Sequence[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         select = ", ".join(
             f"{expressions[c]} AS {_quote(c)}" if expressions and c in expressions else _quote(c)
             for c in columns
         )
         query = f"SELECT {select} FROM {_quote(schema)}.{_quote(table)}"
-        conditions = [f"({where})"] if where else []
-        params: list[str] = []
-        if key and after is not None:
-            # Text parameters compare by the key columns' affinity, like the key itself.
-            keys = ", ".join(map(_quote, key))
-            conditions.append(f"({keys}) > ({', '.join('?' * len(key))})")
-            params = list(after)
+        # Text parameters compare by the key columns' affinity, like the key itself.
+        bounds, params = key_range(key, _quote, "?", after, until) if key else ([], [])
+        conditions = [f"({c})" for c in ([where] if where else []) + bounds]
         if conditions:
             query += " WHERE " + " AND ".join(conditions)
         if key:
@@ -238,26 +260,36 @@ class SqliteDatabase:
         on_conflict: "job_pb2.OnConflict.ValueType",
         references: Sequence[Reference] = (),
     ) -> Iterator["_SqliteWriter"]:
-        if references:  # refused earlier, by prepare_destinations; never silently ignored
-            raise InvalidArgumentError(
-                "job.destinations", "skip_foreign_key_violations needs a PostgreSQL destination"
-            )
         names = ", ".join(map(_quote, columns))
-        statement = (
-            f"INSERT INTO {_quote(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"
-        )
+        values = f"VALUES ({', '.join('?' * len(columns))})"
         updates = [c for c in columns if c not in key_columns]
+        conflict = ""
         if on_conflict == job_pb2.ON_CONFLICT_NOTHING or (
             on_conflict == job_pb2.ON_CONFLICT_UPDATE and not (key_columns and updates)
         ):
-            statement += " ON CONFLICT DO NOTHING"
+            conflict = " ON CONFLICT DO NOTHING"
         elif on_conflict == job_pb2.ON_CONFLICT_UPDATE:
-            statement += (
+            conflict = (
                 f" ON CONFLICT ({', '.join(map(_quote, key_columns))}) DO UPDATE SET "
                 + ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in updates)
             )
+        keep = references_hold(references, _quote)
         with self._connect() as conn:
-            yield _SqliteWriter(conn, statement)
+            if keep is None:
+                insert = f"INSERT INTO {_quote(table)} ({names}) {values}{conflict}"
+                writer = _SqliteWriter(conn, insert)
+            else:
+                # An untyped stage: values keep their form until the table's affinity applies.
+                conn.execute(f"CREATE TEMP TABLE {_STAGE} ({names})")
+                writer = _SqliteWriter(
+                    conn,
+                    f"INSERT INTO temp.{_STAGE} ({names}) {values}",
+                    merge=f"INSERT INTO {_quote(table)} ({names}) SELECT {names} "
+                    f"FROM temp.{_STAGE} AS s WHERE {keep}{conflict}",
+                    left_out=f"SELECT count(*) FROM temp.{_STAGE} AS s WHERE NOT ({keep})",
+                )
+            yield writer
+            writer.commit()
 
     def fill_columns(
         self,
@@ -284,13 +316,29 @@ class SqliteDatabase:
 
 
 class _SqliteWriter:
-    def rows_skipped(self) -> int:
-        return 0  # this engine's writers never filter rows
+    """Inserts rows with `statement`; with `merge`, the statement fills the stage, which each
+    commit merges into the table and empties, first counting the staged rows `left_out`
+    selects (rows the merge leaves out)."""
 
-    def __init__(self, conn: sqlite3.Connection, statement: str) -> None:
+    def rows_skipped(self) -> int:
+        return self._skipped
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        statement: str,
+        merge: str | None = None,
+        left_out: str | None = None,
+    ) -> None:
         self._conn, self._statement = conn, statement
+        self._merge, self._left_out, self._skipped = merge, left_out, 0
 
     def commit(self) -> None:
+        if self._merge is not None:
+            if self._left_out is not None:
+                self._skipped += int(self._conn.execute(self._left_out).fetchone()[0])
+            self._conn.execute(self._merge)
+            self._conn.execute(f"DELETE FROM temp.{_STAGE}")
         self._conn.commit()
 
     def write(self, batch: pa.RecordBatch) -> int:
