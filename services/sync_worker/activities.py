@@ -4,6 +4,7 @@ store, runs one engine step, and turns domain errors into Temporal failures."""
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import Any, Protocol
 
 from temporalio import activity
@@ -11,6 +12,7 @@ from temporalio import activity
 from services.common import contract
 from services.common.activity_errors import domain_errors
 from services.sync_worker.engine.connectors import open_database
+from services.sync_worker.engine.connectors.base import ConnectionSharing
 from services.sync_worker.engine.destinations import (
     check_source_privileges,
     finish_destinations,
@@ -236,25 +238,29 @@ class SyncActivities(JobActivities):
         )
         destinations = self._destinations(account, list(request.destinations))
         key = self._directory.transform_key(account, request.job_id)
-        for table in request.tables:
-            name = f"{table.schema}.{table.name}"
-            if name in done:
-                continue
-            result = copy_table(
-                source,
-                destinations,
-                table,
-                key,
-                lambda *_: activity.heartbeat(checkpoint),
-                retrying=info.attempt > 1,
-            )
-            checkpoint.done.add(
-                table=name,
-                rows_read=result.rows_read,
-                rows_written=result.rows_written,
-                rows_skipped=result.rows_skipped,
-            )
-            activity.heartbeat(checkpoint)
+        with ExitStack() as stack:
+            for database in [source, *(d.database for d in destinations)]:
+                if isinstance(database, ConnectionSharing):
+                    stack.enter_context(database.sharing_connection())
+            for table in request.tables:
+                name = f"{table.schema}.{table.name}"
+                if name in done:
+                    continue
+                result = copy_table(
+                    source,
+                    destinations,
+                    table,
+                    key,
+                    lambda *_: activity.heartbeat(checkpoint),
+                    retrying=info.attempt > 1,
+                )
+                checkpoint.done.add(
+                    table=name,
+                    rows_read=result.rows_read,
+                    rows_written=result.rows_written,
+                    rows_skipped=result.rows_skipped,
+                )
+                activity.heartbeat(checkpoint)
         return sync_pb2.SyncTablesResult(tables=checkpoint.done)
 
     @activity.defn(name="fill_deferred_columns")

@@ -11,9 +11,10 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from services.common.errors import InvalidArgumentError
+from services.common.errors import DataRejectedError, InvalidArgumentError
 from services.sync_worker.engine.connectors import open_database
 from services.sync_worker.engine.connectors.base import Database
+from services.sync_worker.engine.connectors.postgres import PostgresDatabase
 from services.sync_worker.engine.destinations import prepare_destinations
 from services.sync_worker.engine.plan import build_plan
 from services.sync_worker.engine.sync import Destination, copy_table
@@ -357,3 +358,29 @@ def test_a_destination_role_without_insert_fails_before_any_change(
         with psycopg.connect(destination, autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+def test_steps_share_one_connection_while_sharing_and_a_failed_one_is_not_reused(
+    pg_database: Callable[[str], str],
+) -> None:
+    database = PostgresDatabase(pg_database("share"))
+
+    def backend() -> int:
+        with database._connect() as conn:
+            row = conn.execute("SELECT pg_backend_pid()").fetchone()
+            assert row is not None
+            return int(row[0])
+
+    assert backend() != backend()  # not sharing: a connection per step
+    with database.sharing_connection():
+        first = backend()
+        assert backend() == first
+        with database._connect() as outer:
+            assert backend() != first  # the shared one is busy: a step of its own
+            outer.execute("SELECT 1")
+        with pytest.raises(DataRejectedError), database._connect() as conn:
+            conn.execute("SELECT 1 / 0")
+        after_failure = backend()
+        assert after_failure != first
+        assert backend() == after_failure
+    assert backend() != after_failure

@@ -50,6 +50,16 @@ class PrivilegeCheck(Protocol):
 
 
 @runtime_checkable
+class ConnectionSharing(Protocol):
+    """A database whose steps can share one connection: many small tables in a row pay for
+    one connection, not one each."""
+
+    def sharing_connection(self) -> AbstractContextManager[None]:
+        """Within the block, a step finding the shared connection idle uses it (still
+        committing its own work) and leaves it for the next; others open their own."""
+
+
+@runtime_checkable
 class CopyStream(Protocol):
     """A source that can hand over its bulk-export bytes unparsed, for tables with nothing to
     transform; writers with the same `copy_format` take them as they are."""

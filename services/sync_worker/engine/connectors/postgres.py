@@ -1,6 +1,7 @@
 """PostgreSQL: catalog introspection, COPY reads and writes, DDL for init_schema."""
 
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -172,21 +173,50 @@ class PostgresDatabase:
 
     def __init__(self, url: str) -> None:
         self._url = url
+        self._sharing = False
+        self._idle: psycopg.Connection[Any] | None = None  # the shared one, when not in use
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def sharing_connection(self) -> Iterator[None]:
+        self._sharing = True
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._sharing, idle, self._idle = False, self._idle, None
+            if idle is not None:
+                idle.close()
+
+    def _open(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self._url, connect_timeout=10, options=_SESSION)
+        except psycopg.OperationalError as err:
+            raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
 
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection[Any]]:
-        """A connection whose work commits on success; driver errors become domain errors."""
+        """A connection whose work commits on success; driver errors become domain errors.
+        While sharing, the idle shared connection when there is one, kept after a clean end."""
+        with self._lock:
+            conn, self._idle = self._idle, None
+        conn = conn or self._open()
+        clean = False
         try:
-            conn = psycopg.connect(self._url, connect_timeout=10, options=_SESSION)
-        except psycopg.OperationalError as err:
-            raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
-        try:
-            with conn:
-                yield conn
+            yield conn
+            conn.commit()
+            clean = True
         except psycopg.Error as err:
             if conn.broken or isinstance(err, _TRANSIENT):
                 raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
             raise DataRejectedError(describe(err)) from err
+        finally:
+            with self._lock:
+                keep = clean and self._sharing and self._idle is None
+                if keep:
+                    self._idle = conn
+            if not keep:
+                conn.close()  # an unfinished transaction rolls back with it
 
     def version(self) -> str:
         with self._connect() as conn:
@@ -254,21 +284,21 @@ class PostgresDatabase:
         self, tables: Sequence[tuple[str, str]], privileges: Sequence[str]
     ) -> list[tuple[str, str]]:
         # A table that does not exist yet is one init_schema creates: its owner may do anything.
-        # TEMPORARY is the database's: writers stage rows in temporary tables.
-        missing = []
+        # TEMPORARY is the database's: writers stage rows in temporary tables. One query for
+        # every pair, in the order asked.
         with self._connect() as conn:
-            for schema, table in tables:
-                for privilege in privileges:
-                    row = conn.execute(
-                        "SELECT CASE WHEN %s = 'TEMPORARY' "
-                        "THEN has_database_privilege(current_database(), 'TEMPORARY') "
-                        "WHEN t IS NULL THEN true ELSE has_table_privilege(t, %s) END "
-                        "FROM to_regclass(format('%%I.%%I', %s::text, %s::text)) AS t",
-                        (privilege, privilege, schema, table),
-                    ).fetchone()
-                    if not (row and row[0]):
-                        missing.append((privilege, f"{schema}.{table}"))
-        return missing
+            rows = conn.execute(
+                "SELECT p.privilege, s.schema || '.' || s.name "
+                "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS s(schema, name, i) "
+                "CROSS JOIN unnest(%s::text[]) WITH ORDINALITY AS p(privilege, j) "
+                "CROSS JOIN LATERAL to_regclass(format('%%I.%%I', s.schema, s.name)) AS t "
+                "WHERE NOT CASE WHEN p.privilege = 'TEMPORARY' "
+                "THEN has_database_privilege(current_database(), 'TEMPORARY') "
+                "WHEN t IS NULL THEN true ELSE has_table_privilege(t, p.privilege) END "
+                "ORDER BY s.i, p.j",
+                ([t[0] for t in tables], [t[1] for t in tables], list(privileges)),
+            ).fetchall()
+        return [(str(privilege), str(table)) for privilege, table in rows]
 
     copy_format = COPY_FORMAT
 
