@@ -320,3 +320,28 @@ def test_a_type_mysql_cannot_hold_fails_before_any_write(
     ):
         run_sync(source, destination, shop_job())
     assert open_database(destination).existing_tables() == set()
+
+
+def test_a_subset_rooted_at_a_child_keeps_its_parents_on_mysql(
+    mysql_database: Callable[[str], str],
+) -> None:
+    source, destination = mysql_database("src"), mysql_database("dst")
+    make_mysql_shop(source)
+    job = job_pb2.Job(name="subset")
+    job.source.subsets.add(table="shipments", where="order_id <= 30")
+
+    run_sync(source, destination, job)
+
+    assert my_rows(destination, "SELECT count(*) FROM shipments") == [(30,)]
+    wanted = my_rows(source, "SELECT count(DISTINCT order_id) FROM shipments WHERE order_id <= 30")
+    assert my_rows(destination, "SELECT count(*) FROM orders") == wanted
+    dangling = {
+        "shipments -> orders (composite)": "SELECT count(*) FROM shipments s LEFT JOIN orders o "
+        "ON o.customer_id = s.customer_id AND o.id = s.order_id WHERE o.id IS NULL",
+        "orders -> customers": "SELECT count(*) FROM orders o LEFT JOIN customers c "
+        "ON c.id = o.customer_id WHERE c.id IS NULL",
+        "customers -> customers": "SELECT count(*) FROM customers c LEFT JOIN customers r "
+        "ON r.id = c.referred_by WHERE c.referred_by IS NOT NULL AND r.id IS NULL",
+    }
+    for name, query in dangling.items():
+        assert my_rows(destination, query) == [(0,)], name

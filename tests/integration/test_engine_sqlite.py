@@ -9,8 +9,9 @@ import psycopg
 from services.sync_worker.engine.connectors import open_database
 from services.sync_worker.engine.plan import build_plan
 from services.sync_worker.engine.sync import Destination, copy_table, fill_deferred_columns
-from tests.integration.shop import SHOP_SQL, shop_job
+from tests.integration.shop import SHOP_SQL, run_sync, shop_job
 from veilsync.temporal.v1 import sync_pb2
+from veilsync.v1 import job_pb2
 
 KEY = b"sqlite-test-key-0123456789"
 
@@ -105,3 +106,29 @@ def test_postgres_to_sqlite(tmp_path: Path, pg_database: Callable[[str], str]) -
             ]
             > 0
         )
+
+
+def test_a_subset_on_sqlite_brings_the_children_of_kept_rows(tmp_path: Path) -> None:
+    source = make_sqlite_shop(tmp_path / "source.db")
+    sqlite3.connect(tmp_path / "subset.db").close()  # an empty destination file
+    destination = f"sqlite://{tmp_path / 'subset.db'}"
+    job = job_pb2.Job(name="subset")
+    job.source.subsets.add(table="customers", where="id <= 10")
+    job.source.subset_by_foreign_keys = True
+
+    run_sync(source, destination, job)
+
+    with sqlite3.connect(tmp_path / "subset.db") as conn:
+        assert conn.execute("SELECT count(*) FROM customers").fetchone() == (10,)
+        assert conn.execute("SELECT count(*) FROM orders").fetchone() == (
+            sum(1 for i in range(1, 101) if (i % 40) + 1 <= 10),
+        )
+        dangling = conn.execute(
+            "SELECT (SELECT count(*) FROM orders o LEFT JOIN customers c "
+            "ON c.id = o.customer_id WHERE c.id IS NULL), "
+            "(SELECT count(*) FROM customers c LEFT JOIN customers r ON r.id = c.referred_by "
+            "WHERE c.referred_by IS NOT NULL AND r.id IS NULL)"
+        ).fetchone()
+        assert dangling == (0, 0)
+        kept = conn.execute("SELECT count(*) FROM customers WHERE referred_by IS NOT NULL")
+        assert kept.fetchone()[0] > 0  # referrals inside the subset survive
