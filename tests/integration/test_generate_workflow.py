@@ -72,12 +72,15 @@ REFERENCES = [
     ("assignments", "employee_id", "employees", "id"),
     ("assignments", "department_id", "departments", "id"),
 ]
-KEYS = {
-    "departments": ["id", "code"],
-    "employees": ["id", "external_id"],
-    "badges": ["employee_id"],
-    "assignments": ["employee_id, department_id"],
-}
+# Keys made from row ordinals hold exactly 1..N; a key that is a one-to-one reference holds its
+# parent's keys of rows 1..N.
+ORDINAL_KEYS = [
+    ("departments", "id"),
+    ("departments", "code"),
+    ("employees", "id"),
+    ("badges", "employee_id"),
+    ("assignments", "employee_id"),
+]
 
 
 def generate_spec() -> job_pb2.GenerateSpec:
@@ -117,10 +120,16 @@ def check_generated(url: str) -> None:
     assert value(url, "SELECT count(*) FROM departments WHERE head_id IS NULL") == 0
     assert value(url, "SELECT count(*) FROM employees WHERE manager_id IS NULL") == 1
     assert value(url, "SELECT count(*) FROM employees WHERE manager_id >= id") == 0
-    for table, keys in KEYS.items():
-        for key in keys:
-            distinct = value(url, f"SELECT count(DISTINCT ({key})) FROM {table}")
-            assert distinct == COUNTS[f"public.{table}"], f"{table}.{key}"
+    for table, column in ORDINAL_KEYS:
+        missing_or_extra = value(
+            url,
+            f"SELECT count(*) FROM {table} FULL JOIN "
+            f"generate_series(1, {COUNTS[f'public.{table}']}) AS s (n) ON {column}::bigint = s.n "
+            f"WHERE {column} IS NULL OR s.n IS NULL",
+        )
+        assert missing_or_extra == 0, f"{table}.{column}"
+    # Generated UUID keys are version 4.
+    assert value(url, "SELECT count(*) FROM employees WHERE external_id::text !~ '^.{14}4'") == 0
     # Defaults fit their types, and differ between rows.
     assert value(url, "SELECT count(DISTINCT hired_at) FROM employees") > 600
     assert value(url, "SELECT count(DISTINCT level) FROM employees") == 3

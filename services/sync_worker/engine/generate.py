@@ -1,28 +1,24 @@
 """Filling one table with generated rows: ordinals in bounded batches, whole columns made at
 once, written through each destination's bulk writer (COPY on PostgreSQL)."""
 
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack
 
 import numpy as np
 import pyarrow as pa
 
-from services.sync_worker.engine.connectors.base import TableWriter
 from services.sync_worker.engine.generate_values import ColumnValues
 from services.sync_worker.engine.prefetch import prefetch
 from services.sync_worker.engine.sync import (
     CHUNK_ROWS,
-    REPORT_EVERY_SECONDS,
     CheckpointCallback,
     CopyResult,
     Destination,
+    resumed_from,
+    write_table,
 )
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
-from veilsync.v1 import job_pb2
 
 BATCH_ROWS = 50_000
-_FAIL_ON_CONFLICT = (job_pb2.ON_CONFLICT_UNSPECIFIED, job_pb2.ON_CONFLICT_ERROR)
 
 
 def generated_batches(
@@ -60,48 +56,25 @@ def generate_table(
 ) -> CopyResult:
     """Write rows 1..N of the table to each destination, deferred columns NULL. A keyed table
     commits every `chunk_rows` rows and reports the last ordinal as its checkpoint; a retry
-    given `resume` goes on after it, skipping rows of the chunk in flight that did commit."""
+    given `resume` goes on after it, skipping rows of the chunk in flight that did commit. The
+    writing is a copy's (write_table), rows a destination skips included."""
     names = [c.name for c in generation.columns]
-    keyed = bool(table.primary_key)
-    checkpoint = sync_pb2.TableCheckpoint()
-    if resume is not None and resume.last_key:
-        checkpoint.CopyFrom(resume)
+    checkpoint = resumed_from(resume)
     after = int(checkpoint.last_key[0]) if checkpoint.last_key else 0
-    resumed = checkpoint.rows_read
-    made, written, since_commit = checkpoint.rows_read, checkpoint.rows_written, 0
-    last_report = time.monotonic()
-    with ExitStack() as stack:
-        writers: list[TableWriter] = []
-        for destination in destinations:
-            on_conflict = destination.plan.on_conflict
-            if after and on_conflict in _FAIL_ON_CONFLICT:
-                on_conflict = job_pb2.ON_CONFLICT_NOTHING
-            schema, name = destination.target(table.schema, table.name)
-            opened = destination.database.table_writer(
-                schema, name, names, list(table.primary_key), on_conflict
-            )
-            writers.append(stack.enter_context(opened))
-        batches = generated_batches(
-            generation, names, key, after, table.deferred_columns, min(BATCH_ROWS, chunk_rows)
-        )
-        for batch in prefetch(batches):
-            made += batch.num_rows
-            written += sum(writer.write(batch) for writer in writers)
-            since_commit += batch.num_rows
-            if keyed and since_commit >= chunk_rows:
-                for writer in writers:
-                    writer.commit()
-                since_commit = 0
-                checkpoint = sync_pb2.TableCheckpoint(
-                    last_key=[str(made)], rows_read=made, rows_written=written
-                )
-                report(checkpoint, made, written)
-                last_report = time.monotonic()
-            elif time.monotonic() - last_report >= REPORT_EVERY_SECONDS:
-                report(checkpoint, made, written)
-                last_report = time.monotonic()
-    report(checkpoint, made, written)
-    return CopyResult(made, written, resumed)
+    batches = generated_batches(
+        generation, names, key, after, table.deferred_columns, min(BATCH_ROWS, chunk_rows)
+    )
+    return write_table(
+        destinations,
+        table,
+        names,
+        prefetch(batches),
+        report,
+        checkpoint=checkpoint,
+        merging=bool(after),
+        chunk_rows=chunk_rows,
+        position=lambda _, made: [str(made)],
+    )
 
 
 def fill_generated_references(

@@ -4,19 +4,12 @@ or a default for the column's type that stays within its range, scale and length
 from services.common.errors import InvalidArgumentError
 from services.sync_worker.engine.schema import Column, TypeFamily
 from services.sync_worker.engine.transformers import ColumnBounds, validate_transformer
+from services.sync_worker.engine.transformers.builtin import CATALOG
 from veilsync.v1 import transformer_pb2 as t
 
-# Generators whose outputs are distinct for distinct row ordinals (UUIDs and full hashes up to
-# the odds of a 128-bit or 256-bit collision): the only ones a key column accepts.
-UNIQUE_GENERATORS = frozenset(
-    {
-        "transform_scramble_identity",
-        "generate_uuid",
-        "transform_uuid",
-        "transform_hash",
-        "generate_sha256hash",
-    }
-)
+# The only generators a key column accepts: those whose outputs are distinct for distinct row
+# ordinals.
+UNIQUE_GENERATORS = frozenset(name for name, cls in CATALOG.items() if cls.unique_outputs)
 DEFAULT_STRING_LENGTH = 20
 DEFAULT_INT_MAX = 1_000_000
 DEFAULT_FLOAT_MAX = 1000.0
@@ -33,7 +26,7 @@ def check_generator(config: t.TransformerConfig, column: Column, unique: bool, f
     if cls.writes_null and not column.nullable:
         raise InvalidArgumentError(field, f"{cls.name} writes NULL but the column is NOT NULL")
     if unique:
-        if cls.name not in UNIQUE_GENERATORS:
+        if not cls.unique_outputs:
             raise InvalidArgumentError(
                 field,
                 f"{column.name} is a key and needs unique values; {cls.name} does not promise "

@@ -25,6 +25,18 @@ class _TableSpec:
     where: str = SPEC
 
 
+@dataclass(frozen=True)
+class _TableKeys:
+    """A table's foreign keys to tables of the schema, and what they make of its keys."""
+
+    references: list[ForeignKey]
+    # Columns given unique values of their own, which makes every key they are in unique.
+    unique: frozenset[str]
+    # Foreign keys (by name) that must pick distinct parents: for a key made only of
+    # foreign-key columns, the one inside it whose parent gets the most rows.
+    one_to_one: frozenset[str]
+
+
 def build_generate_plan(
     job: job_pb2.Job,
     schema: Schema,
@@ -113,6 +125,7 @@ class _Columns:
         self._schema, self._specs = schema, specs
         self._done: dict[tuple[str, str], generate_pb2.GeneratedColumn] = {}
         self._visiting: set[tuple[str, str]] = set()
+        self._table_keys: dict[str, _TableKeys] = {}
 
     def omitted(self, table: Table, column: Column) -> bool:
         """A column left to its default (generate_default) is not written at all."""
@@ -142,7 +155,8 @@ class _Columns:
             name=name, data_type=column.data_type, max_length=column.max_length or 0
         )
         field = f"{spec.where}.columns[{name}]"
-        fk = next((f for f in self._references(table) if name in f.columns), None)
+        keys = self._keys(table)
+        fk = next((f for f in keys.references if name in f.columns), None)
         config = spec.columns.get(name)
         if fk is not None:
             if config is not None:
@@ -151,37 +165,38 @@ class _Columns:
                 )
             self._reference(table, column, fk, made)
         elif config is not None:
-            check_generator(config, column, name in self._unique(table), field)
+            check_generator(config, column, name in keys.unique, field)
             made.generator.CopyFrom(config)
-        elif name in self._unique(table):
+        elif name in keys.unique:
             self._unique_values(table, column, made)
         else:
             made.generator.CopyFrom(default_generator(column, f"{SPEC} ({table.qualified}.{name})"))
         return made
 
-    def _references(self, table: Table) -> list[ForeignKey]:
-        return [fk for fk in table.foreign_keys if fk.ref_qualified in self._schema.tables]
-
-    def _keys(self, table: Table) -> list[tuple[str, ...]]:
-        return [k for k in (table.primary_key, *table.unique) if k]
-
-    def _unique(self, table: Table) -> set[str]:
-        """Columns given unique values of their own, which makes every key they are in unique."""
-        referencing = {c for fk in self._references(table) for c in fk.columns}
-        return {c for key in self._keys(table) for c in key if c not in referencing}
-
-    def _one_to_one(self, table: Table) -> set[str]:
-        """Foreign keys (by name) that must pick distinct parents: for a key made only of
-        foreign-key columns, the one inside it whose parent gets the most rows."""
-        chosen: set[str] = set()
-        referencing = {c for fk in self._references(table) for c in fk.columns}
-        for key in self._keys(table):
+    def _keys(self, table: Table) -> _TableKeys:
+        """Worked out once per table, however many of its columns ask."""
+        known = self._table_keys.get(table.qualified)
+        if known is not None:
+            return known
+        references = [fk for fk in table.foreign_keys if fk.ref_qualified in self._schema.tables]
+        referencing = {c for fk in references for c in fk.columns}
+        keys = [k for k in (table.primary_key, *table.unique) if k]
+        one_to_one: set[str] = set()
+        for key in keys:
             if all(c in referencing for c in key):
-                inside = [fk for fk in self._references(table) if set(fk.columns) <= set(key)]
-                overlapping = [fk for fk in self._references(table) if set(fk.columns) & set(key)]
+                inside = [fk for fk in references if set(fk.columns) <= set(key)]
+                overlapping = [fk for fk in references if set(fk.columns) & set(key)]
                 candidates = inside or overlapping
-                chosen.add(max(candidates, key=lambda f: self._specs[f.ref_qualified].rows).name)
-        return chosen
+                one_to_one.add(
+                    max(candidates, key=lambda f: self._specs[f.ref_qualified].rows).name
+                )
+        known = _TableKeys(
+            references,
+            frozenset(c for key in keys for c in key if c not in referencing),
+            frozenset(one_to_one),
+        )
+        self._table_keys[table.qualified] = known
+        return known
 
     def _reference(
         self, table: Table, column: Column, fk: ForeignKey, made: generate_pb2.GeneratedColumn
@@ -197,7 +212,7 @@ class _Columns:
                 )
             made.generator.null.SetInParent()
             return
-        one_to_one = fk.name in self._one_to_one(table)
+        one_to_one = fk.name in self._keys(table).one_to_one
         if one_to_one and rows > parent_rows:
             raise InvalidArgumentError(
                 where,

@@ -5,7 +5,6 @@ hash is replaced by a vectorized keyed mix of the ordinal (the inputs are intege
 is no source value to hide), so generating costs NumPy work only. A foreign key's values are
 its parent key's values at parent ordinals picked by a keyed hash of the child's ordinal."""
 
-import functools
 import hashlib
 from typing import cast
 
@@ -14,13 +13,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from services.sync_worker.engine.transformers import (
-    ColumnBounds,
-    Transformer,
-    validate_transformer,
-)
-from services.sync_worker.engine.transformers.base import Transformer as BaseTransformer
-from services.sync_worker.engine.transformers.prf import U64, derive, hex_text, mix
+from services.sync_worker.engine.transformers import ColumnBounds, validate_transformer
+from services.sync_worker.engine.transformers.base import Hashing
+from services.sync_worker.engine.transformers.prf import U64, derive, mix
 from veilsync.temporal.v1 import generate_pb2
 
 Ordinals = npt.NDArray[np.int64]
@@ -45,26 +40,22 @@ def _as_ordinals(values: pa.Array) -> U64 | None:
         return None
 
 
-def _ordinal_hashes(self: Transformer, values: pa.Array, words: int = 2) -> U64:
-    numbers = _as_ordinals(values)
-    if numbers is None:  # a transformer hashing text of its own making
-        return BaseTransformer._hashes(self, values, words)
-    first, second = _seed(self._subkey, "ordinals")
-    base = mix(numbers ^ first) ^ second
-    return np.stack([derive(base, w) for w in range(words)], axis=1)
+class OrdinalHashing(Hashing):
+    """Inputs that are integers (row ordinals) hashed by a vectorized keyed mix of the number;
+    text of a transformer's own making by the usual keyed hash."""
 
+    byte_order = ">"
 
-def _ordinal_hex(self: Transformer, values: pa.Array) -> pa.Array:
-    return hex_text(_ordinal_hashes(self, values, 4), ">")
+    def __init__(self, subkey: bytes) -> None:
+        super().__init__(subkey)
+        self._first, self._second = _seed(subkey, "ordinals")
 
-
-@functools.cache
-def _ordinal_class(cls: type[Transformer]) -> type[Transformer]:
-    """The transformer class with hashes computed from integer inputs in bulk."""
-    made = type(
-        f"Ordinal{cls.__name__}", (cls,), {"_hashes": _ordinal_hashes, "_hex_hashes": _ordinal_hex}
-    )
-    return cast(type[Transformer], made)
+    def __call__(self, values: pa.Array, words: int) -> U64:
+        numbers = _as_ordinals(values)
+        if numbers is None:
+            return super().__call__(values, words)
+        base = mix(numbers ^ self._first) ^ self._second
+        return np.stack([derive(base, w) for w in range(words)], axis=1)
 
 
 class ColumnValues:
@@ -82,11 +73,12 @@ class ColumnValues:
         if self._kind == "generator":
             config = column.generator
             cls = validate_transformer(config, column.name)
-            self._transformer = _ordinal_class(cls)(
+            self._transformer = cls(
                 getattr(config, cls.name),
                 column_key,
                 random=config.random,
                 bounds=ColumnBounds.of(column.data_type, self._limit),
+                hashing=OrdinalHashing,
             )
         elif self._kind == "reference":
             self._parent = ColumnValues(column.reference.column, key, column.reference.table)

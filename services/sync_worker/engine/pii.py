@@ -18,6 +18,8 @@ import pyarrow.compute as pc
 
 from services.sync_worker.engine.schema import TypeFamily
 from services.sync_worker.engine.transformers import dictionaries
+from services.sync_worker.engine.transformers.chars import to_bytes
+from services.sync_worker.engine.transformers.identity import luhn_check_digit
 
 SUGGEST_AT = 0.5  # the least confidence a suggestion needs
 _VALUE_ONLY_RATIO = 0.8  # share of values that must match when the name says nothing
@@ -94,17 +96,9 @@ def luhn_valid(values: pa.Array) -> pa.Array:
         pc.invert(pc.match_substring_regex(digits, r"^(0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$")),
     )
     padded = pc.utf8_lpad(pc.if_else(shaped, digits, "0"), 19, "0")
-    padded = pa.concat_arrays([padded.cast(pa.string())])  # fresh buffers, offset 0
-    if len(padded) == 0:
-        return pa.array([], pa.bool_())
-    offsets = np.frombuffer(padded.buffers()[1], dtype=np.int32)[: len(padded) + 1]
-    data = np.frombuffer(padded.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    data, _ = to_bytes(padded)
     matrix = data.reshape(-1, 19).astype(np.int64) - ord("0")
-    # Every second digit from the right is doubled; position 18 is the check digit.
-    doubled = (18 - np.arange(19)) % 2 == 1
-    matrix[:, doubled] *= 2
-    matrix[matrix > 9] -= 9
-    valid = matrix.sum(axis=1) % 10 == 0
+    valid = luhn_check_digit(matrix[:, :-1]) == matrix[:, -1]
     return pc.and_(shaped, pa.array(valid))
 
 

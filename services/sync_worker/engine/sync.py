@@ -1,8 +1,9 @@
 """Copying one table: read batches, transform whole columns, write every destination."""
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -91,6 +92,14 @@ class CopyResult:
     rows_skipped: int = 0  # left out because a reference would dangle (per destination)
 
 
+def resumed_from(resume: sync_pb2.TableCheckpoint | None) -> sync_pb2.TableCheckpoint:
+    """The checkpoint a copy goes on from: `resume` when it holds a position, else none."""
+    checkpoint = sync_pb2.TableCheckpoint()
+    if resume is not None and resume.last_key:
+        checkpoint.CopyFrom(resume)
+    return checkpoint
+
+
 def _key_text(batch: pa.RecordBatch, key: Sequence[str]) -> list[str]:
     """The last row's key values in text form: how the source reads them back as literals."""
     return [str(batch.column(name)[-1].as_py()) for name in key]
@@ -169,56 +178,89 @@ def copy_table(
     transformers = _transformers(table, key)
     columns = _written_columns(table, transformers)
     key_columns = list(table.primary_key)
-    checkpoint = sync_pb2.TableCheckpoint()
-    if resume is not None and resume.last_key:
-        checkpoint.CopyFrom(resume)
-    resuming = bool(checkpoint.last_key)
+    checkpoint = resumed_from(resume)
     part = part if part is not None else sync_pb2.KeyRange()
     after = list(checkpoint.last_key or part.after.values) or None
     until = list(part.until.values) if part.HasField("until") else None
+    pipe: Callable[[Sequence[TableWriter]], int | None] | None = None
+    if (
+        not (after or until)
+        and not (transformers or table.deferred_columns)
+        and (table.estimated_rows < chunk_rows or not key_columns)
+    ):
+        # Small or keyless and untouched: one transaction, bytes straight through.
+        pipe = functools.partial(_pipe, source, table=table, columns=columns)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        read = source.read(
+            table.schema, table.name, columns, key_columns, after, table.where, until=until
+        )
+        yield from _split(prefetch(read), chunk_rows if key_columns else 0)
+
+    return write_table(
+        destinations,
+        table,
+        columns,
+        batches(),
+        report,
+        checkpoint=checkpoint,
+        merging=bool(checkpoint.last_key) or retrying,
+        chunk_rows=chunk_rows,
+        position=lambda batch, _: _key_text(batch, key_columns),
+        transform=lambda batch: transform_batch(batch, table, transformers, table.deferred_columns),
+        pipe=pipe,
+    )
+
+
+# The checkpoint key of a chunk ending with this batch, given the rows read so far.
+Position = Callable[[pa.RecordBatch, int], list[str]]
+
+
+def write_table(
+    destinations: Sequence[Destination],
+    table: sync_pb2.TablePlan,
+    columns: Sequence[str],
+    batches: Iterator[pa.RecordBatch],
+    report: CheckpointCallback,
+    *,
+    checkpoint: sync_pb2.TableCheckpoint,
+    merging: bool,
+    chunk_rows: int,
+    position: Position,
+    transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
+    pipe: Callable[[Sequence[TableWriter]], int | None] | None = None,
+) -> CopyResult:
+    """Write `batches` (each through `transform`) to a writer per destination. A keyed table
+    commits every `chunk_rows` rows and reports each commit as a checkpoint at `position`;
+    counts go on from `checkpoint`, the one resumed from (empty when none). A `merging` write
+    (resumed or retried) leaves rows already there rather than failing on them. `pipe`, when
+    given, is tried first: it gets the writers and copies everything, returning the rows it
+    copied, or None to let `batches` be written instead."""
     resumed = checkpoint.rows_read
     read, written, since_commit = checkpoint.rows_read, checkpoint.rows_written, 0
     last_report = time.monotonic()
     with ExitStack() as stack:
-        writers: list[TableWriter] = []
-        for destination in destinations:
-            on_conflict = destination.plan.on_conflict
-            if (resuming or retrying) and on_conflict in _FAIL_ON_CONFLICT:
-                on_conflict = job_pb2.ON_CONFLICT_NOTHING
-            schema, name = destination.target(table.schema, table.name)
-            opened = destination.database.table_writer(
-                schema, name, columns, key_columns, on_conflict, _references(destination, table)
-            )
-            writers.append(stack.enter_context(opened))
-        whole = not (after or until)
-        if (
-            whole
-            and not (transformers or table.deferred_columns)
-            and (table.estimated_rows < chunk_rows or not key_columns)
-        ):
-            # Small or keyless and untouched: one transaction, bytes straight through.
-            copied = _pipe(source, writers, table, columns)
-            if copied is not None:
-                skipped = sum(writer.rows_skipped() for writer in writers)
-                written = copied * len(writers) - skipped
-                report(checkpoint, copied, written)
-                return CopyResult(copied, written, 0, skipped)
-        batches = prefetch(
-            source.read(
-                table.schema, table.name, columns, key_columns, after, table.where, until=until
-            )
-        )
-        for batch in _split(batches, chunk_rows if key_columns else 0):
-            out = transform_batch(batch, table, transformers, table.deferred_columns)
+        writers = [
+            stack.enter_context(_table_writer(destination, table, columns, merging))
+            for destination in destinations
+        ]
+        copied = pipe(writers) if pipe is not None else None
+        if copied is not None:
+            skipped = sum(writer.rows_skipped() for writer in writers)
+            written = copied * len(writers) - skipped
+            report(checkpoint, copied, written)
+            return CopyResult(copied, written, 0, skipped)
+        for batch in batches:
+            out = transform(batch) if transform is not None else batch
             read += batch.num_rows
             written += sum(writer.write(out) for writer in writers)
             since_commit += batch.num_rows
-            if key_columns and since_commit >= chunk_rows:
+            if table.primary_key and since_commit >= chunk_rows:
                 for writer in writers:
                     writer.commit()
                 since_commit = 0
                 checkpoint = sync_pb2.TableCheckpoint(
-                    last_key=_key_text(batch, key_columns), rows_read=read, rows_written=written
+                    last_key=position(batch, read), rows_read=read, rows_written=written
                 )
                 report(checkpoint, read, written)
                 last_report = time.monotonic()
@@ -228,6 +270,23 @@ def copy_table(
     skipped = sum(writer.rows_skipped() for writer in writers)
     report(checkpoint, read, written - skipped)
     return CopyResult(read, written - skipped, resumed, skipped)
+
+
+def _table_writer(
+    destination: Destination, table: sync_pb2.TablePlan, columns: Sequence[str], merging: bool
+) -> AbstractContextManager[TableWriter]:
+    on_conflict = destination.plan.on_conflict
+    if merging and on_conflict in _FAIL_ON_CONFLICT:
+        on_conflict = job_pb2.ON_CONFLICT_NOTHING
+    schema, name = destination.target(table.schema, table.name)
+    return destination.database.table_writer(
+        schema,
+        name,
+        columns,
+        list(table.primary_key),
+        on_conflict,
+        _references(destination, table),
+    )
 
 
 def fill_deferred_columns(

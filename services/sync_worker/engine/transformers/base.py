@@ -21,6 +21,20 @@ from services.sync_worker.engine.transformers.prf import hex_text
 OptionsT = TypeVar("OptionsT", bound=Message)
 
 
+class Hashing:
+    """How a transformer turns each input into pseudo-random 64-bit words: the keyed hash of
+    its text (keyed.py). A generate job, whose inputs are row ordinals, swaps in its own."""
+
+    # Byte order in which `Transformer._hex_hashes` spells the words.
+    byte_order: ClassVar[str] = "<"
+
+    def __init__(self, subkey: bytes) -> None:
+        self._keyed = KeyedHash(subkey)
+
+    def __call__(self, values: pa.Array, words: int) -> npt.NDArray[np.uint64]:
+        return self._keyed(values, words)
+
+
 class Transformer(ABC, Generic[OptionsT]):
     """One column transformer configured with its options and the job's secret key."""
 
@@ -33,6 +47,9 @@ class Transformer(ABC, Generic[OptionsT]):
     # Whether the writer must leave the column out of the rows it writes, so the destination
     # fills in its DEFAULT; `transform` then returns NULLs that are never written.
     omits_column: ClassVar[bool] = False
+    # Whether distinct inputs give distinct outputs (a permutation, or a UUID or full hash up
+    # to the odds of a collision): what a key column needs.
+    unique_outputs: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -41,6 +58,7 @@ class Transformer(ABC, Generic[OptionsT]):
         *,
         random: bool = False,
         bounds: ColumnBounds | None = None,
+        hashing: type[Hashing] = Hashing,
     ) -> None:
         self.options = options
         self.bounds = bounds or ColumnBounds()
@@ -54,7 +72,7 @@ class Transformer(ABC, Generic[OptionsT]):
             key=hashlib.blake2b(material).digest(),
             person=self.name.encode()[:16],
         ).digest()
-        self._keyed = KeyedHash(self._subkey)
+        self._hashing = hashing(self._subkey)
 
     @classmethod
     def validate(cls, options: OptionsT, field: str, column: Column | None = None) -> None:
@@ -108,11 +126,11 @@ class Transformer(ABC, Generic[OptionsT]):
     def _hashes(self, values: pa.Array, words: int = 2) -> npt.NDArray[np.uint64]:
         """`words` 64-bit integers per row, a pseudo-random function of (subkey, value): a
         polynomial hash encrypted with AES-256 (keyed.py), computed for the whole column."""
-        return self._keyed(values, words)
+        return self._hashing(values, words)
 
     def _hex_hashes(self, values: pa.Array) -> pa.Array:
         """The keyed 256-bit hash of each value as 64 hex characters."""
-        return hex_text(self._hashes(values, 4))
+        return hex_text(self._hashes(values, 4), self._hashing.byte_order)
 
 
 def option_error(field: str, option: str, message: str) -> InvalidArgumentError:

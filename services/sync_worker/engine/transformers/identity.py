@@ -62,6 +62,7 @@ def version_4(h: npt.NDArray[np.uint64]) -> tuple[U64, U64]:
 class TransformHash(Transformer[t.TransformHash]):
     name = "transform_hash"
     description = "Replaces the value with a 256-bit keyed hash of it, hex encoded."
+    unique_outputs = True
 
     @classmethod
     def check_options(cls, options: t.TransformHash, field: str) -> None:
@@ -77,6 +78,7 @@ class TransformHash(Transformer[t.TransformHash]):
 class GenerateSha256Hash(Transformer[t.GenerateSha256Hash]):
     name = "generate_sha256hash"
     description = "Generates 64 hex characters shaped like a SHA-256 digest."
+    unique_outputs = True
 
     def _transform(self, values: pa.Array) -> pa.Array:
         return self._hex_hashes(values)
@@ -86,6 +88,7 @@ class GenerateUuid(Transformer[t.GenerateUuid]):
     name = "generate_uuid"
     description = "Generates a version 4 UUID."
     data_types = (TypeFamily.UUID, TypeFamily.TEXT)
+    unique_outputs = True
 
     def _transform(self, values: pa.Array) -> pa.Array:
         return uuid_text(*version_4(self._hashes(values, 2)))
@@ -99,6 +102,7 @@ class TransformUuid(Transformer[t.TransformUuid]):
     name = "transform_uuid"
     description = "Replaces a UUID with a keyed permutation of it; distinct UUIDs stay distinct."
     data_types = (TypeFamily.UUID, TypeFamily.TEXT)
+    unique_outputs = True
 
     def _transform(self, values: pa.Array) -> pa.Array:
         keys = round_keys(self._subkey, "uuid")
@@ -128,6 +132,7 @@ class TransformScrambleIdentity(Transformer[t.TransformScrambleIdentity]):
         "output fits the smallest of smallint, integer and bigint that held the input."
     )
     data_types = (TypeFamily.INTEGER,)
+    unique_outputs = True
 
     def _transform(self, values: pa.Array) -> pa.Array:
         numbers = parse(values, pa.int64(), self.name).astype(np.int64)
