@@ -1,6 +1,7 @@
 """ML benchmark: train and sample through the ML worker (Temporal, PostgreSQL in and out)
 against SDV called directly in one process on the same table; the quality of schema-aware
-metadata against SDV's auto-detected metadata; with --device cuda:N, GPU against CPU.
+metadata against SDV's auto-detected metadata; with --device cuda:N, GPU against CPU
+(bench/ml_gpu.py's comparison, best of --repeat, on this table read from the database).
 
     python -m bench.ml [--rows 5000] [--epochs 10] [--device cuda:0]
 """
@@ -22,6 +23,7 @@ from sdv.metadata import Metadata
 from temporalio.testing import WorkflowEnvironment
 
 from bench.common import scratch_databases
+from bench.ml_gpu import compare
 from services.common import ml_contract
 from services.common.model_files import ModelFiles
 from services.common.secrets import SecretCipher
@@ -248,26 +250,14 @@ def quality_comparison(rows: int) -> None:
     )
 
 
-def gpu_speedup(rows: int, epochs: int, device: torch.device) -> None:
+def gpu_speedup(rows: int, epochs: int, repeat: int, device: torch.device) -> None:
+    """bench/ml_gpu.py's comparison on this bench's orders table, read from the database."""
     with scratch_databases("g") as (source,):
         with psycopg.connect(source, autocommit=True) as conn:
             conn.execute(DDL)
             conn.execute(FILL.replace("%s", str(rows)))
         spec, frame = spec_and_frame(source)
-    for kind in (
-        model_pb2.MODEL_KIND_CTGAN,
-        model_pb2.MODEL_KIND_TVAE,
-        model_pb2.MODEL_KIND_VEILSYNC_VAE,
-    ):
-        times = {}
-        for target in (torch.device("cpu"), device):
-            start = time.perf_counter()
-            backend_for(kind).fit(frame, spec, TrainOptions(epochs, 500, 1), NoHooks(), target)
-            times[target.type] = time.perf_counter() - start
-        print(
-            f"{model_pb2.ModelKind.Name(kind):28s} cpu {times['cpu']:7.2f}s  {device} "
-            f"{times['cuda']:7.2f}s  speed-up x{times['cpu'] / times['cuda']:.1f}"
-        )
+    compare(frame, spec, epochs, repeat, device)
 
 
 def main() -> None:
@@ -293,7 +283,7 @@ def main() -> None:
     quality_comparison(args.rows)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-        gpu_speedup(args.rows, args.epochs, device)
+        gpu_speedup(args.rows, args.epochs, args.repeat, device)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ shaped like bench/ml.py's orders (no database, no Temporal: only the model backe
     python -m bench.ml_gpu [--rows 10000] [--epochs 10] [--repeat 2] [--device cuda:0]
 
 Each (model, device) pair gets a one-epoch warm-up (imports, CUDA context, kernels), then the
-best of --repeat timed trainings; CPU runs use every core (torch threads pinned to the count)."""
+best of --repeat timed trainings; CPU runs use every core (torch threads pinned to the count).
+bench/ml.py --device cuda:N runs the same comparison (`compare`) on its database's table."""
 
 import argparse
 import os
@@ -56,13 +57,36 @@ def orders(rows: int) -> pd.DataFrame:
 
 
 def train_seconds(
-    kind: "model_pb2.ModelKind.ValueType", frame: pd.DataFrame, epochs: int, device: torch.device
+    kind: "model_pb2.ModelKind.ValueType",
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    epochs: int,
+    device: torch.device,
 ) -> float:
     start = time.perf_counter()
-    backend_for(kind).fit(frame, SPEC, TrainOptions(epochs, 500, 1), NoHooks(), device)
+    backend_for(kind).fit(frame, spec, TrainOptions(epochs, 500, 1), NoHooks(), device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return time.perf_counter() - start
+
+
+def compare(
+    frame: pd.DataFrame, spec: TableSpec, epochs: int, repeat: int, device: torch.device
+) -> None:
+    """One line per model: best of `repeat` trainings on the CPU and on `device`, each after a
+    one-epoch warm-up on up to 1000 rows."""
+    for kind in KINDS:
+        best = {}
+        for target in (torch.device("cpu"), device):
+            train_seconds(kind, frame.head(1000), spec, 1, target)  # warm-up
+            best[target.type] = min(
+                train_seconds(kind, frame, spec, epochs, target) for _ in range(repeat)
+            )
+        print(
+            f"{model_pb2.ModelKind.Name(kind):24s} cpu {best['cpu']:7.2f}s  "
+            f"{device} {best['cuda']:7.2f}s  speed-up x{best['cpu'] / best['cuda']:.1f}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -83,18 +107,7 @@ def main() -> None:
         f"torch {torch.__version__}",
         flush=True,
     )
-    for kind in KINDS:
-        best = {}
-        for target in (torch.device("cpu"), device):
-            train_seconds(kind, frame.head(1000), 1, target)  # warm-up
-            best[target.type] = min(
-                train_seconds(kind, frame, args.epochs, target) for _ in range(args.repeat)
-            )
-        print(
-            f"{model_pb2.ModelKind.Name(kind):24s} cpu {best['cpu']:7.2f}s  "
-            f"{args.device} {best['cuda']:7.2f}s  speed-up x{best['cpu'] / best['cuda']:.1f}",
-            flush=True,
-        )
+    compare(frame, SPEC, args.epochs, args.repeat, device)
 
 
 if __name__ == "__main__":

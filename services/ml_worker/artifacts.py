@@ -3,6 +3,7 @@ store. Tensors are saved on the CPU and loaded with map_location, so a model tra
 samples on a CPU worker. Only files this process wrote are loaded this way: uploads go through
 services.ml_worker.uploads, which never unpickles."""
 
+import hashlib
 import io
 from typing import Any
 
@@ -25,10 +26,10 @@ class ArtifactStore:
     def save_model(
         self, account_id: str, model_id: str, payload: dict[str, Any]
     ) -> tuple[str, int]:
-        """Write the model; returns its sha256 and size."""
+        """Write the model; returns its sha256 and size, taken from the bytes written."""
         key = self.files.model_key(account_id, model_id, MODEL_FILE)
-        self._save(key, {"format_version": FORMAT_VERSION, **payload})
-        return self.files.sha256(key), self.files.path(key).stat().st_size
+        data = self._save(key, {"format_version": FORMAT_VERSION, **payload})
+        return hashlib.sha256(data).hexdigest(), len(data)
 
     def load_model(self, account_id: str, model_id: str) -> dict[str, Any]:
         return self._load(self.files.model_key(account_id, model_id, MODEL_FILE))
@@ -43,11 +44,14 @@ class ArtifactStore:
     def drop_checkpoint(self, account_id: str, model_id: str) -> None:
         self.files.delete(self.files.model_key(account_id, model_id, CHECKPOINT_FILE))
 
-    def _save(self, key: str, payload: dict[str, Any]) -> None:
+    def _save(self, key: str, payload: dict[str, Any]) -> bytes:
+        """Write the payload; returns the bytes written."""
         buffer = io.BytesIO()
         torch.save(payload, buffer)
+        data = buffer.getvalue()
         with self.files.writing(key) as out:
-            out.write(buffer.getvalue())
+            out.write(data)
+        return data
 
     def _load(self, key: str) -> dict[str, Any]:
         with self.files.path(key).open("rb") as source:

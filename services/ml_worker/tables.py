@@ -49,9 +49,7 @@ def typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
             numbers = pd.to_numeric(values, errors="coerce")
             out[name] = numbers.astype("Int64") if family == TypeFamily.INTEGER else numbers
         elif family == TypeFamily.BOOLEAN:
-            out[name] = values.map(lambda v: None if v is None else str(v).lower() in _TRUE).astype(
-                "boolean"
-            )
+            out[name] = _flags(values)
         elif family == TypeFamily.TEMPORAL:
             stamps = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
             out[name] = stamps.dt.tz_localize(None)
@@ -116,7 +114,30 @@ def _arrow_column(values: pd.Series, family: TypeFamily) -> pa.Array:
         return pa.array(values.astype("boolean"))
     if family == TypeFamily.TEMPORAL:
         return pa.array(pd.to_datetime(values, errors="coerce"))
-    return pa.array(values.map(lambda v: None if pd.isna(v) else str(v)), pa.string())
+    return pa.array(_text(values), pa.string())
+
+
+def _flags(values: pd.Series) -> pd.Series:
+    """Words in _TRUE (any case) are true, other values false and only None missing: NaN,
+    NaT and pd.NA spell "nan", "nat" and "<na>", so they read false."""
+    boxed = _boxed(values)
+    # Spelled first, so True and 1 stay apart; then each distinct word is lowered once.
+    codes, words = pd.factorize(boxed.astype(str), use_na_sentinel=False)
+    truth = pd.Index(words).str.lower().isin(_TRUE)
+    flags = pd.Series(truth[codes], index=values.index, dtype="boolean")
+    return flags.mask(boxed.isin([None]))
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Each value as str() spells it, missing values (pd.isna) as None."""
+    boxed = _boxed(values)
+    return boxed.astype(str).where(boxed.notna(), None)
+
+
+def _boxed(values: pd.Series) -> pd.Series:
+    """The values as Python objects, one by one: timestamps are spelled each on its own, not
+    in the column's common format, and extension arrays go through to_numpy first."""
+    return pd.Series(values.to_numpy(), index=values.index).astype(object)
 
 
 def spec_for_frame(

@@ -144,17 +144,10 @@ class ValidateUploadWorkflow:
     async def run(
         self, request: ml_pb2.ValidateUploadWorkflowInput
     ) -> ml_pb2.ValidateUploadWorkflowResult:
-        try:
-            result: ml_pb2.ValidateUploadResult = await workflow.execute_activity(
-                "validate_upload",
-                ml_pb2.ValidateUploadInput(request=request),
-                result_type=ml_pb2.ValidateUploadResult,
-                start_to_close_timeout=SHORT,
-                retry_policy=RETRY,
-            )
-        except ActivityError as err:
-            message, kind = innermost(err)
-            raise ApplicationError(
-                message, type=kind or "UploadRejected", non_retryable=True
-            ) from err
+        result = await _step(
+            "validate_upload",
+            ml_pb2.ValidateUploadInput(request=request),
+            ml_pb2.ValidateUploadResult,
+            "UploadRejected",
+        )
         return result.result
