@@ -30,6 +30,7 @@ from services.common.secrets import SecretCipher
 from services.common.store.models_store import ModelStore
 from services.common.store.store import MetadataStore
 from services.common.temporal import dev_server_binary
+from services.engine.connectors import open_database
 from services.ml_worker.activities import QUALITY_ROWS
 from services.ml_worker.backends import backend_for
 from services.ml_worker.backends.base import TrainOptions
@@ -38,7 +39,6 @@ from services.ml_worker.quality import quality_report
 from services.ml_worker.spec import TableSpec
 from services.ml_worker.tables import read_frame, resolve_table, spec_for_frame, write_frames
 from services.ml_worker.worker import build_ml_worker
-from services.sync_worker.engine.connectors import open_database
 from veilsync.temporal.v1 import ml_pb2
 from veilsync.v1 import model_pb2
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pyarrow as pa
 from faker import Faker
 
-from services.sync_worker.engine.transformers import ColumnBounds, Transformer, build_transformer
-from services.sync_worker.engine.transformers.builtin import CATALOG
+from services.engine.transformers import ColumnBounds, Transformer, build_transformer
+from services.engine.transformers.builtin import CATALOG
 from veilsync.v1 import transformer_pb2 as t
 
 KEY = b"benchmark-key-0123456789"

@@ -1,9 +1,9 @@
 """What the API asks of a live database: reachability, privileges, schema, row counts."""
 
-from services.sync_worker.engine.check import ConnectionCheck, check_connection
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.privileges import Privilege, Role, check_privileges
-from services.sync_worker.engine.schema import Schema
+from services.engine.connectors import open_database
+from services.engine.inspect.privileges import Privilege, Role, check_privileges
+from services.engine.inspect.reachability import ConnectionCheck, check_connection
+from services.engine.schema import Schema
 
 
 def probe(url: str, role: Role | None) -> tuple[ConnectionCheck, list[Privilege]]:

@@ -13,17 +13,17 @@ from services.api.runs import RunControl, owner
 from services.api.schedules import ScheduleControl
 from services.common.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from services.common.store.store import MetadataStore
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.drift import (
+from services.engine.connectors import open_database
+from services.engine.planning.drift import (
     Violation,
     job_violations,
     parse_snapshot,
     snapshot_json,
 )
-from services.sync_worker.engine.generate_plan import build_generate_plan
-from services.sync_worker.engine.plan import build_plan
-from services.sync_worker.engine.saved_transformers import resolve_saved
-from services.sync_worker.engine.schema import Schema
+from services.engine.planning.generate_plan import build_generate_plan
+from services.engine.planning.saved_transformers import resolve_saved
+from services.engine.planning.sync_plan import build_plan
+from services.engine.schema import Schema
 from veilsync.v1 import job_pb2
 
 _log = logging.getLogger(__name__)

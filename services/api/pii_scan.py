@@ -5,10 +5,10 @@ from itertools import islice
 
 import pyarrow as pa
 
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.connectors.base import Database
-from services.sync_worker.engine.pii_suggest import SuggestionReport, suggest
-from services.sync_worker.engine.schema import Table, TypeFamily
+from services.engine.connectors import open_database
+from services.engine.connectors.base import Database
+from services.engine.inspect.pii_suggest import SuggestionReport, suggest
+from services.engine.schema import Table, TypeFamily
 
 DEFAULT_SAMPLE_ROWS = 200
 MAX_SAMPLE_ROWS = 1000

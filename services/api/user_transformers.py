@@ -3,7 +3,7 @@ that is a built-in transformer with valid options."""
 
 from services.common.errors import InvalidArgumentError
 from services.common.store.names import check_name
-from services.sync_worker.engine.transformers import validate_transformer
+from services.engine.transformers import validate_transformer
 from veilsync.v1 import transformer_pb2
 
 MAX_DESCRIPTION_CHARS = 1000

@@ -16,6 +16,9 @@ from temporalio.exceptions import CancelledError
 from services.common.activity_errors import domain_errors
 from services.common.errors import FailedPreconditionError, NotFoundError
 from services.common.ml_contract import MAX_PREVIEW_ROWS
+from services.engine.connectors import open_database
+from services.engine.connectors.base import Database
+from services.engine.schema import Table
 from services.ml_worker.artifacts import UPLOAD_FILE, ArtifactStore
 from services.ml_worker.backends import backend_for
 from services.ml_worker.backends.base import FittedModel, TrainOptions
@@ -31,9 +34,6 @@ from services.ml_worker.tables import (
     write_frames,
 )
 from services.ml_worker.uploads import UploadedModel, validate_upload
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.connectors.base import Database
-from services.sync_worker.engine.schema import Table
 from veilsync.temporal.v1 import ml_pb2
 from veilsync.v1 import model_pb2
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from services.sync_worker.engine.schema import Table, TypeFamily
+from services.engine.schema import Table, TypeFamily
 from veilsync.v1 import model_pb2, transformer_pb2
 
 MAX_CATEGORIES = 200  # distinct values a text column may have and still be learned

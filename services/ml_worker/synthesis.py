@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 
 from services.common.errors import FailedPreconditionError
+from services.engine.transformers import build_transformer
 from services.ml_worker.backends.base import FittedModel
 from services.ml_worker.spec import Role, TableSpec
-from services.sync_worker.engine.transformers import build_transformer
 from veilsync.v1 import transformer_pb2
 
 

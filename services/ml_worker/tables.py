@@ -8,9 +8,9 @@ import pandas as pd
 import pyarrow as pa
 
 from services.common.errors import FailedPreconditionError, InvalidArgumentError
+from services.engine.connectors.base import Database
+from services.engine.schema import Table, TypeFamily
 from services.ml_worker.spec import MAX_KEY_VALUES, Role, TableSpec, build_spec
-from services.sync_worker.engine.connectors.base import Database
-from services.sync_worker.engine.schema import Table, TypeFamily
 from veilsync.v1 import job_pb2, transformer_pb2
 
 _TRUE = {"t", "true", "1", "yes", "y", "on"}

@@ -11,21 +11,21 @@ from temporalio import activity
 
 from services.common import contract
 from services.common.activity_errors import domain_errors
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.connectors.base import ConnectionSharing
-from services.sync_worker.engine.destinations import (
+from services.engine.connectors import open_database
+from services.engine.connectors.base import ConnectionSharing
+from services.engine.copy.destinations import (
     check_source_privileges,
     finish_destinations,
     prepare_destinations,
 )
-from services.sync_worker.engine.plan import build_plan, split_parts
-from services.sync_worker.engine.saved_transformers import SavedTransformers, resolve_saved
-from services.sync_worker.engine.sync import (
+from services.engine.copy.table_copy import (
     CHUNK_ROWS,
     Destination,
     copy_table,
     fill_deferred_columns,
 )
+from services.engine.planning.saved_transformers import SavedTransformers, resolve_saved
+from services.engine.planning.sync_plan import build_plan, split_parts
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 

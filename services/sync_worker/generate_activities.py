@@ -8,10 +8,10 @@ from collections.abc import Callable
 from temporalio import activity
 
 from services.common.activity_errors import domain_errors
+from services.engine.connectors import open_database
+from services.engine.generate.tables import fill_generated_references, generate_table
+from services.engine.planning.generate_plan import build_generate_plan
 from services.sync_worker.activities import JobActivities, last_checkpoint
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.generate import fill_generated_references, generate_table
-from services.sync_worker.engine.generate_plan import build_generate_plan
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
 
 log = logging.getLogger(__name__)

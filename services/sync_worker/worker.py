@@ -9,8 +9,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from services.common import contract
+from services.engine.copy.table_copy import CHUNK_ROWS
 from services.sync_worker.activities import JobDirectory, ProgressSender, SyncActivities
-from services.sync_worker.engine.sync import CHUNK_ROWS
 from services.sync_worker.generate_activities import GenerateActivities
 from services.sync_worker.generate_workflow import GenerateWorkflow
 from services.sync_worker.hooks import RunHookActivities

@@ -7,10 +7,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.destinations import finish_destinations, prepare_destinations
-from services.sync_worker.engine.plan import build_plan
-from services.sync_worker.engine.sync import Destination, copy_table, fill_deferred_columns
+from services.engine.connectors import open_database
+from services.engine.copy.destinations import finish_destinations, prepare_destinations
+from services.engine.copy.table_copy import Destination, copy_table, fill_deferred_columns
+from services.engine.planning.sync_plan import build_plan
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 

@@ -12,7 +12,7 @@ import pymysql
 import pytest
 
 from services.common.errors import InvalidArgumentError
-from services.sync_worker.engine.connectors import open_database
+from services.engine.connectors import open_database
 from tests.integration.mariadb import params
 from tests.integration.shop import SHOP_SQL, run_sync, shop_job
 from veilsync.v1 import job_pb2

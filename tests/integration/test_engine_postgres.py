@@ -10,15 +10,15 @@ from typing import Any, cast
 import psycopg
 import pyarrow as pa
 import pytest
+from services.engine.validation import validate_job
 
 from services.common.errors import DataRejectedError, InvalidArgumentError
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.connectors.base import Database
-from services.sync_worker.engine.connectors.postgres import PostgresDatabase
-from services.sync_worker.engine.destinations import prepare_destinations
-from services.sync_worker.engine.plan import build_plan
-from services.sync_worker.engine.sync import Destination, copy_table
-from services.sync_worker.engine.validation import validate_job
+from services.engine.connectors import open_database
+from services.engine.connectors.base import Database
+from services.engine.connectors.postgres.connector import PostgresDatabase
+from services.engine.copy.destinations import prepare_destinations
+from services.engine.copy.table_copy import Destination, copy_table
+from services.engine.planning.sync_plan import build_plan
 from tests.integration.shop import KEY, rows, run_sync, shop_job
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import psycopg
 
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.plan import build_plan
-from services.sync_worker.engine.sync import Destination, copy_table, fill_deferred_columns
+from services.engine.connectors import open_database
+from services.engine.copy.table_copy import Destination, copy_table, fill_deferred_columns
+from services.engine.planning.sync_plan import build_plan
 from tests.integration.shop import SHOP_SQL, run_sync, shop_job
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2

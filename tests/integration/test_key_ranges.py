@@ -10,8 +10,8 @@ import psycopg
 import pymysql
 import pytest
 
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.connectors.base import Database
+from services.engine.connectors import open_database
+from services.engine.connectors.base import Database
 from tests.integration.mariadb import params
 
 # A composite key of text and integer; 300 rows, 198 of them matching the subset predicate.

@@ -11,11 +11,11 @@ import pymysql
 import pytest
 
 from services.common.errors import InvalidArgumentError
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.connectors.sqlite import SqliteDatabase
-from services.sync_worker.engine.destinations import check_source_privileges
-from services.sync_worker.engine.plan import build_plan
-from services.sync_worker.engine.privileges import Role, check_privileges
+from services.engine.connectors import open_database
+from services.engine.connectors.sqlite.connector import SqliteDatabase
+from services.engine.copy.destinations import check_source_privileges
+from services.engine.inspect.privileges import Role, check_privileges
+from services.engine.planning.sync_plan import build_plan
 from tests.integration.mariadb import admin, params
 from tests.integration.shop import run_sync
 from veilsync.v1 import job_pb2

@@ -9,12 +9,12 @@ from typing import Any
 import pymysql
 import pytest
 
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.connectors.base import Database
-from services.sync_worker.engine.connectors.mysql import Bulk, MysqlDatabase
-from services.sync_worker.engine.destinations import prepare_destinations
-from services.sync_worker.engine.plan import build_plan
-from services.sync_worker.engine.sync import CopyResult, Destination, copy_table
+from services.engine.connectors import open_database
+from services.engine.connectors.base import Database
+from services.engine.connectors.mysql.connector import Bulk, MysqlDatabase
+from services.engine.copy.destinations import prepare_destinations
+from services.engine.copy.table_copy import CopyResult, Destination, copy_table
+from services.engine.planning.sync_plan import build_plan
 from tests.integration.mariadb import params
 from tests.integration.shop import KEY
 from veilsync.temporal.v1 import sync_pb2

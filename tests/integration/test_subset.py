@@ -3,9 +3,9 @@ children, deferred self-references, virtual foreign keys — always 100% valid f
 
 import psycopg
 import pytest
+from services.engine.validation import validate_job
 
 from services.common.errors import InvalidArgumentError
-from services.sync_worker.engine.validation import validate_job
 from tests.integration.shop import rows, run_sync, shop_job
 from veilsync.v1 import job_pb2
 

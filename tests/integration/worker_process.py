@@ -15,9 +15,9 @@ import pyarrow as pa
 from google.protobuf import json_format
 from temporalio.client import Client
 
+from services.engine.connectors import open_database
+from services.engine.connectors.base import Database
 from services.sync_worker import activities
-from services.sync_worker.engine.connectors import open_database
-from services.sync_worker.engine.connectors.base import Database
 from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
 from veilsync.v1 import job_pb2
 

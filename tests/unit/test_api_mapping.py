@@ -23,7 +23,7 @@ from services.common.errors import (
     NotFoundError,
 )
 from services.common.store.records import ConnectionRecord
-from services.sync_worker.engine.check import ConnectionCheck
+from services.engine.inspect.reachability import ConnectionCheck
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import connection_pb2, job_pb2, transformer_pb2
 

@@ -2,7 +2,7 @@
 
 import json
 
-from services.sync_worker.engine.drift import (
+from services.engine.planning.drift import (
     Kind,
     Snapshot,
     Violation,
@@ -11,7 +11,7 @@ from services.sync_worker.engine.drift import (
     snapshot,
     snapshot_json,
 )
-from services.sync_worker.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
+from services.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from veilsync.v1 import job_pb2
 from veilsync.v1 import transformer_pb2 as t
 

@@ -4,9 +4,9 @@ import pyarrow as pa
 import pytest
 
 from services.common.errors import DataRejectedError, InvalidArgumentError
-from services.sync_worker.engine.sandbox import ExpressionError, compile_expression, namespace
-from services.sync_worker.engine.transformers import build_transformer, validate_transformer
-from services.sync_worker.engine.transformers import expression as expression_module
+from services.engine.transformers import build_transformer, validate_transformer
+from services.engine.transformers import expression as expression_module
+from services.engine.transformers.sandbox import ExpressionError, compile_expression, namespace
 from veilsync.v1 import transformer_pb2 as t
 
 KEY = b"expression-test-key-0123456789"

@@ -4,10 +4,10 @@ import pyarrow.compute as pc
 import pytest
 
 from services.common.errors import InvalidArgumentError
-from services.sync_worker.engine.generate import generated_batches
-from services.sync_worker.engine.generate_plan import build_generate_plan
-from services.sync_worker.engine.schema import Column, ForeignKey, Schema, Table
-from services.sync_worker.engine.schema import TypeFamily as F
+from services.engine.generate.tables import generated_batches
+from services.engine.planning.generate_plan import build_generate_plan
+from services.engine.schema import Column, ForeignKey, Schema, Table
+from services.engine.schema import TypeFamily as F
 from veilsync.v1 import job_pb2
 from veilsync.v1 import transformer_pb2 as t
 

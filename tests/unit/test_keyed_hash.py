@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from services.sync_worker.engine.transformers import build_transformer
-from services.sync_worker.engine.transformers.keyed import KeyedHash, P
+from services.engine.transformers import build_transformer
+from services.engine.transformers.keyed import KeyedHash, P
 from veilsync.v1 import transformer_pb2 as t
 
 SUBKEY = b"s" * 64

@@ -9,11 +9,11 @@ import pytest
 pd = pytest.importorskip("pandas")
 torch = pytest.importorskip("torch")
 
+from services.engine.schema import Column, ForeignKey, Table, TypeFamily  # noqa: E402
 from services.ml_worker.backends import backend_for  # noqa: E402
 from services.ml_worker.backends.base import TrainOptions  # noqa: E402
 from services.ml_worker.spec import Role, TableSpec, build_spec  # noqa: E402
 from services.ml_worker.synthesis import sample_rows  # noqa: E402
-from services.sync_worker.engine.schema import Column, ForeignKey, Table, TypeFamily  # noqa: E402
 from veilsync.v1 import model_pb2  # noqa: E402
 
 pytestmark = pytest.mark.ml

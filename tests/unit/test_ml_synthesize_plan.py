@@ -3,8 +3,8 @@
 import pytest
 
 from services.common.errors import FailedPreconditionError, InvalidArgumentError
-from services.sync_worker.engine.plan import build_plan
-from services.sync_worker.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
+from services.engine.planning.sync_plan import build_plan
+from services.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from veilsync.v1 import job_pb2, model_pb2
 
 pytestmark = pytest.mark.ml

@@ -11,9 +11,9 @@ pa = pytest.importorskip("pyarrow")
 torch = pytest.importorskip("torch")
 
 from services.common.model_files import ModelFiles  # noqa: E402
+from services.engine.schema import Column, Table, TypeFamily  # noqa: E402
 from services.ml_worker.artifacts import MODEL_FILE, ArtifactStore  # noqa: E402
 from services.ml_worker.tables import arrow_batches, typed  # noqa: E402
-from services.sync_worker.engine.schema import Column, Table, TypeFamily  # noqa: E402
 
 pytestmark = pytest.mark.ml
 

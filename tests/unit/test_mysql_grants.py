@@ -1,6 +1,6 @@
 """Reading a MySQL/MariaDB account's table privileges from the lines of its SHOW GRANTS."""
 
-from services.sync_worker.engine.connectors.mysql_grants import Grant, Grants, parse_grant
+from services.engine.connectors.mysql.grants import Grant, Grants, parse_grant
 
 # As MariaDB 10.11 prints them for an account with a default role (the role's grants follow
 # the account's own), and as MySQL 8 prints a partial revoke.

@@ -3,10 +3,10 @@
 import pyarrow as pa
 import pytest
 
-from services.sync_worker.engine.mappings import resolve_mappings
-from services.sync_worker.engine.pii import PiiKind, detect, luhn_valid, normalize
-from services.sync_worker.engine.pii_suggest import suggest
-from services.sync_worker.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
+from services.engine.inspect.pii import PiiKind, detect, luhn_valid, normalize
+from services.engine.inspect.pii_suggest import suggest
+from services.engine.planning.rules import resolve_mappings
+from services.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from veilsync.v1 import job_pb2
 
 TEXT, INT = TypeFamily.TEXT, TypeFamily.INTEGER

@@ -1,8 +1,8 @@
 import pytest
 
 from services.common.errors import InvalidArgumentError
-from services.sync_worker.engine.planner import plan_tables
-from services.sync_worker.engine.schema import Column, ForeignKey, Table, TypeFamily
+from services.engine.planning.load_order import plan_tables
+from services.engine.schema import Column, ForeignKey, Table, TypeFamily
 
 
 def col(name: str, nullable: bool = True) -> Column:

@@ -16,7 +16,7 @@ from services.common.errors import (
 )
 from services.common.secrets import SecretCipher
 from services.common.store.store import MetadataStore
-from services.sync_worker.engine.saved_transformers import resolve_saved, uses_saved
+from services.engine.planning.saved_transformers import resolve_saved, uses_saved
 from veilsync.v1 import job_pb2
 from veilsync.v1 import transformer_pb2 as t
 

@@ -1,7 +1,7 @@
 """Pure parts of key-range copies: how many parts, their bounds, their SQL, their progress."""
 
-from services.sync_worker.engine.connectors.keyset import key_range, split_query
-from services.sync_worker.engine.plan import split_parts
+from services.engine.connectors.keyset import key_range, split_query
+from services.engine.planning.sync_plan import split_parts
 from services.sync_worker.table_run import TableRun
 from services.sync_worker.workflows import _key_ranges
 from veilsync.temporal.v1 import sync_pb2

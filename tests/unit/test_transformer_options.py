@@ -3,8 +3,8 @@
 import pytest
 
 from services.common.errors import InvalidArgumentError
-from services.sync_worker.engine.schema import Column, TypeFamily
-from services.sync_worker.engine.transformers import build_transformer, validate_transformer
+from services.engine.schema import Column, TypeFamily
+from services.engine.transformers import build_transformer, validate_transformer
 from veilsync.v1 import transformer_pb2 as t
 
 KEY = b"k" * 32

@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 
 from services.common.errors import InvalidArgumentError
-from services.sync_worker.engine.transformers import (
+from services.engine.transformers import (
     build_transformer,
     describe_transformers,
     preview,
@@ -51,7 +51,7 @@ def test_a_different_key_gives_different_outputs(config: t.TransformerConfig) ->
 
 @pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
 def test_no_output_equals_its_input(config: t.TransformerConfig) -> None:
-    from services.sync_worker.engine.transformers.dictionaries import first_names, last_names
+    from services.engine.transformers.dictionaries import first_names, last_names
 
     values = first_names().to_pylist() + last_names().to_pylist()
     outputs = run(config, values)
@@ -104,8 +104,8 @@ def test_catalog_and_preview() -> None:
 
 # --- The whole catalog -------------------------------------------------------------------
 
-from services.sync_worker.engine.transformers import ColumnBounds  # noqa: E402
-from services.sync_worker.engine.transformers.builtin import CATALOG  # noqa: E402
+from services.engine.transformers import ColumnBounds  # noqa: E402
+from services.engine.transformers.builtin import CATALOG  # noqa: E402
 
 OPTIONS = {
     "generate_categorical": t.GenerateCategorical(categories=["red", "green"]),

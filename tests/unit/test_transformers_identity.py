@@ -5,9 +5,9 @@ import uuid
 import numpy as np
 import pyarrow as pa
 
-from services.sync_worker.engine.transformers import build_transformer
-from services.sync_worker.engine.transformers.feistel import permute_below, round_keys
-from services.sync_worker.engine.transformers.identity import luhn_check_digit
+from services.engine.transformers import build_transformer
+from services.engine.transformers.feistel import permute_below, round_keys
+from services.engine.transformers.identity import luhn_check_digit
 from veilsync.v1 import transformer_pb2 as t
 
 KEY = b"k" * 32

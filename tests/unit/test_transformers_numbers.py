@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from services.common.errors import DataRejectedError
-from services.sync_worker.engine.transformers import ColumnBounds, build_transformer
+from services.engine.transformers import ColumnBounds, build_transformer
 from veilsync.v1 import transformer_pb2 as t
 
 KEY = b"k" * 32

@@ -4,9 +4,9 @@ from collections.abc import Mapping, Sequence
 
 from services.common.logging import scrub
 from services.common.store.records import ConnectionRecord
-from services.sync_worker.engine.check import ConnectionCheck
-from services.sync_worker.engine.privileges import Privilege
-from services.sync_worker.engine.schema import Schema
+from services.engine.inspect.privileges import Privilege
+from services.engine.inspect.reachability import ConnectionCheck
+from services.engine.schema import Schema
 from veilsync.v1 import connection_pb2
 
 

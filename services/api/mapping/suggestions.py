@@ -1,7 +1,7 @@
 """PII suggestions as API messages: kinds, ratios and configs, never sampled values."""
 
-from services.sync_worker.engine.pii import PiiKind
-from services.sync_worker.engine.pii_suggest import SuggestionReport
+from services.engine.inspect.pii import PiiKind
+from services.engine.inspect.pii_suggest import SuggestionReport
 from veilsync.v1 import transformer_pb2 as pb
 
 _KINDS = {kind: pb.PiiKind.Value(f"PII_KIND_{kind.name}") for kind in PiiKind}

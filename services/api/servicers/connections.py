@@ -16,7 +16,7 @@ from services.api.mapping.connections import (
 )
 from services.common.errors import InvalidArgumentError
 from services.common.store.store import MetadataStore
-from services.sync_worker.engine.privileges import Role
+from services.engine.inspect.privileges import Role
 from veilsync.v1 import connection_pb2 as pb
 from veilsync.v1 import connection_pb2_grpc
 

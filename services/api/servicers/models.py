@@ -19,7 +19,7 @@ from services.common.model_formats import check_format
 from services.common.settings import Settings
 from services.common.store.models_store import ModelStore
 from services.common.store.store import MetadataStore
-from services.sync_worker.engine.connectors import open_database
+from services.engine.connectors import open_database
 from veilsync.temporal.v1 import ml_pb2
 from veilsync.v1 import model_pb2 as pb
 from veilsync.v1 import model_pb2_grpc

@@ -13,7 +13,7 @@ from services.api.pii_scan import DEFAULT_SAMPLE_ROWS, MAX_SAMPLE_ROWS, scan
 from services.api.user_transformers import check_saved
 from services.common.errors import InvalidArgumentError
 from services.common.store.store import MetadataStore
-from services.sync_worker.engine.transformers import describe_transformers, preview
+from services.engine.transformers import describe_transformers, preview
 from veilsync.v1 import transformer_pb2 as pb
 from veilsync.v1 import transformer_pb2_grpc
 

@@ -1,0 +1,152 @@
+"""Ports of the engine: what a source and a destination database must do."""
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from services.engine.schema import Schema, Table
+from veilsync.v1 import job_pb2
+
+BATCH_BYTES = 2 << 20  # source bytes per batch: bounds memory whatever the table's size
+BATCH_ROWS = 20_000  # rows per batch where a driver hands over rows rather than bytes
+
+
+class TableWriter(Protocol):
+    def write(self, batch: pa.RecordBatch) -> int:
+        """Write one batch; returns the rows written."""
+
+    def commit(self) -> None:
+        """Make every row written so far durable; later writes start a new transaction."""
+
+    def rows_skipped(self) -> int:
+        """Rows left out so far because a reference would have dangled."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key as the destination names it: rows whose `columns` match no row of
+    `table` (and are not NULL) are left out and counted instead of written."""
+
+    columns: tuple[str, ...]
+    table: tuple[str, str]  # schema, name
+    referenced_columns: tuple[str, ...]
+
+
+@runtime_checkable
+class PrivilegeCheck(Protocol):
+    """A database that can say, before any write, which table privileges its role lacks."""
+
+    # What merging rows into a table takes (ON_CONFLICT_NOTHING): every retried or resumed
+    # copy merges, whatever the job's own on-conflict mode.
+    merge_privileges: tuple[str, ...]
+
+    def missing_privileges(
+        self, tables: Sequence[tuple[str, str]], privileges: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        """(privilege, "schema.table") pairs the connection's role does not hold."""
+
+
+@runtime_checkable
+class ConnectionSharing(Protocol):
+    """A database whose steps can share one connection: many small tables in a row pay for
+    one connection, not one each."""
+
+    def sharing_connection(self) -> AbstractContextManager[None]:
+        """Within the block, a step finding the shared connection idle uses it (still
+        committing its own work) and leaves it for the next; others open their own."""
+
+
+@runtime_checkable
+class CopyStream(Protocol):
+    """A source that can hand over its bulk-export bytes unparsed, for tables with nothing to
+    transform; writers with the same `copy_format` take them as they are."""
+
+    copy_format: str
+
+    def read_copy(
+        self, schema: str, table: str, columns: Sequence[str], where: str = ""
+    ) -> Iterator[bytes]: ...
+
+
+@runtime_checkable
+class CopyStreamWriter(Protocol):
+    copy_format: str
+
+    def write_copy(self, chunk: bytes) -> None:
+        """Write bulk-export bytes of a `CopyStream` with the same format."""
+
+    def rows_written(self) -> int:
+        """Rows committed so far through write_copy, as the database counted them."""
+
+    def commit(self) -> None: ...
+
+
+class Database(Protocol):
+    engine: str  # "postgres", "sqlite"
+    default_schema: str
+
+    def version(self) -> str: ...
+
+    def introspect(self) -> Schema: ...
+
+    def read(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str] = (),
+        after: Sequence[str] | None = None,
+        where: str = "",
+        expressions: Mapping[str, str] | None = None,
+        until: Sequence[str] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """The table's rows in batches of bounded size; ordered by `key` when given, starting
+        after the row whose key values (text form) are `after` and ending with the one whose
+        key is `until`; only rows matching the SQL predicate `where`; a column named in
+        `expressions` is read as that SQL expression."""
+
+    def count(self, schema: str, table: str, where: str = "") -> int: ...
+
+    def split_keys(
+        self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
+    ) -> list[list[str]]:
+        """Keys (text form, ascending) cutting the `rows` rows (an estimate will do) matching
+        `where` into `parts` ranges of about equal size, none of them empty."""
+
+    def target_name(self, schema: str, table: str) -> tuple[str, str]:
+        """Where a source table lands in this database."""
+
+    def existing_tables(self) -> set[str]: ...
+
+    def create_tables(self, tables: Sequence[Table], source_engine: str) -> list[str]:
+        """Create the tables that do not exist yet, with keys; returns their qualified names."""
+
+    def truncate(self, tables: Sequence[tuple[str, str]]) -> None: ...
+
+    def table_writer(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str],
+        key_columns: Sequence[str],
+        on_conflict: "job_pb2.OnConflict.ValueType",
+        references: Sequence[Reference] = (),
+    ) -> AbstractContextManager[TableWriter]:
+        """A writer whose uncommitted rows commit when the context exits without error and
+        roll back when it exits with one."""
+
+    def fill_columns(
+        self,
+        schema: str,
+        table: str,
+        key_columns: Sequence[str],
+        columns: Sequence[str],
+        batches: Iterator[pa.RecordBatch],
+    ) -> int:
+        """Update `columns` of existing rows matched on `key_columns`; returns rows updated."""
+
+    def reset_sequences(self, tables: Sequence[tuple[str, str]]) -> list[str]:
+        """Move each sequence feeding these tables past the largest value written."""

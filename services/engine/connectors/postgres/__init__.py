@@ -1,0 +1,1 @@
+"""PostgreSQL: the connector (COPY in and out), its catalog reader and DDL."""

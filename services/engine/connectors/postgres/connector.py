@@ -1,0 +1,464 @@
+"""PostgreSQL: catalog introspection, COPY reads and writes, DDL for init_schema."""
+
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
+
+from services.common.errors import DatabaseUnavailableError, DataRejectedError
+from services.common.logging import scrub
+from services.engine.connectors.arrow_csv import read_csv_batches, to_csv
+from services.engine.connectors.base import BATCH_BYTES, Reference
+from services.engine.connectors.keyset import key_range, split_query
+from services.engine.connectors.postgres.catalog import introspect
+from services.engine.connectors.postgres.ddl import create_table_statements, quoted
+from services.engine.connectors.references import references_hold
+from services.engine.schema import Schema, Table
+from veilsync.v1 import job_pb2
+
+# Both ends speak the same text forms whatever the servers' own defaults are.
+# Worth retrying: the connection went away or the server asked to try again. Any other error
+# is the database refusing the rows or the statement, and a retry would fail the same way.
+_TRANSIENT = (
+    psycopg.errors.ConnectionException,
+    psycopg.errors.OperatorIntervention,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.InsufficientResources,
+)
+
+# Sent in the startup packet: no extra round trip per connection.
+_SESSION = "-c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=3"
+
+
+_STAGE = sql.Identifier("_veilsync_stage")
+COPY_FORMAT = "postgres-csv"  # what read_copy emits and write_copy takes
+
+
+def _ident(schema: str, table: str) -> sql.Identifier:
+    return sql.Identifier(schema, table)
+
+
+def _names(columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+
+
+_QUOTED_VALUE = re.compile(r':\s*"(?:[^"]|"")*"\s*$')
+
+
+def describe(err: psycopg.Error) -> str:
+    """What the server refused, by constraint, table and column, without the values: its
+    DETAIL and CONTEXT lines quote the offending row, which must not reach logs or history."""
+    diag = err.diag
+    message = _QUOTED_VALUE.sub("", diag.message_primary or type(err).__name__)
+    where = [
+        f"{label} {value}"
+        for label, value in (
+            ("table", diag.table_name),
+            ("column", diag.column_name),
+            ("constraint", diag.constraint_name),
+        )
+        if value
+    ]
+    return f"{message} ({', '.join(where)})" if where else message
+
+
+class _PgWriter:
+    """COPY into the table (or a staging table when conflicts must be resolved), one
+    transaction per chunk: `commit` ends the chunk's COPY and makes it durable."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        target: sql.Identifier,
+        columns: Sequence[str],
+        key_columns: Sequence[str],
+        on_conflict: "job_pb2.OnConflict.ValueType",
+        references: Sequence[Reference] = (),
+    ) -> None:
+        self._conn, self._target, self._columns = conn, target, columns
+        self._key_columns, self._on_conflict = key_columns, on_conflict
+        self._keep = _references_hold(references)
+        self._staged = bool(references) or on_conflict in (
+            job_pb2.ON_CONFLICT_NOTHING,
+            job_pb2.ON_CONFLICT_UPDATE,
+        )
+        self._skipped = 0
+        self._chunk: ExitStack | None = None
+        self._copy: psycopg.Copy | None = None
+        self._copied = 0
+
+    def _open(self, queued: bool = True) -> "psycopg.Copy":
+        chunk = ExitStack()
+        cur = chunk.enter_context(self._conn.cursor())
+        # Runs once the COPY has ended and before the cursor closes: the server's row count.
+        chunk.callback(self._count, cur)
+        into: sql.Identifier = self._target
+        if self._staged:
+            # COPY cannot resolve conflicts: load a staging table, then INSERT ... ON CONFLICT.
+            into = _STAGE
+            cur.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+                ).format(into, _names(self._columns), self._target)
+            )
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            into, _names(self._columns)
+        )
+        # The queued writer sends from its own thread while the next batch is transformed;
+        # passing bytes through needs no such overlap, nor its thread.
+        writer = QueuedLibpqWriter(cur) if queued else None
+        self._copy = chunk.enter_context(cur.copy(statement, writer=writer))
+        self._chunk = chunk
+        return self._copy
+
+    copy_format = COPY_FORMAT
+
+    def write(self, batch: pa.RecordBatch) -> int:
+        (self._copy or self._open()).write(to_csv(batch))
+        return int(batch.num_rows)
+
+    def write_copy(self, chunk: bytes) -> None:
+        (self._copy or self._open(queued=False)).write(chunk)
+
+    def rows_written(self) -> int:
+        return self._copied
+
+    def commit(self) -> None:
+        if self._chunk is not None:
+            self._chunk.close()  # ends the COPY: constraint errors surface here
+            self._chunk = self._copy = None
+            if self._staged:
+                if self._keep is not None:
+                    counted = self._conn.execute(
+                        sql.SQL("SELECT count(*) FROM {} AS s WHERE NOT ({})").format(
+                            _STAGE, self._keep
+                        )
+                    ).fetchone()
+                    self._skipped += int(counted[0]) if counted else 0
+                self._conn.execute(
+                    _upsert(
+                        self._target,
+                        _STAGE,
+                        self._columns,
+                        self._key_columns,
+                        self._on_conflict,
+                        self._keep,
+                    )
+                )
+        self._conn.commit()
+
+    def rows_skipped(self) -> int:
+        return self._skipped
+
+    def abort(self, error: BaseException) -> None:
+        if self._chunk is not None:
+            self._chunk.__exit__(type(error), error, error.__traceback__)
+            self._chunk = self._copy = None
+
+    def _count(self, cursor: "psycopg.Cursor[Any]") -> None:
+        self._copied += max(cursor.rowcount, 0)
+
+
+class PostgresDatabase:
+    engine = "postgres"
+    default_schema = "public"
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._sharing = False
+        self._idle: psycopg.Connection[Any] | None = None  # the shared one, when not in use
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def sharing_connection(self) -> Iterator[None]:
+        self._sharing = True
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._sharing, idle, self._idle = False, self._idle, None
+            if idle is not None:
+                idle.close()
+
+    def _open(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self._url, connect_timeout=10, options=_SESSION)
+        except psycopg.OperationalError as err:
+            raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
+
+    @contextmanager
+    def _connect(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection whose work commits on success; driver errors become domain errors.
+        While sharing, the idle shared connection when there is one, kept after a clean end."""
+        with self._lock:
+            conn, self._idle = self._idle, None
+        conn = conn or self._open()
+        clean = False
+        try:
+            yield conn
+            conn.commit()
+            clean = True
+        except psycopg.Error as err:
+            if conn.broken or isinstance(err, _TRANSIENT):
+                raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
+            raise DataRejectedError(describe(err)) from err
+        finally:
+            with self._lock:
+                keep = clean and self._sharing and self._idle is None
+                if keep:
+                    self._idle = conn
+            if not keep:
+                conn.close()  # an unfinished transaction rolls back with it
+
+    def version(self) -> str:
+        with self._connect() as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            return f"PostgreSQL {row[0]}" if row else "PostgreSQL"
+
+    def introspect(self) -> Schema:
+        with self._connect() as conn:
+            return Schema(introspect(conn), self.default_schema, self.engine)
+
+    def count(self, schema: str, table: str, where: str = "") -> int:
+        query = sql.SQL("SELECT count(*) FROM {}").format(_ident(schema, table))
+        if where:
+            query += sql.SQL(" WHERE ") + sql.SQL(where)
+        with self._connect() as conn:
+            result = conn.execute(query).fetchone()
+            return int(result[0]) if result else 0
+
+    def read(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str] = (),
+        after: Sequence[str] | None = None,
+        where: str = "",
+        expressions: Mapping[str, str] | None = None,
+        until: Sequence[str] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        # Always the SELECT form: as fast as COPY of the table, and it reads a partitioned
+        # table through its parent. `where` and `expressions` are SQL the planner built from
+        # checked parts.
+        select = sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(sql.SQL(expressions[c]), sql.Identifier(c))
+            if expressions and c in expressions
+            else sql.Identifier(c)
+            for c in columns
+        )
+        bounds, bound_params = key_range(key, quoted, "%s", after, until) if key else ([], [])
+        params = bound_params or None
+        if params:
+            where = where.replace("%", "%%")  # a LIKE pattern's % is not a placeholder
+        conditions = [sql.SQL(c) for c in ([where] if where else []) + bounds]
+        query = sql.SQL("SELECT {} FROM {}").format(select, _ident(schema, table))
+        if conditions:
+            query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(
+                sql.SQL("({})").format(c) for c in conditions
+            )
+        if key:
+            query += sql.SQL(" ORDER BY {}").format(_names(key))
+        statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
+        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params) as copy:
+            yield from read_csv_batches(copy, columns, BATCH_BYTES)
+
+    def split_keys(
+        self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
+    ) -> list[list[str]]:
+        query = split_query(schema, table, key, quoted, "{}::text".format, rows, parts, where)
+        with self._connect() as conn:
+            return [[str(v) for v in row] for row in conn.execute(sql.SQL(query)).fetchall()]
+
+    merge_privileges = ("TEMPORARY",)  # rows to merge wait in a temporary table
+
+    def missing_privileges(
+        self, tables: Sequence[tuple[str, str]], privileges: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        # A table that does not exist yet is one init_schema creates: its owner may do anything.
+        # TEMPORARY is the database's: writers stage rows in temporary tables. One query for
+        # every pair, in the order asked.
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT p.privilege, s.schema || '.' || s.name "
+                "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS s(schema, name, i) "
+                "CROSS JOIN unnest(%s::text[]) WITH ORDINALITY AS p(privilege, j) "
+                "CROSS JOIN LATERAL to_regclass(format('%%I.%%I', s.schema, s.name)) AS t "
+                "WHERE NOT CASE WHEN p.privilege = 'TEMPORARY' "
+                "THEN has_database_privilege(current_database(), 'TEMPORARY') "
+                "WHEN t IS NULL THEN true ELSE has_table_privilege(t, p.privilege) END "
+                "ORDER BY s.i, p.j",
+                ([t[0] for t in tables], [t[1] for t in tables], list(privileges)),
+            ).fetchall()
+        return [(str(privilege), str(table)) for privilege, table in rows]
+
+    copy_format = COPY_FORMAT
+
+    def read_copy(
+        self, schema: str, table: str, columns: Sequence[str], where: str = ""
+    ) -> Iterator[bytes]:
+        query = sql.SQL("SELECT {} FROM {}").format(_names(columns), _ident(schema, table))
+        if where:
+            query += sql.SQL(" WHERE ") + sql.SQL(where)
+        statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
+        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement) as copy:
+            for chunk in copy:
+                yield bytes(chunk)
+
+    def target_name(self, schema: str, table: str) -> tuple[str, str]:
+        return (self.default_schema if schema == "main" else schema), table
+
+    def existing_tables(self) -> set[str]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT n.nspname || '.' || c.relname FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+            ).fetchall()
+            return {r[0] for r in rows}
+
+    def create_tables(self, tables: Sequence[Table], source_engine: str) -> list[str]:
+        existing = self.existing_tables()
+        targets = [
+            (t, self.target_name(t.schema, t.name))
+            for t in tables
+            if ".".join(self.target_name(t.schema, t.name)) not in existing
+        ]
+        if not targets:
+            return []
+        with self._connect() as conn:
+            statements = create_table_statements(
+                conn, targets, source_engine, existing, self.target_name
+            )
+            for statement in statements:
+                conn.execute(statement)
+        return [f"{schema}.{name}" for _, (schema, name) in targets]
+
+    def truncate(self, tables: Sequence[tuple[str, str]]) -> None:
+        existing = self.existing_tables()
+        present = [t for t in tables if ".".join(t) in existing]
+        if present:
+            with self._connect() as conn:
+                conn.execute(
+                    sql.SQL("TRUNCATE {} CASCADE").format(
+                        sql.SQL(", ").join(_ident(s, t) for s, t in present)
+                    )
+                )
+
+    @contextmanager
+    def table_writer(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str],
+        key_columns: Sequence[str],
+        on_conflict: "job_pb2.OnConflict.ValueType",
+        references: Sequence[Reference] = (),
+    ) -> Iterator[_PgWriter]:
+        with self._connect() as conn:
+            writer = _PgWriter(
+                conn, _ident(schema, table), columns, key_columns, on_conflict, references
+            )
+            try:
+                yield writer
+            except BaseException as err:
+                writer.abort(err)
+                raise
+            writer.commit()
+
+    def fill_columns(
+        self,
+        schema: str,
+        table: str,
+        key_columns: Sequence[str],
+        columns: Sequence[str],
+        batches: Iterator[pa.RecordBatch],
+    ) -> int:
+        target, stage = _ident(schema, table), sql.Identifier("_veilsync_fill")
+        every = [*key_columns, *columns]
+        with self._connect() as conn, conn.cursor() as cur:
+            cur.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+                ).format(stage, _names(every), target)
+            )
+            with cur.copy(
+                sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(stage, _names(every))
+            ) as copy:
+                for batch in batches:
+                    copy.write(to_csv(batch))
+            cur.execute(
+                sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {}").format(
+                    target,
+                    sql.SQL(", ").join(
+                        sql.SQL("{} = s.{}").format(sql.Identifier(c), sql.Identifier(c))
+                        for c in columns
+                    ),
+                    stage,
+                    sql.SQL(" AND ").join(
+                        sql.SQL("t.{} = s.{}").format(sql.Identifier(c), sql.Identifier(c))
+                        for c in key_columns
+                    ),
+                )
+            )
+            return cur.rowcount
+
+    def reset_sequences(self, tables: Sequence[tuple[str, str]]) -> list[str]:
+        reset: list[str] = []
+        with self._connect() as conn:
+            for schema, table in tables:
+                rows = conn.execute(
+                    "SELECT a.attname, pg_get_serial_sequence(%s, a.attname) FROM pg_attribute a "
+                    "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+                    (f'"{schema}"."{table}"', f'"{schema}"."{table}"'),
+                ).fetchall()
+                for column, sequence in rows:
+                    if sequence is None:
+                        continue
+                    conn.execute(
+                        sql.SQL(
+                            "SELECT setval(%s, COALESCE((SELECT max({}) FROM {}), 0) + 1, false)"
+                        ).format(sql.Identifier(column), _ident(schema, table)),
+                        (sequence,),
+                    )
+                    reset.append(sequence)
+        return reset
+
+
+def _references_hold(references: Sequence[Reference]) -> sql.SQL | None:
+    keep = references_hold(references, quoted)
+    return None if keep is None else sql.SQL(keep)
+
+
+def _upsert(
+    target: sql.Composable,
+    stage: sql.Composable,
+    columns: Sequence[str],
+    key_columns: Sequence[str],
+    on_conflict: "job_pb2.OnConflict.ValueType",
+    keep: sql.SQL | None = None,
+) -> sql.Composed:
+    insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} AS s ").format(
+        target, _names(columns), _names(columns), stage
+    )
+    if keep is not None:
+        insert += sql.SQL("WHERE {} ").format(keep)
+    if on_conflict not in (job_pb2.ON_CONFLICT_NOTHING, job_pb2.ON_CONFLICT_UPDATE):
+        return insert  # a duplicate key fails the table, as a plain COPY would
+    updates = [c for c in columns if c not in key_columns]
+    if on_conflict == job_pb2.ON_CONFLICT_NOTHING or not key_columns or not updates:
+        return insert + sql.SQL("ON CONFLICT DO NOTHING")
+    return insert + sql.SQL("ON CONFLICT ({}) DO UPDATE SET {}").format(
+        _names(key_columns),
+        sql.SQL(", ").join(
+            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
+            for c in updates
+        ),
+    )

@@ -1,0 +1,1 @@
+"""SQLite: the connector and the file access that stands in for privileges."""

@@ -1,0 +1,1 @@
+"""Filling tables with generated rows: values from row ordinals, default generators."""
