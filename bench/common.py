@@ -24,7 +24,7 @@ from services.sync_worker.worker import (
     release_memory_promptly,
 )
 from veilsync.temporal.v1 import sync_pb2
-from veilsync.v1 import job_pb2
+from veilsync.v1 import job_pb2, transformer_pb2
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -86,6 +86,11 @@ class StaticDirectory:
 
     def connection_id_by_name(self, account_id: str, name: str) -> str:
         return name
+
+    def saved_transformer(
+        self, account_id: str, name: str
+    ) -> transformer_pb2.TransformerConfig | None:
+        return None  # no saved transformers
 
     def hook_secret(self, account_id: str, job_id: str) -> bytes:
         return b""

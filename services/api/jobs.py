@@ -13,16 +13,9 @@ from services.api.runs import RunControl, owner
 from services.api.schedules import ScheduleControl
 from services.common.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from services.common.store.store import MetadataStore
-from services.engine.connectors import open_database
-from services.engine.planning.drift import (
-    Violation,
-    job_violations,
-    parse_snapshot,
-    snapshot_json,
-)
-from services.engine.planning.generate_plan import build_generate_plan
-from services.engine.planning.saved_transformers import resolve_saved
-from services.engine.planning.sync_plan import build_plan
+from services.engine.planning.drift import parse_snapshot, snapshot_json
+from services.engine.planning.job_plan import check_plan, read_shape, validation_report
+from services.engine.planning.rules import Violation
 from services.engine.schema import Schema
 from veilsync.v1 import job_pb2
 
@@ -122,9 +115,8 @@ class JobControl:
             job = spec
         else:
             raise InvalidArgumentError("target", "set a job or a spec")
-        schema = await asyncio.to_thread(self._source_schema, account_id, job)
-        resolved = await asyncio.to_thread(self._resolved, account_id, job)
-        return job_violations(resolved, schema, saved)
+        shape = await asyncio.to_thread(read_shape, job, account_id, self._store)
+        return validation_report(shape, saved)
 
     async def find_run(
         self, account_id: str, run_id: str
@@ -142,30 +134,8 @@ class JobControl:
             raise NotFoundError(f'run "{run_id}" not found') from err
         return job, description
 
-    def _source_schema(self, account_id: str, job: job_pb2.Job) -> Schema:
-        for destination in job.destinations:
-            self._store.connection_id_by_name(account_id, destination.connection)
-        # A generate job without a source takes its shape from its first destination.
-        shape = job.source.connection or job.destinations[0].connection
-        return open_database(self._store.connection_url(account_id, name=shape)).introspect()
-
     def _checked_schema(self, account_id: str, job: job_pb2.Job) -> Schema:
-        """The source's schema, after checking that the job fits it (first problem raised)."""
-        schema = self._source_schema(account_id, job)
-        validate_job_schema(self._resolved(account_id, job), schema)
-        return schema
-
-    def _resolved(self, account_id: str, job: job_pb2.Job) -> job_pb2.Job:
-        """The job with its user-defined transformers replaced by their saved configs; the
-        stored job keeps the names, so runs follow later changes to the saved configs."""
-        return resolve_saved(
-            job, lambda name: self._store.user_transformers.config(account_id, name)
-        )
-
-
-def validate_job_schema(job: job_pb2.Job, schema: Schema) -> None:
-    # The same check a run's planning makes, so a stored job is one that can plan.
-    if job.HasField("generate"):
-        build_generate_plan(job, schema, "", [])
-    else:
-        build_plan(job, schema, "", [])
+        """The schema the job follows, once the job is known to plan (first problem raised)."""
+        shape = read_shape(job, account_id, self._store)
+        check_plan(shape)
+        return shape.schema

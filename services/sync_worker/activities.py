@@ -24,8 +24,8 @@ from services.engine.copy.table_copy import (
     copy_table,
     fill_deferred_columns,
 )
-from services.engine.planning.saved_transformers import SavedTransformers, resolve_saved
-from services.engine.planning.sync_plan import build_plan, split_parts
+from services.engine.planning.job_plan import JobConnections, read_shape, sync_plan
+from services.engine.planning.sync_plan import split_parts
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -38,18 +38,14 @@ SIGNAL_EVERY_SECONDS = 1.0
 SIGNAL_GAP_SHARE = 50
 
 
-class JobDirectory(Protocol):
+class JobDirectory(JobConnections, Protocol):
     """What activities read from the metadata store."""
-
-    def connection_url(self, account_id: str, connection_id: str) -> str: ...
 
     def get_job(
         self, account_id: str, *, job_id: str | None = None, name: str | None = None
     ) -> job_pb2.Job: ...
 
     def transform_key(self, account_id: str, job_id: str) -> bytes: ...
-
-    def connection_id_by_name(self, account_id: str, name: str) -> str: ...
 
     def hook_secret(self, account_id: str, job_id: str) -> bytes: ...
 
@@ -77,22 +73,6 @@ class JobActivities:
         self._send_progress = send_progress
         self._chunk_rows = chunk_rows
 
-    def _destination_plans(
-        self, account_id: str, job: job_pb2.Job
-    ) -> list[sync_pb2.DestinationPlan]:
-        return [
-            sync_pb2.DestinationPlan(
-                connection_id=self._directory.connection_id_by_name(account_id, d.connection),
-                truncate_before_insert=d.truncate_before_insert,
-                init_schema=d.init_schema,
-                on_conflict=d.on_conflict,
-                schema_map=d.schema_map,
-                table_map=d.table_map,
-                skip_foreign_key_violations=d.skip_foreign_key_violations,
-            )
-            for d in job.destinations
-        ]
-
     def _destinations(
         self, account_id: str, plans: list[sync_pb2.DestinationPlan]
     ) -> list[Destination]:
@@ -119,16 +99,12 @@ class SyncActivities(JobActivities):
     @domain_errors
     def plan_sync(self, request: sync_pb2.PlanSyncInput) -> sync_pb2.PlanSyncResult:
         account = request.account_id
-        job = self._directory.get_job(account, job_id=request.job_id)
-        # User-defined transformers (issue 4) resolve to their saved configs here, at plan
-        # time, so a run uses them as saved now and every later step sees built-in configs
-        # only. A directory that keeps no saved transformers (test fakes) resolves none.
-        if isinstance(saved := self._directory, SavedTransformers):
-            job = resolve_saved(job, lambda name: saved.saved_transformer(account, name))
-        source_id = self._directory.connection_id_by_name(account, job.source.connection)
-        source = open_database(self._directory.connection_url(account, source_id))
-        destinations = self._destination_plans(account, job)
-        plan = build_plan(job, source.introspect(), source_id, destinations)
+        # User-defined transformers resolve to their saved configs here, at plan time, so a
+        # run uses them as saved now and every later step sees built-in configs only.
+        shape = read_shape(
+            self._directory.get_job(account, job_id=request.job_id), account, self._directory
+        )
+        source, plan = shape.database, sync_plan(shape)
         check_source_privileges(source, plan)
         plan.ml_task_queue = self._ml_task_queue
         for table in plan.tables:
@@ -139,7 +115,7 @@ class SyncActivities(JobActivities):
                 table.estimated_rows = source.count(table.schema, table.name, table.where)
             if as_many:
                 table.synthesize.row_count = table.estimated_rows
-            parts = split_parts(table, job.split_table_rows, plan.max_parallel_tables)
+            parts = split_parts(table, shape.job.split_table_rows, plan.max_parallel_tables)
             if parts > 1:
                 keys = source.split_keys(
                     table.schema,

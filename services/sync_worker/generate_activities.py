@@ -8,9 +8,8 @@ from collections.abc import Callable
 from temporalio import activity
 
 from services.common.activity_errors import domain_errors
-from services.engine.connectors import open_database
-from services.engine.generate.tables import fill_generated_references, generate_table
-from services.engine.planning.generate_plan import build_generate_plan
+from services.engine.generate.fill import fill_generated_references, generate_table
+from services.engine.planning.job_plan import generate_plan, read_shape
 from services.sync_worker.activities import JobActivities, last_checkpoint
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
 
@@ -25,14 +24,7 @@ class GenerateActivities(JobActivities):
     ) -> generate_pb2.PlanGenerateResult:
         account = request.account_id
         job = self._directory.get_job(account, job_id=request.job_id)
-        destinations = self._destination_plans(account, job)
-        shape_id = (
-            self._directory.connection_id_by_name(account, job.source.connection)
-            if job.source.connection
-            else destinations[0].connection_id
-        )
-        shape = open_database(self._directory.connection_url(account, shape_id))
-        plan = build_generate_plan(job, shape.introspect(), shape_id, destinations)
+        plan = generate_plan(read_shape(job, account, self._directory))
         return generate_pb2.PlanGenerateResult(plan=plan)
 
     @activity.defn(name="generate_table")

@@ -10,9 +10,10 @@ import pytest
 from services.engine.connectors import open_database
 from services.engine.copy.destinations import finish_destinations, prepare_destinations
 from services.engine.copy.table_copy import Destination, copy_table, fill_deferred_columns
+from services.engine.planning.job_plan import check_plan, read_shape
 from services.engine.planning.sync_plan import build_plan
 from veilsync.temporal.v1 import sync_pb2
-from veilsync.v1 import job_pb2
+from veilsync.v1 import job_pb2, transformer_pb2
 
 SHOP_SQL = (Path(__file__).parent / "shop_schema.sql").read_text()
 KEY = b"engine-test-key-0123456789"
@@ -27,6 +28,32 @@ def shop_job() -> job_pb2.Job:
     mapping.columns["ssn"].null.SetInParent()
     mapping.columns["notes"].transform_hash.length = 16
     return job
+
+
+class SourceOnly:
+    """Planning's connections when every name is the one source database (ids are names)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def connection_id_by_name(self, account_id: str, name: str) -> str:
+        return name
+
+    def connection_url(self, account_id: str, connection_id: str) -> str:
+        return self._url
+
+    def saved_transformer(
+        self, account_id: str, name: str
+    ) -> transformer_pb2.TransformerConfig | None:
+        return None
+
+
+def check_job(job: job_pb2.Job, source_url: str) -> None:
+    """The check the API makes before it saves a job, against the database at source_url."""
+    named = job_pb2.Job()
+    named.CopyFrom(job)
+    named.source.connection = named.source.connection or "src"
+    check_plan(read_shape(named, "account", SourceOnly(source_url)))
 
 
 @pytest.fixture

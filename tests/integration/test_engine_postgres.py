@@ -5,21 +5,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import psycopg
 import pyarrow as pa
 import pytest
-from services.engine.validation import validate_job
 
 from services.common.errors import DataRejectedError, InvalidArgumentError
 from services.engine.connectors import open_database
-from services.engine.connectors.base import Database
+from services.engine.connectors.base import Database, ReadRequest
 from services.engine.connectors.postgres.connector import PostgresDatabase
 from services.engine.copy.destinations import prepare_destinations
 from services.engine.copy.table_copy import Destination, copy_table
 from services.engine.planning.sync_plan import build_plan
-from tests.integration.shop import KEY, rows, run_sync, shop_job
+from tests.integration.shop import KEY, check_job, rows, run_sync, shop_job
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 from veilsync.v1 import transformer_pb2 as t
@@ -98,7 +97,7 @@ def test_validation_names_the_problem(
     job = job_pb2.Job(name="bad")
     job.mappings.add(table=table).columns[column].CopyFrom(config)
     with pytest.raises(InvalidArgumentError, match=message):
-        validate_job(job, shop[0])
+        check_job(job, shop[0])
 
 
 class SourceLost(Exception):
@@ -115,9 +114,9 @@ class FailingSource:
     def __getattr__(self, name: str) -> object:
         return getattr(self.database, name)
 
-    def read(self, *args: Any, **kwargs: Any) -> Iterator[pa.RecordBatch]:
+    def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
         left = self.rows
-        for batch in self.database.read(*args, **kwargs):
+        for batch in self.database.read(request):
             for start in range(0, batch.num_rows, 10):
                 if left <= 0:
                     raise SourceLost
@@ -228,7 +227,7 @@ def test_bad_remapping_is_refused_naming_it(
     job = shop_job()
     job.destinations.add(connection="qa", schema_map=schema_map, table_map=table_map)
     with pytest.raises(InvalidArgumentError, match=message) as error:
-        validate_job(job, shop[0])
+        check_job(job, shop[0])
     assert error.value.field.startswith("job.destinations[0]")
 
 

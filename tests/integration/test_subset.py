@@ -3,10 +3,9 @@ children, deferred self-references, virtual foreign keys — always 100% valid f
 
 import psycopg
 import pytest
-from services.engine.validation import validate_job
 
 from services.common.errors import InvalidArgumentError
-from tests.integration.shop import rows, run_sync, shop_job
+from tests.integration.shop import check_job, rows, run_sync, shop_job
 from veilsync.v1 import job_pb2
 
 FOREIGN_KEYS = {
@@ -118,11 +117,11 @@ def test_a_bad_where_clause_is_refused_naming_the_field(
 ) -> None:
     job = subset_job(True, customers=where)
     with pytest.raises(InvalidArgumentError, match=message) as error:
-        validate_job(job, shop[0])
+        check_job(job, shop[0])
     assert error.value.field == "job.source.subsets[0].where"
 
 
 def test_a_subset_of_an_unknown_table_is_refused(shop: tuple[str, str]) -> None:
     with pytest.raises(InvalidArgumentError, match="does not exist") as error:
-        validate_job(subset_job(True, nowhere="id < 1"), shop[0])
+        check_job(subset_job(True, nowhere="id < 1"), shop[0])
     assert error.value.field == "job.source.subsets[0].table"

@@ -16,7 +16,7 @@ from services.common.errors import NotFoundError
 from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
 from tests.integration.shop import SHOP_SQL, rows, shop_job
 from veilsync.temporal.v1 import sync_pb2
-from veilsync.v1 import job_pb2
+from veilsync.v1 import job_pb2, transformer_pb2
 
 
 @dataclass
@@ -41,6 +41,11 @@ class FakeDirectory:
 
     def connection_id_by_name(self, account_id: str, name: str) -> str:
         return name
+
+    def saved_transformer(
+        self, account_id: str, name: str
+    ) -> transformer_pb2.TransformerConfig | None:
+        return None  # no saved transformers
 
     def hook_secret(self, account_id: str, job_id: str) -> bytes:
         return b""

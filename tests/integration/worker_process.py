@@ -16,10 +16,10 @@ from google.protobuf import json_format
 from temporalio.client import Client
 
 from services.engine.connectors import open_database
-from services.engine.connectors.base import Database
+from services.engine.connectors.base import Database, ReadRequest
 from services.sync_worker import activities
 from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
-from veilsync.v1 import job_pb2
+from veilsync.v1 import job_pb2, transformer_pb2
 
 
 class Directory:
@@ -41,6 +41,11 @@ class Directory:
     def connection_id_by_name(self, account_id: str, name: str) -> str:
         return name
 
+    def saved_transformer(
+        self, account_id: str, name: str
+    ) -> transformer_pb2.TransformerConfig | None:
+        return None  # no saved transformers
+
     def hook_secret(self, account_id: str, job_id: str) -> bytes:
         return b""
 
@@ -54,8 +59,8 @@ class SlowSource:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._database, name)
 
-    def read(self, *args: Any, **kwargs: Any) -> Iterator[pa.RecordBatch]:
-        for batch in self._database.read(*args, **kwargs):
+    def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
+        for batch in self._database.read(request):
             for start in range(0, batch.num_rows, 1000):
                 time.sleep(self._pause)
                 yield batch.slice(start, 1000)

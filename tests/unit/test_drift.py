@@ -1,16 +1,23 @@
 """How a job does not fit its source's schema, and what drifted since it was saved."""
 
 import json
+from typing import cast
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.common.errors import InvalidArgumentError
+from services.engine.connectors.base import Database
 from services.engine.planning.drift import (
-    Kind,
     Snapshot,
-    Violation,
     job_violations,
     parse_snapshot,
     snapshot,
     snapshot_json,
 )
+from services.engine.planning.job_plan import JobShape, check_plan, validation_report
+from services.engine.planning.rules import Kind, Violation, mapping_violations, resolve_mappings
 from services.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from veilsync.v1 import job_pb2
 from veilsync.v1 import transformer_pb2 as t
@@ -174,3 +181,81 @@ def test_mapping_errors_come_before_drift_warnings() -> None:
         (Kind.UNKNOWN_COLUMN, True),
         (Kind.UNMAPPED_NEW_COLUMN, False),
     ]
+
+
+def test_a_table_mapped_twice_is_reported_as_planning_refuses_it() -> None:
+    twice = job(customers={"email": EMAIL}, public__customers={"note": NULL})
+    found = job_violations(twice, shop(), None)
+    assert [(v.kind, v.field) for v in found] == [(Kind.INVALID_MAPPING, "job.mappings[1].table")]
+    with pytest.raises(InvalidArgumentError, match="mapped twice"):
+        resolve_mappings(twice, shop())
+
+
+CONFIGS = [
+    EMAIL,
+    NULL,
+    SCRAMBLE,
+    t.TransformerConfig(),
+    t.TransformerConfig(passthrough=t.Passthrough()),
+]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["customers", "public.orders", "invoices", "orders"]),
+            st.dictionaries(
+                st.sampled_from(["id", "email", "note", "customer_id", "total", "nope"]),
+                st.sampled_from(range(len(CONFIGS))),
+                max_size=3,
+            ),
+        ),
+        max_size=4,
+    )
+)
+def test_planning_stops_at_the_first_error_validation_collects(
+    mappings: list[tuple[str, dict[str, int]]],
+) -> None:
+    """One rule set, two callers: planning raises exactly the first error ValidateJob
+    reports, and accepts exactly the jobs ValidateJob finds no error in."""
+    spec = job_pb2.Job(name="j")
+    for table, columns in mappings:
+        mapping = spec.mappings.add(table=table)
+        for column, config in columns.items():
+            mapping.columns[column].CopyFrom(CONFIGS[config])
+    errors = [v for v in mapping_violations(spec, shop()) if v.error]
+    if not errors:
+        resolved = resolve_mappings(spec, shop())
+        assert set(resolved) <= {"public.customers", "public.orders"}
+        return
+    with pytest.raises(InvalidArgumentError) as raised:
+        resolve_mappings(spec, shop())
+    assert (raised.value.field, raised.value.description) == (
+        errors[0].field,
+        errors[0].description,
+    )
+    assert set(job_violations(spec, shop(), None)) >= set(errors)
+
+
+def shape_of(spec: job_pb2.Job, schema: Schema) -> JobShape:
+    # Planning a job reads nothing more from its database once the schema is read.
+    return JobShape(spec, [], "src", cast(Database, None), schema)
+
+
+def test_the_report_names_what_else_planning_refuses() -> None:
+    spec = job(customers={"email": EMAIL})
+    spec.source.subsets.add(table="customers", where="1=1; DROP TABLE customers")
+    found = validation_report(shape_of(spec, shop()), None)
+    assert [(v.kind, v.field, v.error) for v in found] == [
+        (Kind.INVALID_MAPPING, "job.source.subsets[0].where", True)
+    ]
+    with pytest.raises(InvalidArgumentError) as raised:
+        check_plan(shape_of(spec, shop()))
+    assert raised.value.description == found[0].description
+    # Rule errors come first; planning is not tried on a job they already refuse.
+    spec.mappings[0].columns["phone"].CopyFrom(EMAIL)
+    found = validation_report(shape_of(spec, shop()), None)
+    assert [v.kind for v in found] == [Kind.UNKNOWN_COLUMN]
+    fitting = job(customers={"email": EMAIL})
+    fitting.source.subsets.add(table="customers", where="id < 10")
+    assert validation_report(shape_of(fitting, shop()), None) == []

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 
 from services.api.schedules import ScheduleInfo
-from services.engine.planning.drift import Kind, Violation
+from services.engine.planning.rules import Kind, Violation
 from veilsync.v1 import job_pb2
 
 _KINDS = {

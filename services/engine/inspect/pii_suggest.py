@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from services.common.errors import InvalidArgumentError
 from services.engine.inspect.pii import Detection, PiiKind, detect
-from services.engine.planning.rules import check_column_mapping
+from services.engine.planning.rules import column_violations
 from services.engine.schema import Column, Schema, Table, TypeFamily
 from veilsync.v1 import transformer_pb2 as t
 
@@ -120,9 +119,7 @@ def suggest(schema: Schema, samples: Mapping[str, pa.Table]) -> SuggestionReport
 def _fitting(table: Table, column: Column, detection: Detection) -> Suggestion | None:
     candidates = _candidates(detection.kind, column)
     for i, config in enumerate(candidates):
-        try:
-            check_column_mapping(table, column.name, config, column.name)
-        except InvalidArgumentError:
+        if any(column_violations(table, column.name, config, column.name)):
             continue
         reason = _reason(detection)
         if i:

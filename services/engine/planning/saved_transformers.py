@@ -4,21 +4,11 @@ worker pass a lookup in (the metadata store), and everything after this step see
 built-in transformers."""
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
 
 from services.common.errors import InvalidArgumentError
 from veilsync.v1 import job_pb2, transformer_pb2
 
 Lookup = Callable[[str], transformer_pb2.TransformerConfig | None]
-
-
-@runtime_checkable
-class SavedTransformers(Protocol):
-    """Where saved transformer configs are found, by account and name."""
-
-    def saved_transformer(
-        self, account_id: str, name: str
-    ) -> transformer_pb2.TransformerConfig | None: ...
 
 
 def uses_saved(job: job_pb2.Job) -> bool:

@@ -1,0 +1,99 @@
+"""The one way from a stored job to its run's plan, for the API's check when a job is saved
+and the workers' plan step alike: saved transformers resolved, connections looked up, the
+schema read from the job's shape, and the sync or generate plan built from it."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.common.errors import InvalidArgumentError
+from services.engine.connectors import open_database
+from services.engine.connectors.base import Database
+from services.engine.planning.drift import Snapshot, job_violations
+from services.engine.planning.generate_plan import build_generate_plan
+from services.engine.planning.rules import Kind, Violation
+from services.engine.planning.saved_transformers import resolve_saved
+from services.engine.planning.sync_plan import build_plan
+from services.engine.schema import Schema
+from veilsync.temporal.v1 import generate_pb2, sync_pb2
+from veilsync.v1 import job_pb2, transformer_pb2
+
+
+class JobConnections(Protocol):
+    """Where planning finds an account's connections and saved transformers (the metadata
+    store, or a fake of it)."""
+
+    def connection_id_by_name(self, account_id: str, name: str) -> str:
+        """NotFoundError when the account has no connection of that name."""
+
+    def connection_url(self, account_id: str, connection_id: str) -> str: ...
+
+    def saved_transformer(
+        self, account_id: str, name: str
+    ) -> transformer_pb2.TransformerConfig | None: ...
+
+
+@dataclass(frozen=True)
+class JobShape:
+    """A job ready to plan: what its plan is built from."""
+
+    job: job_pb2.Job  # user-defined transformers replaced by their saved configs
+    destinations: list[sync_pb2.DestinationPlan]
+    shape_id: str  # the connection whose schema the job follows
+    database: Database  # that connection's database
+    schema: Schema
+
+
+def read_shape(job: job_pb2.Job, account_id: str, connections: JobConnections) -> JobShape:
+    """Resolve the job's names and read the schema it follows: its source's, or for a
+    generate job without a source, its first destination's."""
+    resolved = resolve_saved(job, lambda name: connections.saved_transformer(account_id, name))
+    destinations = [
+        sync_pb2.DestinationPlan(
+            connection_id=connections.connection_id_by_name(account_id, d.connection),
+            truncate_before_insert=d.truncate_before_insert,
+            init_schema=d.init_schema,
+            on_conflict=d.on_conflict,
+            schema_map=d.schema_map,
+            table_map=d.table_map,
+            skip_foreign_key_violations=d.skip_foreign_key_violations,
+        )
+        for d in resolved.destinations
+    ]
+    if resolved.source.connection:
+        shape_id = connections.connection_id_by_name(account_id, resolved.source.connection)
+    elif resolved.HasField("generate") and destinations:
+        shape_id = destinations[0].connection_id
+    else:
+        raise InvalidArgumentError("job.source.connection", "is required")
+    database = open_database(connections.connection_url(account_id, shape_id))
+    return JobShape(resolved, destinations, shape_id, database, database.introspect())
+
+
+def sync_plan(shape: JobShape) -> sync_pb2.SyncPlan:
+    return build_plan(shape.job, shape.schema, shape.shape_id, shape.destinations)
+
+
+def generate_plan(shape: JobShape) -> generate_pb2.GeneratePlan:
+    return build_generate_plan(shape.job, shape.schema, shape.shape_id, shape.destinations)
+
+
+def check_plan(shape: JobShape) -> None:
+    """InvalidArgumentError naming the first field that keeps the job from planning: the check
+    a job passes before it is saved is the one its runs make."""
+    if shape.job.HasField("generate"):
+        generate_plan(shape)
+    else:
+        sync_plan(shape)
+
+
+def validation_report(shape: JobShape, saved: Snapshot | None) -> list[Violation]:
+    """Every violation of the job's rules and every drift since `saved`; when the rules find
+    no error, whatever else planning refuses (remapping, declared keys, subsets, generate
+    settings), so a job reported valid is one that saves and plans."""
+    found = job_violations(shape.job, shape.schema, saved)
+    if not any(v.error for v in found):
+        try:
+            check_plan(shape)
+        except InvalidArgumentError as err:
+            found.insert(0, Violation(Kind.INVALID_MAPPING, err.description, err.field))
+    return found
