@@ -6,7 +6,7 @@ from itertools import islice
 import pyarrow as pa
 
 from services.engine.connectors import open_database
-from services.engine.connectors.base import Database
+from services.engine.connectors.base import Database, ReadRequest
 from services.engine.inspect.pii_suggest import SuggestionReport, suggest
 from services.engine.schema import Table, TypeFamily
 
@@ -35,7 +35,7 @@ def _sample(database: Database, table: Table, rows: int) -> pa.Table | None:
     batches: list[pa.RecordBatch] = []
     have = 0
     # Closing the reader after the first rows stops the read (a COPY is cancelled).
-    reader = database.read(table.schema, table.name, columns)
+    reader = database.read(ReadRequest(table.schema, table.name, columns))
     try:
         for batch in islice(reader, _MAX_BATCHES):
             batches.append(batch.slice(0, rows - have))

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 
 from services.common.errors import FailedPreconditionError, InvalidArgumentError
-from services.engine.connectors.base import Database
+from services.engine.connectors.base import Database, ReadRequest
 from services.engine.schema import Table, TypeFamily
 from services.ml_worker.spec import MAX_KEY_VALUES, Role, TableSpec, build_spec
 from veilsync.v1 import job_pb2, transformer_pb2
@@ -28,7 +28,7 @@ def read_frame(database: Database, table: Table, max_rows: int) -> pd.DataFrame:
     names = [c.name for c in table.columns if not c.generated]
     batches: list[pa.RecordBatch] = []
     rows = 0
-    for batch in database.read(table.schema, table.name, names):
+    for batch in database.read(ReadRequest(table.schema, table.name, names)):
         batches.append(batch.slice(0, max_rows - rows))
         rows += batches[-1].num_rows
         if rows >= max_rows:
@@ -65,7 +65,7 @@ def parent_keys(
     target_schema, target_table = database.target_name(schema, table)
     found = resolve_table(database, target_schema, target_table)
     seen: dict[tuple[Any, ...], None] = {}
-    for batch in database.read(found.schema, found.name, columns):
+    for batch in database.read(ReadRequest(found.schema, found.name, columns)):
         for row in zip(*(batch.column(c).to_pylist() for c in columns), strict=True):
             if None not in row:
                 seen.setdefault(row)

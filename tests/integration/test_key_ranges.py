@@ -11,7 +11,7 @@ import pymysql
 import pytest
 
 from services.engine.connectors import open_database
-from services.engine.connectors.base import Database
+from services.engine.connectors.base import Database, ReadRequest
 from tests.integration.mariadb import params
 
 # A composite key of text and integer; 300 rows, 198 of them matching the subset predicate.
@@ -62,9 +62,12 @@ def events(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
     return open_database(make(request.getfixturevalue(databases[request.param]), tmp_path))
 
 
-def _rows(database: Database, **bounds: list[str] | None) -> list[tuple[str, int]]:
+def _rows(
+    database: Database, after: list[str] | None = None, until: list[str] | None = None
+) -> list[tuple[str, int]]:
     key = ["region", "seq"]
-    batches = database.read(database.default_schema, "events", key, key, where=WHERE, **bounds)
+    request = ReadRequest(database.default_schema, "events", key, key, after, until, WHERE)
+    batches = database.read(request)
     return [(r["region"], int(r["seq"])) for b in batches for r in b.to_pylist()]
 
 

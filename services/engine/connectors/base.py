@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -12,6 +12,23 @@ from veilsync.v1 import job_pb2
 
 BATCH_BYTES = 2 << 20  # source bytes per batch: bounds memory whatever the table's size
 BATCH_ROWS = 20_000  # rows per batch where a driver hands over rows rather than bytes
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """Rows of `schema`.`table`, its `columns` in that order. Ordered by `key` when given,
+    starting after the row whose key values (text form) are `after` and ending with the one
+    whose key is `until`; only rows matching the SQL predicate `where`; a column named in
+    `expressions` is read as that SQL expression."""
+
+    schema: str
+    table: str
+    columns: Sequence[str]
+    key: Sequence[str] = ()
+    after: Sequence[str] | None = None
+    until: Sequence[str] | None = None
+    where: str = ""
+    expressions: Mapping[str, str] = field(default_factory=dict)
 
 
 class TableWriter(Protocol):
@@ -66,9 +83,8 @@ class CopyStream(Protocol):
 
     copy_format: str
 
-    def read_copy(
-        self, schema: str, table: str, columns: Sequence[str], where: str = ""
-    ) -> Iterator[bytes]: ...
+    def read_copy(self, request: ReadRequest) -> Iterator[bytes]:
+        """The rows `request` reads, as bulk-export bytes."""
 
 
 @runtime_checkable
@@ -92,21 +108,8 @@ class Database(Protocol):
 
     def introspect(self) -> Schema: ...
 
-    def read(
-        self,
-        schema: str,
-        table: str,
-        columns: Sequence[str],
-        key: Sequence[str] = (),
-        after: Sequence[str] | None = None,
-        where: str = "",
-        expressions: Mapping[str, str] | None = None,
-        until: Sequence[str] | None = None,
-    ) -> Iterator[pa.RecordBatch]:
-        """The table's rows in batches of bounded size; ordered by `key` when given, starting
-        after the row whose key values (text form) are `after` and ending with the one whose
-        key is `until`; only rows matching the SQL predicate `where`; a column named in
-        `expressions` is read as that SQL expression."""
+    def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
+        """The rows `request` reads, in batches of bounded size."""
 
     def count(self, schema: str, table: str, where: str = "") -> int: ...
 

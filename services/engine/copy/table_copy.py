@@ -12,6 +12,7 @@ from services.engine.connectors.base import (
     CopyStream,
     CopyStreamWriter,
     Database,
+    ReadRequest,
     Reference,
     TableWriter,
 )
@@ -147,7 +148,8 @@ def _pipe(
     ):
         return None
     pipes = [writer for writer in writers if isinstance(writer, CopyStreamWriter)]
-    for chunk in source.read_copy(table.schema, table.name, columns, table.where):
+    request = ReadRequest(table.schema, table.name, columns, where=table.where)
+    for chunk in source.read_copy(request):
         for pipe in pipes:
             pipe.write_copy(chunk)
     for pipe in pipes:
@@ -193,7 +195,7 @@ def copy_table(
 
     def batches() -> Iterator[pa.RecordBatch]:
         read = source.read(
-            table.schema, table.name, columns, key_columns, after, table.where, until=until
+            ReadRequest(table.schema, table.name, columns, key_columns, after, until, table.where)
         )
         yield from _split(prefetch(read), chunk_rows if key_columns else 0)
 
@@ -302,11 +304,13 @@ def fill_deferred_columns(
         batches: Iterator[pa.RecordBatch] = (
             transform_batch(batch, table, transformers)
             for batch in source.read(
-                table.schema,
-                table.name,
-                columns,
-                where=table.where,
-                expressions=dict(table.deferred_values),
+                ReadRequest(
+                    table.schema,
+                    table.name,
+                    columns,
+                    where=table.where,
+                    expressions=dict(table.deferred_values),
+                )
             )
         )
         updated += destination.database.fill_columns(

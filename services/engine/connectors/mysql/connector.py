@@ -8,7 +8,7 @@ LOCAL. Its per-value decoding cost is kept small by reading text and casting in 
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -26,19 +26,20 @@ from services.common.errors import (
     InvalidArgumentError,
 )
 from services.common.logging import scrub
-from services.engine.connectors.base import BATCH_ROWS, Reference
-from services.engine.connectors.keyset import key_range, split_query
-from services.engine.connectors.mysql.catalog import introspect
-from services.engine.connectors.mysql.ddl import create_table_statements, names, quote
-from services.engine.connectors.mysql.grants import read_grants
-from services.engine.connectors.mysql.text import (
+from services.engine.connectors.base import BATCH_ROWS, ReadRequest, Reference
+from services.engine.connectors.keyset import split_query
+from services.engine.connectors.mysql.arrow_text import (
     Target,
     load_data_rows,
     to_arrow,
     values_chunks,
     values_rows,
 )
+from services.engine.connectors.mysql.catalog import introspect
+from services.engine.connectors.mysql.ddl import create_table_statements, names, quote
+from services.engine.connectors.mysql.grants import read_grants
 from services.engine.connectors.references import references_hold
+from services.engine.connectors.select import select_query
 from services.engine.schema import Schema, Table
 from veilsync.v1 import job_pb2
 
@@ -191,32 +192,10 @@ class MysqlDatabase:
             )
             return {str(name): str(ctype) for name, ctype in cur.fetchall()}
 
-    def read(
-        self,
-        schema: str,
-        table: str,
-        columns: Sequence[str],
-        key: Sequence[str] = (),
-        after: Sequence[str] | None = None,
-        where: str = "",
-        expressions: Mapping[str, str] | None = None,
-        until: Sequence[str] | None = None,
-    ) -> Iterator[pa.RecordBatch]:
-        select = ", ".join(
-            f"{expressions[c]} AS {quote(c)}" if expressions and c in expressions else quote(c)
-            for c in columns
-        )
-        query = f"SELECT {select} FROM {quote(schema)}.{quote(table)}"
-        bounds, params = key_range(key, quote, "%s", after, until) if key else ([], [])
-        if params:
-            where = where.replace("%", "%%")  # a LIKE pattern's % is not a placeholder
-        conditions = [f"({c})" for c in ([where] if where else []) + bounds]
-        if conditions:
-            query += " WHERE " + " AND ".join(conditions)
-        if key:
-            query += f" ORDER BY {names(key)}"
+    def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
+        query, params = select_query(request, quote, "%s")
         with self._connect(text_only=True) as conn:
-            types = self._column_types(conn, schema, table)
+            types = self._column_types(conn, request.schema, request.table)
             # Unbuffered: rows stream from the server as fetched, never the whole table. It
             # is not closed on early exit, since closing drains the rest; the connection is.
             cur = conn.cursor(pymysql.cursors.SSCursor)
@@ -224,9 +203,9 @@ class MysqlDatabase:
             while rows := cur.fetchmany(BATCH_ROWS):
                 arrays = [
                     to_arrow(values, types.get(name, "text"))
-                    for name, values in zip(columns, zip(*rows, strict=True), strict=True)
+                    for name, values in zip(request.columns, zip(*rows, strict=True), strict=True)
                 ]
-                yield pa.record_batch(arrays, names=list(columns))
+                yield pa.record_batch(arrays, names=list(request.columns))
 
     def target_name(self, schema: str, table: str) -> tuple[str, str]:
         return self.default_schema, table  # one database: every source schema lands in it

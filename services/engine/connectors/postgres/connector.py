@@ -2,7 +2,7 @@
 
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -14,11 +14,12 @@ from psycopg.copy import QueuedLibpqWriter
 from services.common.errors import DatabaseUnavailableError, DataRejectedError
 from services.common.logging import scrub
 from services.engine.connectors.arrow_csv import read_csv_batches, to_csv
-from services.engine.connectors.base import BATCH_BYTES, Reference
-from services.engine.connectors.keyset import key_range, split_query
+from services.engine.connectors.base import BATCH_BYTES, ReadRequest, Reference
+from services.engine.connectors.keyset import split_query
 from services.engine.connectors.postgres.catalog import introspect
 from services.engine.connectors.postgres.ddl import create_table_statements, quoted
 from services.engine.connectors.references import references_hold
+from services.engine.connectors.select import select_query
 from services.engine.schema import Schema, Table
 from veilsync.v1 import job_pb2
 
@@ -235,41 +236,12 @@ class PostgresDatabase:
             result = conn.execute(query).fetchone()
             return int(result[0]) if result else 0
 
-    def read(
-        self,
-        schema: str,
-        table: str,
-        columns: Sequence[str],
-        key: Sequence[str] = (),
-        after: Sequence[str] | None = None,
-        where: str = "",
-        expressions: Mapping[str, str] | None = None,
-        until: Sequence[str] | None = None,
-    ) -> Iterator[pa.RecordBatch]:
+    def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
         # Always the SELECT form: as fast as COPY of the table, and it reads a partitioned
-        # table through its parent. `where` and `expressions` are SQL the planner built from
-        # checked parts.
-        select = sql.SQL(", ").join(
-            sql.SQL("{} AS {}").format(sql.SQL(expressions[c]), sql.Identifier(c))
-            if expressions and c in expressions
-            else sql.Identifier(c)
-            for c in columns
-        )
-        bounds, bound_params = key_range(key, quoted, "%s", after, until) if key else ([], [])
-        params = bound_params or None
-        if params:
-            where = where.replace("%", "%%")  # a LIKE pattern's % is not a placeholder
-        conditions = [sql.SQL(c) for c in ([where] if where else []) + bounds]
-        query = sql.SQL("SELECT {} FROM {}").format(select, _ident(schema, table))
-        if conditions:
-            query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(
-                sql.SQL("({})").format(c) for c in conditions
-            )
-        if key:
-            query += sql.SQL(" ORDER BY {}").format(_names(key))
-        statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
+        # table through its parent.
+        statement, params = _copy_out(request)
         with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params) as copy:
-            yield from read_csv_batches(copy, columns, BATCH_BYTES)
+            yield from read_csv_batches(copy, request.columns, BATCH_BYTES)
 
     def split_keys(
         self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
@@ -302,14 +274,9 @@ class PostgresDatabase:
 
     copy_format = COPY_FORMAT
 
-    def read_copy(
-        self, schema: str, table: str, columns: Sequence[str], where: str = ""
-    ) -> Iterator[bytes]:
-        query = sql.SQL("SELECT {} FROM {}").format(_names(columns), _ident(schema, table))
-        if where:
-            query += sql.SQL(" WHERE ") + sql.SQL(where)
-        statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
-        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement) as copy:
+    def read_copy(self, request: ReadRequest) -> Iterator[bytes]:
+        statement, params = _copy_out(request)
+        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params) as copy:
             for chunk in copy:
                 yield bytes(chunk)
 
@@ -430,6 +397,14 @@ class PostgresDatabase:
                     )
                     reset.append(sequence)
         return reset
+
+
+def _copy_out(request: ReadRequest) -> tuple[sql.Composed, list[str] | None]:
+    """The COPY streaming what `request` reads as CSV, and its parameters."""
+    query, params = select_query(request, quoted, "%s")
+    # None, not []: without parameters the driver looks for no placeholders, so the query's
+    # % stay its own.
+    return sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(sql.SQL(query)), params or None
 
 
 def _references_hold(references: Sequence[Reference]) -> sql.SQL | None:

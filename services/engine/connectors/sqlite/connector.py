@@ -2,16 +2,17 @@
 
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from urllib.parse import urlsplit
 
 import pyarrow as pa
 
 from services.common.errors import DatabaseUnavailableError, DataRejectedError
-from services.engine.connectors.base import BATCH_ROWS, Reference
-from services.engine.connectors.keyset import key_range, split_query
+from services.engine.connectors.base import BATCH_ROWS, ReadRequest, Reference
+from services.engine.connectors.keyset import split_query
 from services.engine.connectors.references import references_hold
+from services.engine.connectors.select import select_query
 from services.engine.connectors.sqlite.access import may_open
 from services.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from veilsync.v1 import job_pb2
@@ -179,34 +180,14 @@ class SqliteDatabase:
         with self._connect() as conn:
             return [[str(v) for v in row] for row in conn.execute(query).fetchall()]
 
-    def read(
-        self,
-        schema: str,
-        table: str,
-        columns: Sequence[str],
-        key: Sequence[str] = (),
-        after: Sequence[str] | None = None,
-        where: str = "",
-        expressions: Mapping[str, str] | None = None,
-        until: Sequence[str] | None = None,
-    ) -> Iterator[pa.RecordBatch]:
-        select = ", ".join(
-            f"{expressions[c]} AS {_quote(c)}" if expressions and c in expressions else _quote(c)
-            for c in columns
-        )
-        query = f"SELECT {select} FROM {_quote(schema)}.{_quote(table)}"
+    def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
         # Text parameters compare by the key columns' affinity, like the key itself.
-        bounds, params = key_range(key, _quote, "?", after, until) if key else ([], [])
-        conditions = [f"({c})" for c in ([where] if where else []) + bounds]
-        if conditions:
-            query += " WHERE " + " AND ".join(conditions)
-        if key:
-            query += f" ORDER BY {', '.join(map(_quote, key))}"
+        query, params = select_query(request, _quote, "?")
         with self._connect() as conn:
             cursor = conn.execute(query, params)
             while rows := cursor.fetchmany(BATCH_ROWS):
                 arrays = [_arrow_column(list(values)) for values in zip(*rows, strict=True)]
-                yield pa.record_batch(arrays, names=list(columns))
+                yield pa.record_batch(arrays, names=list(request.columns))
 
     def target_name(self, schema: str, table: str) -> tuple[str, str]:
         return self.default_schema, table
