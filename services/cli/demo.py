@@ -19,9 +19,9 @@ from rich.table import Table
 from services.cli import dev, sample_shop, stack
 from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
 from services.cli.context import CliContext, pass_cli
+from services.cli.jobfile import parse_job
 from services.cli.output import err, out, table
 from services.cli.run_watch import print_summary, raise_unless_succeeded, wait_for_run
-from services.common.jobfile import parse_job
 from services.common.settings import Settings
 from veilsync.v1 import connection_pb2, job_pb2
 

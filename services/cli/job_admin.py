@@ -8,10 +8,10 @@ from google.protobuf import field_mask_pb2
 from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import EXIT_FAILED, EXIT_INVALID_ARGUMENT, CliError
+from services.cli.jobfile import load_job, load_job_fields
 from services.cli.jobs import JOB_FILE_HELP
 from services.cli.output import enum_label, json_option, out, print_json, table
 from services.common.errors import InvalidArgumentError
-from services.common.jobfile import load_job, load_job_fields
 from veilsync.v1 import job_pb2
 
 # What names the job rather than changes it; every other field in the file is updated.

@@ -8,10 +8,10 @@ import click
 from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api, paged
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import EXIT_INVALID_ARGUMENT, CliError
+from services.cli.jobfile import dump_job, load_job
 from services.cli.output import err, out, table, when
 from services.cli.run_watch import print_summary, raise_unless_succeeded, wait_for_run
 from services.common.errors import InvalidArgumentError
-from services.common.jobfile import dump_job, load_job
 from veilsync.v1 import job_pb2
 
 JOB_FILE_HELP = "Job file: the proto3 JSON mapping of veilsync.v1.Job, as YAML."

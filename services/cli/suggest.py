@@ -8,8 +8,8 @@ import click
 
 from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
 from services.cli.context import CliContext, pass_cli
+from services.cli.jobfile import dump_job
 from services.cli.output import err
-from services.common.jobfile import dump_job
 from veilsync.v1 import connection_pb2, job_pb2
 from veilsync.v1 import transformer_pb2 as t
 

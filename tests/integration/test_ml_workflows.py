@@ -16,10 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
+from services.api.model_formats import check_format  # noqa: E402
 from services.common import ml_contract  # noqa: E402
 from services.common.errors import InvalidArgumentError  # noqa: E402
 from services.common.model_files import UPLOAD_FILE, ModelFiles  # noqa: E402
-from services.common.model_formats import check_format  # noqa: E402
 from services.common.secrets import SecretCipher  # noqa: E402
 from services.common.store.models_store import ModelStore  # noqa: E402
 from services.common.store.store import MetadataStore  # noqa: E402

@@ -4,7 +4,7 @@ import pyarrow.compute as pc
 import pytest
 
 from services.common.errors import InvalidArgumentError
-from services.engine.generate.tables import generated_batches
+from services.engine.generate.fill import generated_batches
 from services.engine.planning.generate_plan import build_generate_plan
 from services.engine.schema import Column, ForeignKey, Schema, Table
 from services.engine.schema import TypeFamily as F

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from services.cli.jobfile import dump_job, load_job, parse_job
 from services.common.errors import InvalidArgumentError
-from services.common.jobfile import dump_job, load_job, parse_job
 from veilsync.v1 import job_pb2
 
 EXAMPLE = """\

@@ -12,10 +12,10 @@ from temporalio.client import Client
 from services.api import model_requests
 from services.api.accounts import account_of
 from services.api.errors import error_status
+from services.api.model_formats import check_format
 from services.api.model_runs import ModelRuns
 from services.common.errors import FailedPreconditionError, InvalidArgumentError, VeilsyncError
 from services.common.model_files import UPLOAD_FILE, ModelFiles, models_dir
-from services.common.model_formats import check_format
 from services.common.settings import Settings
 from services.common.store.models_store import ModelStore
 from services.common.store.store import MetadataStore
