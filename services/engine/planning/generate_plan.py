@@ -9,6 +9,7 @@ from services.common.errors import InvalidArgumentError
 from services.engine.generate.defaults import check_generator, default_generator
 from services.engine.planning.load_order import plan_tables
 from services.engine.planning.sync_plan import DEFAULT_PARALLEL_TABLES, with_virtual_foreign_keys
+from services.engine.planning.table_plans import table_plan
 from services.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from services.engine.transformers import ColumnBounds, transformer_class
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
@@ -60,26 +61,9 @@ def build_generate_plan(
         written = [
             c for c in table.columns if c.generated is None and not columns.omitted(table, c)
         ]
-        plan.sync.tables.append(
-            sync_pb2.TablePlan(
-                schema=table.schema,
-                name=table.name,
-                columns=[
-                    sync_pb2.ColumnPlan(
-                        name=c.name,
-                        data_type=c.data_type,
-                        nullable=c.nullable,
-                        max_length=c.max_length or 0,
-                        generated=c.generated is not None,
-                    )
-                    for c in table.columns
-                ],
-                primary_key=table.primary_key,
-                depends_on=step.depends_on,
-                deferred_columns=step.deferred_columns,
-                estimated_rows=rows,
-            )
-        )
+        planned = table_plan(step)
+        planned.estimated_rows = rows
+        plan.sync.tables.append(planned)
         plan.tables.append(
             generate_pb2.TableGeneration(
                 table=table.qualified,

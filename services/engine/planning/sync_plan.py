@@ -8,8 +8,9 @@ from services.engine.planning.load_order import plan_tables
 from services.engine.planning.rules import resolve_mappings
 from services.engine.planning.subset import Subsetter, parse_where
 from services.engine.planning.synthesize import synthesize_plans
+from services.engine.planning.table_plans import reference, table_plan
 from services.engine.schema import ForeignKey, Schema, Table
-from veilsync.temporal.v1 import ml_pb2, sync_pb2
+from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
 DEFAULT_PARALLEL_TABLES = 4
@@ -55,41 +56,18 @@ def build_plan(
     )
     for step in steps:
         table = step.table
-        transformers = mappings.get(table.qualified, {})
-        plan.tables.append(
-            sync_pb2.TablePlan(
-                schema=table.schema,
-                name=table.name,
-                columns=[
-                    sync_pb2.ColumnPlan(
-                        name=c.name,
-                        transformer=transformers.get(c.name),
-                        data_type=c.data_type,
-                        nullable=c.nullable,
-                        max_length=c.max_length or 0,
-                        generated=c.generated is not None,
-                    )
-                    for c in table.columns
-                ],
-                primary_key=table.primary_key,
-                depends_on=step.depends_on,
-                deferred_columns=step.deferred_columns,
-                estimated_rows=table.estimated_rows,
-                where=subsetter.where(table.qualified) if subsetter else "",
-                deferred_values=subsetter.deferred_values(table.qualified) if subsetter else {},
-                synthesize=synthesized.get(table.qualified),
-                references=[
-                    ml_pb2.ForeignKeyReference(
-                        columns=fk.columns,
-                        referenced_schema=fk.ref_schema,
-                        referenced_table=fk.ref_table,
-                        referenced_columns=fk.ref_columns,
-                    )
-                    for fk in table.foreign_keys
-                    if not set(fk.columns) & set(step.deferred_columns)
-                ],
-            )
+        planned = table_plan(step, mappings.get(table.qualified))
+        if subsetter:
+            planned.where = subsetter.where(table.qualified)
+            planned.deferred_values.update(subsetter.deferred_values(table.qualified))
+        if table.qualified in synthesized:
+            planned.synthesize.CopyFrom(synthesized[table.qualified])
+        planned.references.extend(
+            reference(fk)
+            for fk in table.foreign_keys
+            if not set(fk.columns) & set(step.deferred_columns)
         )
+        plan.tables.append(planned)
     return plan
 
 

@@ -5,8 +5,9 @@ import re
 
 from services.common.errors import InvalidArgumentError
 from services.common.ml_contract import TRAINABLE_KINDS, training_defaults
+from services.engine.planning.table_plans import reference
 from services.engine.schema import Schema
-from veilsync.temporal.v1 import ml_pb2, sync_pb2
+from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2, model_pb2
 
 _NOT_A_NAME = re.compile(r"[^a-z0-9._-]+")
@@ -38,15 +39,7 @@ def synthesize_plans(job: job_pb2.Job, schema: Schema) -> dict[str, sync_pb2.Syn
             else model_pb2.TrainingOptions(),
             row_count=item.row_count,
             seed=item.seed,
-            references=[
-                ml_pb2.ForeignKeyReference(
-                    columns=fk.columns,
-                    referenced_schema=fk.ref_schema,
-                    referenced_table=fk.ref_table,
-                    referenced_columns=fk.ref_columns,
-                )
-                for fk in table.foreign_keys
-            ],
+            references=[reference(fk) for fk in table.foreign_keys],
         )
     return plans
 
