@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 
 from services.common.errors import FailedPreconditionError, InvalidArgumentError
-from services.engine.connectors.base import Database, ReadRequest
+from services.engine.connectors.base import Database, ReadRequest, WriteRequest
 from services.engine.schema import Table, TypeFamily
 from services.ml_worker.spec import MAX_KEY_VALUES, Role, TableSpec, build_spec
 from veilsync.v1 import job_pb2, transformer_pb2
@@ -97,7 +97,7 @@ def write_frames(
         return 0
     on_conflict = job_pb2.ON_CONFLICT_NOTHING if key else job_pb2.ON_CONFLICT_ERROR
     with database.table_writer(
-        table.schema, table.name, first.schema.names, key, on_conflict
+        WriteRequest(table.schema, table.name, first.schema.names, key, on_conflict)
     ) as writer:
         written += writer.write(first)
         for batch in batches:

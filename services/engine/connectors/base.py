@@ -52,6 +52,32 @@ class Reference:
     referenced_columns: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class WriteRequest:
+    """Rows to write into `schema`.`table`, their `columns` in that order. A row whose key
+    (`key_columns`) exists already is handled as `on_conflict` says (unspecified: as
+    ON_CONFLICT_ERROR, the table fails); a row whose `references` would dangle is left out and
+    counted instead of written."""
+
+    schema: str
+    table: str
+    columns: Sequence[str]
+    key_columns: Sequence[str] = ()
+    on_conflict: "job_pb2.OnConflict.ValueType" = job_pb2.ON_CONFLICT_UNSPECIFIED
+    references: Sequence[Reference] = ()
+
+
+@dataclass(frozen=True)
+class FillRequest:
+    """Existing rows of `schema`.`table` to update: their `columns` get the values of the
+    batches' rows whose `key_columns` match theirs."""
+
+    schema: str
+    table: str
+    key_columns: Sequence[str]
+    columns: Sequence[str]
+
+
 @runtime_checkable
 class PrivilegeCheck(Protocol):
     """A database that can say, before any write, which table privileges its role lacks."""
@@ -129,26 +155,11 @@ class Database(Protocol):
 
     def truncate(self, tables: Sequence[tuple[str, str]]) -> None: ...
 
-    def table_writer(
-        self,
-        schema: str,
-        table: str,
-        columns: Sequence[str],
-        key_columns: Sequence[str],
-        on_conflict: "job_pb2.OnConflict.ValueType",
-        references: Sequence[Reference] = (),
-    ) -> AbstractContextManager[TableWriter]:
+    def table_writer(self, request: WriteRequest) -> AbstractContextManager[TableWriter]:
         """A writer whose uncommitted rows commit when the context exits without error and
         roll back when it exits with one."""
 
-    def fill_columns(
-        self,
-        schema: str,
-        table: str,
-        key_columns: Sequence[str],
-        columns: Sequence[str],
-        batches: Iterator[pa.RecordBatch],
-    ) -> int:
+    def fill_columns(self, request: FillRequest, batches: Iterator[pa.RecordBatch]) -> int:
         """Update `columns` of existing rows matched on `key_columns`; returns rows updated."""
 
     def reset_sequences(self, tables: Sequence[tuple[str, str]]) -> list[str]:

@@ -12,9 +12,11 @@ from services.engine.connectors.base import (
     CopyStream,
     CopyStreamWriter,
     Database,
+    FillRequest,
     ReadRequest,
     Reference,
     TableWriter,
+    WriteRequest,
 )
 from services.engine.copy.prefetch import prefetch
 from services.engine.transformers import Transformer, build_transformer
@@ -282,12 +284,14 @@ def _table_writer(
         on_conflict = job_pb2.ON_CONFLICT_NOTHING
     schema, name = destination.target(table.schema, table.name)
     return destination.database.table_writer(
-        schema,
-        name,
-        columns,
-        list(table.primary_key),
-        on_conflict,
-        _references(destination, table),
+        WriteRequest(
+            schema,
+            name,
+            columns,
+            list(table.primary_key),
+            on_conflict,
+            _references(destination, table),
+        )
     )
 
 
@@ -314,6 +318,6 @@ def fill_deferred_columns(
             )
         )
         updated += destination.database.fill_columns(
-            schema, name, table.primary_key, table.deferred_columns, batches
+            FillRequest(schema, name, table.primary_key, table.deferred_columns), batches
         )
     return updated

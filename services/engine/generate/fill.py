@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pyarrow as pa
 
+from services.engine.connectors.base import FillRequest
 from services.engine.copy.prefetch import prefetch
 from services.engine.copy.table_copy import (
     CHUNK_ROWS,
@@ -90,10 +91,7 @@ def fill_generated_references(
     for destination in destinations:
         schema, name = destination.target(table.schema, table.name)
         updated += destination.database.fill_columns(
-            schema,
-            name,
-            table.primary_key,
-            table.deferred_columns,
+            FillRequest(schema, name, table.primary_key, table.deferred_columns),
             generated_batches(generation, names, key),
         )
     return updated

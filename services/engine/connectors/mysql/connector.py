@@ -26,7 +26,7 @@ from services.common.errors import (
     InvalidArgumentError,
 )
 from services.common.logging import scrub
-from services.engine.connectors.base import BATCH_ROWS, ReadRequest, Reference
+from services.engine.connectors.base import BATCH_ROWS, FillRequest, ReadRequest, WriteRequest
 from services.engine.connectors.keyset import split_query
 from services.engine.connectors.mysql.arrow_text import (
     Target,
@@ -40,6 +40,7 @@ from services.engine.connectors.mysql.ddl import create_table_statements, names,
 from services.engine.connectors.mysql.grants import read_grants
 from services.engine.connectors.references import references_hold
 from services.engine.connectors.select import select_query
+from services.engine.connectors.targets import tables_to_create
 from services.engine.schema import Schema, Table
 from veilsync.v1 import job_pb2
 
@@ -221,11 +222,7 @@ class MysqlDatabase:
 
     def create_tables(self, tables: Sequence[Table], source_engine: str) -> list[str]:
         existing = self.existing_tables()
-        targets = [
-            (t, self.target_name(t.schema, t.name))
-            for t in tables
-            if ".".join(self.target_name(t.schema, t.name)) not in existing
-        ]
+        targets = tables_to_create(tables, existing, self.target_name)
         if not targets:
             return []
         statements = create_table_statements(targets, source_engine, existing, self.target_name)
@@ -282,17 +279,11 @@ class MysqlDatabase:
             cur.execute(f"DROP TEMPORARY TABLE {_STAGE}")
 
     @contextmanager
-    def table_writer(
-        self,
-        schema: str,
-        table: str,
-        columns: Sequence[str],
-        key_columns: Sequence[str],
-        on_conflict: "job_pb2.OnConflict.ValueType",
-        references: Sequence[Reference] = (),
-    ) -> Iterator["_MysqlWriter"]:
+    def table_writer(self, request: WriteRequest) -> Iterator["_MysqlWriter"]:
+        schema, table, columns = request.schema, request.table, request.columns
+        on_conflict = request.on_conflict
         target = f"{quote(schema)}.{quote(table)}"
-        keep = references_hold(references, quote)
+        keep = references_hold(request.references, quote)
         resolve = on_conflict in (job_pb2.ON_CONFLICT_NOTHING, job_pb2.ON_CONFLICT_UPDATE)
         with self._connect() as conn:
             types = self._column_types(conn, schema, table)
@@ -306,7 +297,7 @@ class MysqlDatabase:
             # Both bulk paths land in a keyless stage, then one INSERT ... SELECT resolves
             # conflicts and leaves out rows whose references would dangle: LOAD DATA LOCAL
             # would skip duplicates (and bad values) silently.
-            updates = [c for c in columns if c not in key_columns]
+            updates = [c for c in columns if c not in request.key_columns]
             if not resolve:
                 assignments = ""  # a duplicate key fails the table, as a direct load would
             elif on_conflict == job_pb2.ON_CONFLICT_NOTHING or not updates:
@@ -326,14 +317,9 @@ class MysqlDatabase:
                 yield writer
                 writer.commit()
 
-    def fill_columns(
-        self,
-        schema: str,
-        table: str,
-        key_columns: Sequence[str],
-        columns: Sequence[str],
-        batches: Iterator[pa.RecordBatch],
-    ) -> int:
+    def fill_columns(self, request: FillRequest, batches: Iterator[pa.RecordBatch]) -> int:
+        schema, table = request.schema, request.table
+        key_columns, columns = request.key_columns, request.columns
         every = [*key_columns, *columns]
         with self._connect() as conn:
             types = self._column_types(conn, schema, table)

@@ -14,12 +14,19 @@ from psycopg.copy import QueuedLibpqWriter
 from services.common.errors import DatabaseUnavailableError, DataRejectedError
 from services.common.logging import scrub
 from services.engine.connectors.arrow_csv import read_csv_batches, to_csv
-from services.engine.connectors.base import BATCH_BYTES, ReadRequest, Reference
+from services.engine.connectors.base import (
+    BATCH_BYTES,
+    FillRequest,
+    ReadRequest,
+    Reference,
+    WriteRequest,
+)
 from services.engine.connectors.keyset import split_query
 from services.engine.connectors.postgres.catalog import introspect
 from services.engine.connectors.postgres.ddl import create_table_statements, quoted
 from services.engine.connectors.references import references_hold
 from services.engine.connectors.select import select_query
+from services.engine.connectors.targets import tables_to_create
 from services.engine.schema import Schema, Table
 from veilsync.v1 import job_pb2
 
@@ -75,19 +82,12 @@ class _PgWriter:
     """COPY into the table (or a staging table when conflicts must be resolved), one
     transaction per chunk: `commit` ends the chunk's COPY and makes it durable."""
 
-    def __init__(
-        self,
-        conn: psycopg.Connection[Any],
-        target: sql.Identifier,
-        columns: Sequence[str],
-        key_columns: Sequence[str],
-        on_conflict: "job_pb2.OnConflict.ValueType",
-        references: Sequence[Reference] = (),
-    ) -> None:
-        self._conn, self._target, self._columns = conn, target, columns
-        self._key_columns, self._on_conflict = key_columns, on_conflict
-        self._keep = _references_hold(references)
-        self._staged = bool(references) or on_conflict in (
+    def __init__(self, conn: psycopg.Connection[Any], request: WriteRequest) -> None:
+        self._conn, self._target = conn, _ident(request.schema, request.table)
+        self._columns, self._key_columns = request.columns, request.key_columns
+        self._on_conflict = request.on_conflict
+        self._keep = _references_hold(request.references)
+        self._staged = bool(request.references) or request.on_conflict in (
             job_pb2.ON_CONFLICT_NOTHING,
             job_pb2.ON_CONFLICT_UPDATE,
         )
@@ -293,11 +293,7 @@ class PostgresDatabase:
 
     def create_tables(self, tables: Sequence[Table], source_engine: str) -> list[str]:
         existing = self.existing_tables()
-        targets = [
-            (t, self.target_name(t.schema, t.name))
-            for t in tables
-            if ".".join(self.target_name(t.schema, t.name)) not in existing
-        ]
+        targets = tables_to_create(tables, existing, self.target_name)
         if not targets:
             return []
         with self._connect() as conn:
@@ -320,19 +316,9 @@ class PostgresDatabase:
                 )
 
     @contextmanager
-    def table_writer(
-        self,
-        schema: str,
-        table: str,
-        columns: Sequence[str],
-        key_columns: Sequence[str],
-        on_conflict: "job_pb2.OnConflict.ValueType",
-        references: Sequence[Reference] = (),
-    ) -> Iterator[_PgWriter]:
+    def table_writer(self, request: WriteRequest) -> Iterator[_PgWriter]:
         with self._connect() as conn:
-            writer = _PgWriter(
-                conn, _ident(schema, table), columns, key_columns, on_conflict, references
-            )
+            writer = _PgWriter(conn, request)
             try:
                 yield writer
             except BaseException as err:
@@ -340,15 +326,9 @@ class PostgresDatabase:
                 raise
             writer.commit()
 
-    def fill_columns(
-        self,
-        schema: str,
-        table: str,
-        key_columns: Sequence[str],
-        columns: Sequence[str],
-        batches: Iterator[pa.RecordBatch],
-    ) -> int:
-        target, stage = _ident(schema, table), sql.Identifier("_veilsync_fill")
+    def fill_columns(self, request: FillRequest, batches: Iterator[pa.RecordBatch]) -> int:
+        key_columns, columns = request.key_columns, request.columns
+        target, stage = _ident(request.schema, request.table), sql.Identifier("_veilsync_fill")
         every = [*key_columns, *columns]
         with self._connect() as conn, conn.cursor() as cur:
             cur.execute(

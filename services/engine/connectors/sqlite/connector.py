@@ -9,11 +9,12 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from services.common.errors import DatabaseUnavailableError, DataRejectedError
-from services.engine.connectors.base import BATCH_ROWS, ReadRequest, Reference
+from services.engine.connectors.base import BATCH_ROWS, FillRequest, ReadRequest, WriteRequest
 from services.engine.connectors.keyset import split_query
 from services.engine.connectors.references import references_hold
 from services.engine.connectors.select import select_query
 from services.engine.connectors.sqlite.access import may_open
+from services.engine.connectors.targets import tables_to_create
 from services.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from veilsync.v1 import job_pb2
 
@@ -201,10 +202,7 @@ class SqliteDatabase:
         existing = self.existing_tables()
         created = []
         with self._connect(must_exist=False) as conn:
-            for table in tables:
-                schema, name = self.target_name(table.schema, table.name)
-                if f"{schema}.{name}" in existing:
-                    continue
+            for table, (schema, name) in tables_to_create(tables, existing, self.target_name):
                 conn.execute(self._create_sql(table, name, source_engine))
                 created.append(f"{schema}.{name}")
         return created
@@ -232,15 +230,9 @@ class SqliteDatabase:
                     conn.execute(f"DELETE FROM {_quote(table)}")
 
     @contextmanager
-    def table_writer(
-        self,
-        schema: str,
-        table: str,
-        columns: Sequence[str],
-        key_columns: Sequence[str],
-        on_conflict: "job_pb2.OnConflict.ValueType",
-        references: Sequence[Reference] = (),
-    ) -> Iterator["_SqliteWriter"]:
+    def table_writer(self, request: WriteRequest) -> Iterator["_SqliteWriter"]:
+        table, columns, key_columns = request.table, request.columns, request.key_columns
+        on_conflict = request.on_conflict
         names = ", ".join(map(_quote, columns))
         values = f"VALUES ({', '.join('?' * len(columns))})"
         updates = [c for c in columns if c not in key_columns]
@@ -254,7 +246,7 @@ class SqliteDatabase:
                 f" ON CONFLICT ({', '.join(map(_quote, key_columns))}) DO UPDATE SET "
                 + ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in updates)
             )
-        keep = references_hold(references, _quote)
+        keep = references_hold(request.references, _quote)
         with self._connect() as conn:
             if keep is None:
                 insert = f"INSERT INTO {_quote(table)} ({names}) {values}{conflict}"
@@ -272,17 +264,11 @@ class SqliteDatabase:
             yield writer
             writer.commit()
 
-    def fill_columns(
-        self,
-        schema: str,
-        table: str,
-        key_columns: Sequence[str],
-        columns: Sequence[str],
-        batches: Iterator[pa.RecordBatch],
-    ) -> int:
+    def fill_columns(self, request: FillRequest, batches: Iterator[pa.RecordBatch]) -> int:
+        key_columns, columns = request.key_columns, request.columns
         sets = ", ".join(f"{_quote(c)} = ?" for c in columns)
         where = " AND ".join(f"{_quote(c)} = ?" for c in key_columns)
-        statement = f"UPDATE {_quote(table)} SET {sets} WHERE {where}"
+        statement = f"UPDATE {_quote(request.table)} SET {sets} WHERE {where}"
         updated = 0
         with self._connect() as conn:
             for batch in batches:
