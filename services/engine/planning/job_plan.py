@@ -45,7 +45,9 @@ class JobShape:
 
 def read_shape(job: job_pb2.Job, account_id: str, connections: JobConnections) -> JobShape:
     """Resolve the job's names and read the schema it follows: its source's, or for a
-    generate job without a source, its first destination's."""
+    generate job without a source, its first destination's. Saved transformers resolve here,
+    each time a job is checked or a run plans; the stored job keeps their names, so runs
+    follow later changes to the saved configs."""
     resolved = resolve_saved(job, lambda name: connections.saved_transformer(account_id, name))
     destinations = [
         sync_pb2.DestinationPlan(
