@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from services.common.errors import InvalidArgumentError
 from services.engine.planning.load_order import plan_tables
 from services.engine.planning.rules import resolve_mappings
-from services.engine.planning.subset import Subsetter, parse_where
+from services.engine.planning.subset import Subsetter
 from services.engine.planning.synthesize import synthesize_plans
 from services.engine.planning.table_plans import reference, table_plan
+from services.engine.planning.where_clause import parse_where
 from services.engine.schema import ForeignKey, Schema, Table
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
