@@ -10,7 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.common.temporal import dev_server_binary
 
-pytest_plugins = ["tests.integration.shop", "tests.integration.mariadb"]
+pytest_plugins = ["tests.integration.shop", "tests.integration.mariadb", "tests.integration.sakila"]
 
 PG_ADMIN_URL = os.environ.get("VEILSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -28,7 +28,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-def _database_url(name: str) -> str:
+def database_url(name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
@@ -42,7 +42,7 @@ def pg_database() -> Iterator[Callable[[str], str]]:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
-        return _database_url(name)
+        return database_url(name)
 
     yield make
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
