@@ -1,12 +1,21 @@
-"""Subsetting: user where-clauses, checked, and the row predicates that keep every foreign key
-of the subset valid.
+"""Subsetting: the row predicates that keep every foreign key of the subset valid.
 
-Rules, over the foreign-key graph left once cycles are broken:
-- A table with a where-clause keeps its matching rows (a root).
-- With subset_by_foreign_keys, a table keeps only rows whose references point at kept rows.
-- Every row a kept row references is kept too (parents follow), transitively; a root's
-  ancestors without a where-clause of their own keep only such referenced rows.
-- A deferred (cycle-breaking) reference to a row that is not kept is written as NULL.
+The rules (README, "Subsets"), over the foreign-key graph left once nullable cycles are broken
+(a deferred, cycle-breaking reference never keeps or drops a row: it is written as NULL when
+the row it names is not kept):
+- A table with a where-clause is a root: it keeps the rows its clause accepts whose
+  references into subsetted tables (roots and their descendants) are kept.
+- Descendants of roots (tables referencing a root, transitively): with subset_by_foreign_keys,
+  a row is kept when it references at least one kept row of a subsetted table and none that
+  is not kept (children follow); without, when none of its references points at a row that
+  is not kept (the table is copied whole except rows that would dangle).
+- With subset_by_foreign_keys, ancestors of the subsetted tables keep exactly the rows kept
+  rows reference, transitively (parents follow); without, they are copied whole.
+- Tables with no foreign-key path to a root keep every row whose references are kept, which
+  is all of them unless they reference a table whose rows the subset chose.
+- A cycle with no nullable column cannot follow a filter: its tables are copied whole when the
+  subset reaches them only as parents (or not at all), and a subset passing through one is
+  refused.
 Predicates are plain SQL with semi-joins (`IN (SELECT ...)`), evaluated by the source.
 """
 
@@ -14,6 +23,7 @@ import functools
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 
 from sqlglot import exp
 
@@ -25,6 +35,16 @@ from services.engine.schema import ForeignKey
 Alias = tuple[str, ...]  # how a predicate names its table: (schema, table) or a subquery alias
 
 MAX_PREDICATE_CHARS = 200_000
+
+
+class Role(Enum):
+    """What decides which rows of a table are kept."""
+
+    ROOT = "root"  # its where-clause, and its references into subsetted tables
+    FOLLOWS = "follows"  # a descendant of roots: references kept rows of subsetted tables
+    PULLED = "pulled"  # an ancestor: the rows kept rows reference
+    CHECKED = "checked"  # every row whose references are kept
+    WHOLE = "whole"  # every row
 
 
 @dataclass
@@ -41,7 +61,6 @@ class _Graph:
                 fk
                 for fk in step.table.foreign_keys
                 if fk.ref_qualified in graph.steps
-                and fk.ref_qualified != name
                 and not set(fk.columns) & set(step.deferred_columns)
             ]
             graph.children.setdefault(name, [])
@@ -50,15 +69,67 @@ class _Graph:
                 graph.children[fk.ref_qualified].append((name, fk))
         return graph
 
-    def ancestors(self, roots: Iterable[str]) -> set[str]:
-        seen: set[str] = set()
-        todo = [fk.ref_qualified for r in roots for fk in self.parents[r]]
-        while todo:
-            name = todo.pop()
-            if name not in seen:
-                seen.add(name)
-                todo += [fk.ref_qualified for fk in self.parents[name]]
-        return seen
+    def ancestors(self, names: Iterable[str]) -> set[str]:
+        """Tables the given ones reference, transitively (themselves only through a cycle)."""
+        return _reach([fk.ref_qualified for n in names for fk in self.parents[n]], self._up)
+
+    def descendants(self, names: Iterable[str]) -> set[str]:
+        """Tables referencing the given ones, transitively."""
+        return _reach([c for n in names for c, _ in self.children[n]], self._down)
+
+    def _up(self, name: str) -> list[str]:
+        return [fk.ref_qualified for fk in self.parents[name]]
+
+    def _down(self, name: str) -> list[str]:
+        return [child for child, _ in self.children[name]]
+
+    def cyclic(self) -> set[str]:
+        """Tables in a cycle no nullable column breaks."""
+        return {name for name in self.steps if name in self.ancestors([name])}
+
+
+def _reach(start: list[str], step: Callable[[str], list[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += step(name)
+    return seen
+
+
+def roles(
+    graph: "_Graph", roots: set[str], by_foreign_keys: bool, field_path: str
+) -> dict[str, Role]:
+    """Each table's role in the subset; a subset that would have to pass through a cycle
+    without a nullable column is an InvalidArgumentError naming its tables."""
+    subsetted = roots | graph.descendants(roots)
+    cyclic = graph.cyclic()
+    if stuck := sorted(cyclic & subsetted):
+        raise InvalidArgumentError(
+            field_path,
+            f"the subset reaches {', '.join(stuck)}, in a foreign-key cycle with no nullable "
+            "column, where rows cannot follow a filter; filter tables outside the cycle",
+        )
+    role = {name: Role.WHOLE for name in graph.steps}
+    role.update({name: Role.FOLLOWS if by_foreign_keys else Role.CHECKED for name in subsetted})
+    role.update({name: Role.ROOT for name in roots})
+    if not by_foreign_keys:
+        return role
+    # Parents follow: ancestors keep what their kept children reference. A cycle the subset
+    # reaches is copied whole, so its own parents follow it too.
+    pullers = set(subsetted)
+    while True:
+        pulled = graph.ancestors(pullers) - pullers
+        checked = graph.descendants(pulled) - pulled - pullers
+        whole_cycles = cyclic & (pulled | checked)
+        if whole_cycles <= pullers:
+            break
+        pullers |= whole_cycles
+    role.update({name: Role.PULLED for name in pulled - cyclic})
+    role.update({name: Role.CHECKED for name in checked - cyclic})
+    return role
 
 
 class Subsetter:
@@ -73,9 +144,9 @@ class Subsetter:
     ) -> None:
         self._graph = _Graph.of(steps)
         self._wheres = wheres
-        self._by_fk = by_foreign_keys
         self._dialect = DIALECTS[engine]
-        self._ancestors = self._graph.ancestors(wheres) - set(wheres)
+        self.roles = roles(self._graph, set(wheres), by_foreign_keys, "job.source.subsets")
+        self._constrained: dict[str, bool] = {}
         self._aliases = ((f"vs_s{i}",) for i in itertools.count())
 
     def _quote(self, *names: str) -> str:
@@ -93,7 +164,7 @@ class Subsetter:
         where = self._wheres[qualified].copy()
         for column in list(where.find_all(exp.Column)):
             column.replace(exp.column(column.name, *reversed(alias), quoted=True))
-        return str(where.sql(self._dialect))
+        return f"({where.sql(self._dialect)})"
 
     def _semi_join(
         self,
@@ -111,44 +182,66 @@ class Subsetter:
             f"FROM {self._quote(*self._name(table))} {self._quote(*sub)}{where})"
         )
 
-    def down(self, qualified: str, alias: Alias) -> str | None:
-        """Rows kept by the table's own filter and, by foreign keys, its parents' filters."""
-        parts = []
-        if qualified in self._wheres:
-            parts.append(self._own(qualified, alias))
-        elif qualified in self._ancestors:
-            parts.append("1 = 0")  # only the rows its children pull in
-        if self._by_fk:
-            for fk in self._graph.parents[qualified]:
-                if self.down(fk.ref_qualified, ("x",)) is None:
-                    continue
-                nulls = " OR ".join(f"{self._quote(*alias, c)} IS NULL" for c in fk.columns)
-                join = self._semi_join(
-                    alias,
-                    fk.columns,
-                    fk.ref_qualified,
-                    fk.ref_columns,
-                    functools.partial(self.down, fk.ref_qualified),
-                )
-                parts.append(f"({nulls} OR {join})")
-        return " AND ".join(parts) or None
+    def _null(self, alias: Alias, fk: ForeignKey) -> str:
+        """True when the reference names no row (MATCH SIMPLE: any of its columns NULL)."""
+        return " OR ".join(f"{self._quote(*alias, c)} IS NULL" for c in fk.columns)
+
+    def _points_at(self, alias: Alias, fk: ForeignKey) -> str:
+        return self._semi_join(
+            alias,
+            fk.columns,
+            fk.ref_qualified,
+            fk.ref_columns,
+            functools.partial(self.kept, fk.ref_qualified),
+        )
 
     def kept(self, qualified: str, alias: Alias) -> str | None:
-        """Rows copied: the table's own selection plus every row a kept child references."""
-        own = self.down(qualified, alias)
-        if own is None:
+        """The rows of the table the subset keeps, named by `alias`; None for every row."""
+        role = self.roles[qualified]
+        if role is Role.WHOLE:
             return None
+        if role is Role.PULLED:
+            return self._pulled(qualified, alias)
+        parents = self._checked_references(qualified)
+        parts = [f"({self._null(alias, fk)} OR {self._points_at(alias, fk)})" for fk in parents]
+        if role is Role.ROOT:
+            parts.insert(0, self._own(qualified, alias))
+        elif role is Role.FOLLOWS:  # and names at least one kept row
+            named = " OR ".join(f"NOT ({self._null(alias, fk)})" for fk in parents)
+            parts.append(f"({named})")
+        return " AND ".join(parts) or None
+
+    def _checked_references(self, qualified: str) -> list[ForeignKey]:
+        """The references whose rows decide the table's: those into tables the subset
+        chooses rows of; a table whose rows the subset follows never waits on the parents
+        it pulls (they are chosen by it)."""
+        role = self.roles[qualified]
+        return [
+            fk
+            for fk in self._graph.parents[qualified]
+            if self._is_constrained(fk.ref_qualified)
+            and (role is Role.CHECKED or self.roles[fk.ref_qualified] is not Role.PULLED)
+        ]
+
+    def _is_constrained(self, qualified: str) -> bool:
+        """Whether the subset keeps fewer than all of the table's rows (kept() is not None)."""
+        if qualified not in self._constrained:
+            role = self.roles[qualified]
+            self._constrained[qualified] = role is not Role.WHOLE and (
+                role is not Role.CHECKED or bool(self._checked_references(qualified))
+            )
+        return self._constrained[qualified]
+
+    def _pulled(self, qualified: str, alias: Alias) -> str:
+        """Rows some kept row of a pulling table references."""
         pulled = [
             self._semi_join(
-                alias,
-                fk.ref_columns,
-                child,
-                fk.columns,
-                functools.partial(self.kept, child),
+                alias, fk.ref_columns, child, fk.columns, functools.partial(self.kept, child)
             )
             for child, fk in self._graph.children[qualified]
+            if self.roles[child] is not Role.CHECKED
         ]
-        return "(" + " OR ".join([own, *pulled]) + ")"
+        return "(" + " OR ".join(pulled) + ")"
 
     def where(self, qualified: str) -> str:
         """The predicate for a top-level read of the table (columns qualified by its name)."""
@@ -163,25 +256,18 @@ class Subsetter:
 
     def deferred_values(self, qualified: str) -> dict[str, str]:
         """For each deferred column: its value where the referenced row is kept, else NULL."""
-        if not self._wheres:
-            return {}
         step = self._graph.steps[qualified]
         alias = self._name(qualified)
         values: dict[str, str] = {}
         for fk in step.table.foreign_keys:
             deferred = [c for c in fk.columns if c in step.deferred_columns]
-            if not deferred or fk.ref_qualified not in self._graph.steps:
+            if (
+                not deferred
+                or fk.ref_qualified not in self._graph.steps
+                or not self._is_constrained(fk.ref_qualified)
+            ):
                 continue
-            parent = self.kept(fk.ref_qualified, ("x",))
-            if parent is None:
-                continue
-            join = self._semi_join(
-                alias,
-                fk.columns,
-                fk.ref_qualified,
-                fk.ref_columns,
-                functools.partial(self.kept, fk.ref_qualified),
-            )
+            join = self._points_at(alias, fk)
             for column in deferred:
                 values[column] = f"CASE WHEN {join} THEN {self._quote(*alias, column)} END"
         return values
