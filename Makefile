@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint proto services venv
+.PHONY: demo test test-deep lint proto services venv
 
 venv: $(STAMP)
 
@@ -29,6 +29,11 @@ lint: $(STAMP)
 
 test: $(STAMP) services lint
 	$(BIN)/python -m pytest -q
+
+# The property tests (tests/property) with many more generated cases: VEILSYNC_DEEP=1 raises
+# their hypothesis example counts, which `make test` keeps small.
+test-deep: $(STAMP) services
+	VEILSYNC_DEEP=1 $(BIN)/python -m pytest -q tests/property
 
 # buf runs proto/protoc.sh and the protoc-gen-mypy plugins by name: the venv's come first.
 proto: $(STAMP)

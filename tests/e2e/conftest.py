@@ -53,13 +53,8 @@ class Cli:
         return result
 
 
-# One stack for the whole session: starting one costs seconds of every e2e module's time.
-@pytest.fixture(scope="session")
-def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    for module in ("services.api.__main__", "services.sync_worker.__main__"):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{module.rsplit('.', 1)[0]} has no entry point yet")
-    data_dir = tmp_path_factory.mktemp("stack")
+def stack_cli(data_dir: Path) -> Cli:
+    """A CLI for a stack of its own: this data dir and free ports, beside any other stack."""
     env = {
         **os.environ,
         "VEILSYNC_DATA_DIR": str(data_dir),
@@ -69,7 +64,16 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     }
     # The CLI must find the key the test stack writes, not one meant for another stack.
     env.pop("VEILSYNC_API_KEY", None)
-    runner = Cli(env=env, cwd=data_dir)
+    return Cli(env=env, cwd=data_dir)
+
+
+# One stack for the whole session: starting one costs seconds of every e2e module's time.
+@pytest.fixture(scope="session")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    for module in ("services.api.__main__", "services.sync_worker.__main__"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module.rsplit('.', 1)[0]} has no entry point yet")
+    runner = stack_cli(tmp_path_factory.mktemp("stack"))
     try:
         runner.ok("dev", "up")
         yield runner

@@ -28,7 +28,7 @@ def _psql(url: str, script: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def sakila_template() -> Iterator[str]:
+def sakila_template(postgres_server: None) -> Iterator[str]:
     """Name of a database holding Sakila's schema and data; nobody connects to it."""
     if not SCHEMA.exists():
         pytest.fail(f"the Sakila sample is missing: {SCHEMA}")
