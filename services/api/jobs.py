@@ -13,9 +13,9 @@ from services.api.runs import RunControl, owner
 from services.api.schedules import ScheduleControl
 from services.common.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from services.common.store.store import MetadataStore
-from services.engine.planning.drift import parse_snapshot, snapshot_json
-from services.engine.planning.job_plan import check_plan, read_shape, validation_report
-from services.engine.planning.rules import Violation
+from services.engine.planning.drift import Snapshot, parse_snapshot, snapshot_json
+from services.engine.planning.job_plan import effective_job, read_shape, validation_report
+from services.engine.planning.rules import Violation, raise_first
 from services.engine.schema import Schema
 from veilsync.v1 import job_pb2
 
@@ -23,14 +23,22 @@ _log = logging.getLogger(__name__)
 
 
 class JobControl:
-    def __init__(self, store: MetadataStore, runs: RunControl, schedules: ScheduleControl) -> None:
+    def __init__(
+        self,
+        store: MetadataStore,
+        runs: RunControl,
+        schedules: ScheduleControl,
+        max_job_bytes: int,
+    ) -> None:
         self._store = store
         self._runs = runs
         self._schedules = schedules
+        self._max_job_bytes = max_job_bytes
 
     async def create(
         self, account_id: str, job: job_pb2.Job, transform_key: str, hook_secret: str
     ) -> job_pb2.Job:
+        validation.check_job_size(job, self._max_job_bytes, "job")
         validation.check_job(job)
         key = validation.transform_key(transform_key)
         if job.hooks and not hook_secret:
@@ -60,8 +68,10 @@ class JobControl:
         paths: Sequence[str],
         hook_secret: str,
     ) -> job_pb2.Job:
+        validation.check_job_size(update, self._max_job_bytes, "update")
         current = await self.get(account_id, ref)
         merged = apply_update(current, update, paths)
+        validation.check_job_size(merged, self._max_job_bytes, "update")
         validation.check_job(merged)
         if merged.hooks and not hook_secret:
             has_secret = await asyncio.to_thread(
@@ -83,6 +93,19 @@ class JobControl:
     async def get(self, account_id: str, ref: job_pb2.JobRef) -> job_pb2.Job:
         job_id, name = validation.job_ref(ref)
         return await asyncio.to_thread(self._store.get_job, account_id, job_id=job_id, name=name)
+
+    async def effective(self, account_id: str, ref: job_pb2.JobRef) -> job_pb2.Job:
+        """The job as its runs apply it now (job_plan.effective_job), read against its source;
+        FailedPreconditionError when the source no longer fits the job."""
+        job = await self.get(account_id, ref)
+        shape = await asyncio.to_thread(read_shape, job, account_id, self._store)
+        try:
+            return effective_job(shape)
+        except InvalidArgumentError as err:
+            # The stored job planned when it was saved: its source changed since.
+            raise FailedPreconditionError(
+                f'job "{job.name}" no longer fits its source ({err}); `jobs validate` lists why'
+            ) from err
 
     async def delete(self, account_id: str, ref: job_pb2.JobRef) -> None:
         job = await self.get(account_id, ref)
@@ -111,12 +134,13 @@ class JobControl:
                 await asyncio.to_thread(self._store.schema_snapshot, account_id, job.id)
             )
         elif spec is not None:
+            validation.check_job_size(spec, self._max_job_bytes, "spec")
             validation.check_job(spec)
             job = spec
         else:
             raise InvalidArgumentError("target", "set a job or a spec")
-        shape = await asyncio.to_thread(read_shape, job, account_id, self._store)
-        return validation_report(shape, saved)
+        _, found = await asyncio.to_thread(self._report, account_id, job, saved)
+        return found
 
     async def find_run(
         self, account_id: str, run_id: str
@@ -135,7 +159,18 @@ class JobControl:
         return job, description
 
     def _checked_schema(self, account_id: str, job: job_pb2.Job) -> Schema:
-        """The schema the job follows, once the job is known to plan (first problem raised)."""
+        """The schema the job follows, once the job is known to plan: the first error of the
+        report ValidateJob would return is raised, so a job is saved exactly when a validation
+        of it finds no error."""
+        schema, found = self._report(account_id, job, None)
+        raise_first(found)
+        return schema
+
+    def _report(
+        self, account_id: str, job: job_pb2.Job, saved: Snapshot | None
+    ) -> tuple[Schema, list[Violation]]:
+        """The schema the job follows and everything that keeps it from saving and planning,
+        errors first: the one check behind CreateJob and UpdateJob (stopping at the first
+        error) and ValidateJob (listing them all)."""
         shape = read_shape(job, account_id, self._store)
-        check_plan(shape)
-        return shape.schema
+        return shape.schema, validation_report(shape, saved)

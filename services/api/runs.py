@@ -21,7 +21,12 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.api import run_search
-from services.api.mapping.runs import RunState, failure_message, run_status
+from services.api.mapping.runs import (
+    RunState,
+    failed_verification,
+    failure_message,
+    run_status,
+)
 from services.common.contract import (
     DATA_SYNC_WORKFLOW,
     GENERATE_WORKFLOW,
@@ -110,14 +115,25 @@ class RunControl:
             raise
 
     async def state(self, run_id: str, description: WorkflowExecutionDescription) -> RunState:
+        """The run's state; once a sync run has ended, with its verification when it got as
+        far: from its result, or from the failure it raised."""
         status = run_status(description.status)
-        message = ""
+        message, verification = "", None
         if status in _CLOSED_WITH_ERROR:
             try:
                 await self._handle(run_id).result()
             except WorkflowFailureError as err:
-                message = failure_message(err)
-        return RunState(status, description.start_time, description.close_time, message)
+                message, verification = failure_message(err), failed_verification(err)
+        elif (
+            status == job_pb2.RUN_STATUS_SUCCEEDED
+            and description.workflow_type == DATA_SYNC_WORKFLOW
+        ):
+            result = await self._handle(run_id).result()
+            if result.HasField("verification"):
+                verification = result.verification
+        return RunState(
+            status, description.start_time, description.close_time, message, verification
+        )
 
     async def job_has_running(self, account_id: str, job_id: str) -> bool:
         query = run_search.runs_query(account_id, job_id, job_pb2.RUN_STATUS_RUNNING)

@@ -46,14 +46,18 @@ async def build_server(
     await ensure_search_attributes(temporal_client)
     # The error interceptor is outermost, so an authentication refusal passes through it.
     server = grpc.aio.server(
-        interceptors=[DomainErrorInterceptor(), AuthInterceptor(store.api_keys)]
+        interceptors=[DomainErrorInterceptor(), AuthInterceptor(store.api_keys)],
+        options=[("grpc.max_receive_message_length", settings.grpc_message_bytes())],
     )
     runs = RunControl(temporal_client, settings.sync_task_queue)
     schedules = ScheduleControl(temporal_client, settings.sync_task_queue)
     account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(store.api_keys), server)
     connection_pb2_grpc.add_ConnectionServiceServicer_to_server(ConnectionServicer(store), server)
     job_pb2_grpc.add_JobServiceServicer_to_server(
-        JobServicer(JobControl(store, runs, schedules), runs, schedules, store), server
+        JobServicer(
+            JobControl(store, runs, schedules, settings.max_job_bytes), runs, schedules, store
+        ),
+        server,
     )
     transformer_pb2_grpc.add_TransformerServiceServicer_to_server(
         TransformerServicer(store), server

@@ -67,6 +67,17 @@ def run_id(value: str, field: str = "run_id") -> str:
     return value
 
 
+def check_job_size(job: job_pb2.Job, limit: int, field: str) -> None:
+    """Refuse a job larger than `limit` bytes encoded, before anything parses its contents."""
+    size = job.ByteSize()
+    if size > limit:
+        raise InvalidArgumentError(
+            field,
+            f"the job is {size:,} bytes, over the limit of {limit:,} bytes "
+            "(VEILSYNC_MAX_JOB_BYTES on the API)",
+        )
+
+
 def check_job(job: job_pb2.Job) -> None:
     """The job's shape; its tables and columns are checked against the source later."""
     check_name(job.name, "job.name")

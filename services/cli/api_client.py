@@ -73,7 +73,9 @@ def open_api(settings: Settings) -> Iterator[Api]:
     """
     key = resolve_api_key(settings)
     address = settings.api
-    with grpc.insecure_channel(address) as raw:
+    # A job may be as large as the API takes (max_job_bytes): `jobs get` must read it back.
+    options = [("grpc.max_receive_message_length", settings.grpc_message_bytes())]
+    with grpc.insecure_channel(address, options=options) as raw:
         channel = grpc.intercept_channel(raw, BearerInterceptor(key.secret))
         api = Api(
             address=address,

@@ -20,9 +20,9 @@ _IDENTITY_FIELDS = ("name", "id")
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
 
-def _read_job(path: Path) -> tuple[job_pb2.Job, list[str]]:
+def _read_job(path: Path, max_bytes: int) -> tuple[job_pb2.Job, list[str]]:
     try:
-        return load_job_fields(path)
+        return load_job_fields(path, max_bytes)
     except InvalidArgumentError as error:
         raise CliError(str(error), EXIT_INVALID_ARGUMENT) from error
 
@@ -38,7 +38,7 @@ def _read_job(path: Path) -> tuple[job_pb2.Job, list[str]]:
 @pass_cli
 def update(cli: CliContext, path: Path, hook_secret: str) -> None:
     """Change the job the file names: only the fields the file writes are updated."""
-    job, fields = _read_job(path)
+    job, fields = _read_job(path, cli.settings.max_job_bytes)
     if not job.name:
         raise CliError(f"{path}: the file must name the job to update", EXIT_INVALID_ARGUMENT)
     paths = [f for f in fields if f not in _IDENTITY_FIELDS]
@@ -96,7 +96,7 @@ def validate(cli: CliContext, name: str | None, path: Path | None, as_json: bool
         raise CliError("give a job NAME or -f FILE, not both", EXIT_INVALID_ARGUMENT)
     if path is not None:
         try:
-            request = job_pb2.ValidateJobRequest(spec=load_job(path))
+            request = job_pb2.ValidateJobRequest(spec=load_job(path, cli.settings.max_job_bytes))
         except InvalidArgumentError as error:
             raise CliError(str(error), EXIT_INVALID_ARGUMENT) from error
     else:

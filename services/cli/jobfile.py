@@ -4,6 +4,7 @@ Keeping the file format a mapping of the proto means the file and the API cannot
 a field added to the proto is a field a job file may set, with no code here to change.
 """
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -109,25 +110,36 @@ def parse_job(text: str, source: str = "job file") -> job_pb2.Job:
     return job
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, max_bytes: int) -> str:
+    """The file's text; a file over max_bytes is refused without reading past the limit."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(max_bytes + 1)
+            size = max(os.fstat(file.fileno()).st_size, len(data))
+        if len(data) > max_bytes:
+            raise InvalidArgumentError(
+                str(path),
+                f"the job file is {size:,} bytes, over the limit of {max_bytes:,} bytes "
+                "(VEILSYNC_MAX_JOB_BYTES)",
+            )
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidArgumentError(str(path), f"cannot read the job file: {err}") from err
 
 
-def load_job(path: Path) -> job_pb2.Job:
-    """The job in a YAML file; InvalidArgumentError when it cannot be read or parsed."""
-    return parse_job(_read(path), str(path))
+def load_job(path: Path, max_bytes: int) -> job_pb2.Job:
+    """The job in a YAML file of at most max_bytes; InvalidArgumentError when it is bigger or
+    cannot be read or parsed."""
+    return parse_job(_read(path, max_bytes), str(path))
 
 
-def load_job_fields(path: Path) -> tuple[job_pb2.Job, list[str]]:
+def load_job_fields(path: Path, max_bytes: int) -> tuple[job_pb2.Job, list[str]]:
     """The job in a YAML file and the top-level fields the file writes, in file order.
 
     A partial update needs the fields as written: the message alone cannot tell
     `allow_overlap: false` from a file that leaves allow_overlap out.
     """
-    text = _read(path)
+    text = _read(path, max_bytes)
     job = parse_job(text, str(path))
     document = yaml.load(text, Loader=_JobFileLoader)  # parse_job proved it is a mapping
     return job, [str(key) for key in document]

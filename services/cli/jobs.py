@@ -45,7 +45,7 @@ def jobs() -> None:
 def create(cli: CliContext, path: Path, transform_key: str) -> None:
     """Validate a job file against its source and store the job."""
     try:
-        job = load_job(path)
+        job = load_job(path, cli.settings.max_job_bytes)
     except InvalidArgumentError as error:
         # Checked before dialling: a broken file is the user's to fix, whatever the API's state.
         raise CliError(str(error), EXIT_INVALID_ARGUMENT) from error
@@ -82,11 +82,18 @@ def list_(cli: CliContext) -> None:
 
 @jobs.command("get")
 @click.argument("name")
+@click.option(
+    "--effective",
+    is_flag=True,
+    help="The mapping runs apply, read against the source now: saved transformers expanded and "
+    "each key's transformer written out on the columns that reference it.",
+)
 @pass_cli
-def get(cli: CliContext, name: str) -> None:
+def get(cli: CliContext, name: str, effective: bool) -> None:
     """Print a job as a job file."""
+    request = job_pb2.GetJobRequest(job=_ref(name), effective=effective)
     with open_api(cli.settings) as api:
-        job = api.jobs.GetJob(job_pb2.GetJobRequest(job=_ref(name)), timeout=DEFAULT_TIMEOUT_S).job
+        job = api.jobs.GetJob(request, timeout=DEFAULT_TIMEOUT_S).job
     out.print(dump_job(job), end="")
 
 

@@ -41,7 +41,7 @@ def runs() -> None:
 @click.argument("run_id")
 @pass_cli
 def get(cli: CliContext, run_id: str) -> None:
-    """Show a run's status and failure reason."""
+    """Show a run's status, failure reason and its verification of what it wrote."""
     with open_api(cli.settings) as api:
         run = api.jobs.GetJobRun(
             job_pb2.GetJobRunRequest(run_id=run_id), timeout=DEFAULT_TIMEOUT_S
@@ -53,6 +53,26 @@ def get(cli: CliContext, run_id: str) -> None:
     out.print(f"closed:  {when(run.close_time)}")
     if run.failure_message:
         out.print(f"failure: {run.failure_message}")
+    if run.HasField("verification"):
+        _print_verification(run.verification)
+
+
+def _print_verification(verification: job_pb2.RunVerification) -> None:
+    """Per-table counts, the integrity of the references written, and warnings."""
+    grid = table("TABLE", "READ", "WRITTEN", "SKIPPED", "PRESENT", title="verification")
+    for t in verification.tables:
+        present = str(t.rows_present) if t.HasField("rows_present") else "-"
+        grid.add_row(t.table, str(t.rows_read), str(t.rows_written), str(t.rows_skipped), present)
+    out.print(grid)
+    checked, dangling = verification.references_checked, len(verification.dangling)
+    if dangling:
+        out.print(f"integrity: {dangling} of {checked} references dangle")
+    else:
+        out.print(f"integrity: OK ({checked} references checked)")
+    for failure in verification.failures:  # each dangling reference among them
+        out.print(f"failed:  {failure}")
+    for warning in verification.warnings:
+        out.print(f"warning: {warning}")
 
 
 @runs.command("progress")

@@ -7,6 +7,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # The file in data_dir where the API writes the embedded stack's first API key.
 API_KEY_FILE = "api-key"
 
+_GRPC_DEFAULT_MESSAGE_BYTES = 4 * 1024 * 1024
+# Room for the rest of a request around its job (a CreateJobRequest's keys, say).
+_GRPC_ENVELOPE_BYTES = 64 * 1024
+
 
 class Settings(BaseSettings):
     """Where each part of Veilsync lives. Defaults describe the embedded stack."""
@@ -39,6 +43,15 @@ class Settings(BaseSettings):
     # hand synthesized tables to.
     ml_task_queue: str = "ml"
     log_level: str = "INFO"
+    # Largest job the CLI sends and the API takes, in bytes: a job file on disk for the CLI,
+    # the encoded Job message for the API. Either refuses a bigger one before parsing it.
+    max_job_bytes: int = 1_000_000
+
+    def grpc_message_bytes(self) -> int:
+        """The largest gRPC message the API and the CLI take: gRPC's default 4 MiB, or more
+        when max_job_bytes asks for it, so a job within the limit is never refused by gRPC
+        (RESOURCE_EXHAUSTED) before the API can say which limit it passed."""
+        return max(_GRPC_DEFAULT_MESSAGE_BYTES, self.max_job_bytes + _GRPC_ENVELOPE_BYTES)
 
     def api_key_file(self) -> Path:
         return self.data_dir / API_KEY_FILE

@@ -4,6 +4,7 @@ store, runs one engine step, and turns domain errors into Temporal failures."""
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from contextlib import ExitStack
 from typing import Any, Protocol
 
@@ -18,12 +19,15 @@ from services.engine.copy.destinations import (
     finish_destinations,
     prepare_destinations,
 )
+from services.engine.copy.load_groups import relaxed_loads
 from services.engine.copy.table_copy import (
     CHUNK_ROWS,
     Destination,
     copy_table,
     fill_deferred_columns,
+    resumed_from,
 )
+from services.engine.copy.verify import verify_run
 from services.engine.planning.job_plan import JobConnections, read_shape, sync_plan
 from services.engine.planning.sync_plan import split_parts
 from veilsync.temporal.v1 import sync_pb2
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 # a few hundred events: history stays small while early progress stays lively.
 SIGNAL_EVERY_SECONDS = 1.0
 SIGNAL_GAP_SHARE = 50
+# How long a failing table step waits for its last counts to reach the run.
+FLUSH_SECONDS = 10.0
 
 
 class JobDirectory(JobConnections, Protocol):
@@ -50,8 +56,9 @@ class JobDirectory(JobConnections, Protocol):
     def hook_secret(self, account_id: str, job_id: str) -> bytes: ...
 
 
-# Sends SetSyncProgress to (workflow id, run id); best effort, never blocks the copy.
-ProgressSender = Callable[[str, str, sync_pb2.SetSyncProgressRequest], None]
+# Sends SetSyncProgress to (workflow id, run id); best effort, never blocks the copy: the
+# future says when the signal landed, for the one caller that must wait.
+ProgressSender = Callable[[str, str, sync_pb2.SetSyncProgressRequest], "futures.Future[None]"]
 
 
 def last_checkpoint(details: Sequence[Any]) -> sync_pb2.TableCheckpoint | None:
@@ -72,6 +79,26 @@ class JobActivities:
         self._directory = directory
         self._send_progress = send_progress
         self._chunk_rows = chunk_rows
+
+    def _report_committed(
+        self, committed: Sequence[tuple[str, int, sync_pb2.TableCheckpoint]]
+    ) -> None:
+        """Tell the run what each (table, part) keeps in the destinations as this attempt
+        fails: a failed table then counts its committed rows, not those of the last progress
+        signal. Waits a bounded while for the signals to land, so that their events come
+        before the failure's."""
+        info = activity.info()
+        sent = [
+            self._send_progress(
+                info.workflow_id or "",
+                info.workflow_run_id or "",
+                sync_pb2.SetSyncProgressRequest(
+                    table=sync_pb2.TableProgress(table=name), part=part, committed=checkpoint
+                ),
+            )
+            for name, part, checkpoint in committed
+        ]
+        futures.wait(sent, timeout=FLUSH_SECONDS)
 
     def _destinations(
         self, account_id: str, plans: list[sync_pb2.DestinationPlan]
@@ -137,7 +164,10 @@ class SyncActivities(JobActivities):
         source = open_database(self._directory.connection_url(account, plan.source_connection_id))
         destinations = self._destinations(account, list(plan.destinations))
         created = prepare_destinations(source, destinations, plan)
-        return sync_pb2.PrepareDestinationsResult(created_tables=created)
+        return sync_pb2.PrepareDestinationsResult(
+            created_tables=[name for tables in created for name in tables],
+            created=[sync_pb2.DestinationTables(tables=tables) for tables in created],
+        )
 
     @activity.defn(name="sync_table")
     @domain_errors
@@ -148,12 +178,14 @@ class SyncActivities(JobActivities):
         resume = last_checkpoint(info.heartbeat_details)
 
         started = last_signal = time.monotonic()
+        committed = resumed_from(resume)
 
         def report(checkpoint: sync_pb2.TableCheckpoint, read: int, written: int) -> None:
-            nonlocal last_signal
+            nonlocal last_signal, committed
             # Every heartbeat carries the last committed checkpoint: the server keeps only
             # the latest details, and a retry resumes from them.
             activity.heartbeat(checkpoint)
+            committed = checkpoint
             now = time.monotonic()
             gap = max(SIGNAL_EVERY_SECONDS, (now - started) / SIGNAL_GAP_SHARE)
             if now - last_signal < gap:
@@ -163,22 +195,28 @@ class SyncActivities(JobActivities):
             self._send_progress(
                 info.workflow_id or "",
                 info.workflow_run_id or "",
-                sync_pb2.SetSyncProgressRequest(table=progress, part=request.range.index),
+                sync_pb2.SetSyncProgressRequest(
+                    table=progress, part=request.range.index, committed=checkpoint
+                ),
             )
 
         source = open_database(
             self._directory.connection_url(account, request.source_connection_id)
         )
-        result = copy_table(
-            source,
-            self._destinations(account, list(request.destinations)),
-            table,
-            self._directory.transform_key(account, request.job_id),
-            report,
-            resume,
-            self._chunk_rows,
-            part=request.range if request.HasField("range") else None,
-        )
+        try:
+            result = copy_table(
+                source,
+                self._destinations(account, list(request.destinations)),
+                table,
+                self._directory.transform_key(account, request.job_id),
+                report,
+                resume,
+                self._chunk_rows,
+                part=request.range if request.HasField("range") else None,
+            )
+        except Exception:
+            self._report_committed([(name, request.range.index, committed)])
+            raise
         log.info(
             "copied %s part %d: %d rows read, %d written, %d resumed from attempt %d's checkpoint",
             name,
@@ -207,6 +245,8 @@ class SyncActivities(JobActivities):
         for detail in info.heartbeat_details:
             if isinstance(detail, sync_pb2.TableGroupCheckpoint):
                 checkpoint.CopyFrom(detail)
+        if request.tables and request.tables[0].load_group:
+            checkpoint.Clear()  # a load group commits as one: a retry writes all of it again
         done = {result.table: result for result in checkpoint.done}
         account = request.account_id
         source = open_database(
@@ -214,22 +254,44 @@ class SyncActivities(JobActivities):
         )
         destinations = self._destinations(account, list(request.destinations))
         key = self._directory.transform_key(account, request.job_id)
+        committed = sync_pb2.TableCheckpoint()  # the last commit of the table being copied
+
+        def report(chunk: sync_pb2.TableCheckpoint, *_: int) -> None:
+            nonlocal committed
+            committed = chunk
+            activity.heartbeat(checkpoint)
+
         with ExitStack() as stack:
             for database in [source, *(d.database for d in destinations)]:
                 if isinstance(database, ConnectionSharing):
                     stack.enter_context(database.sharing_connection())
+            stack.enter_context(relaxed_loads(destinations, request.tables))
             for table in request.tables:
                 name = f"{table.schema}.{table.name}"
                 if name in done:
                     continue
-                result = copy_table(
-                    source,
-                    destinations,
-                    table,
-                    key,
-                    lambda *_: activity.heartbeat(checkpoint),
-                    retrying=info.attempt > 1,
-                )
+                committed = sync_pb2.TableCheckpoint()
+                try:
+                    result = copy_table(
+                        source,
+                        destinations,
+                        table,
+                        key,
+                        report,
+                        chunk_rows=self._chunk_rows,
+                        retrying=info.attempt > 1,
+                    )
+                except Exception:
+                    # The tables finished before this one stay written, and so do the chunks
+                    # of this one that were committed; a load group keeps nothing.
+                    if not table.load_group:
+                        self._report_committed(
+                            [
+                                *((r.table, 0, _committed(r)) for r in checkpoint.done),
+                                (name, 0, committed),
+                            ]
+                        )
+                    raise
                 checkpoint.done.add(
                     table=name,
                     rows_read=result.rows_read,
@@ -255,13 +317,29 @@ class SyncActivities(JobActivities):
         )
         return sync_pb2.FillDeferredColumnsResult(rows_updated=updated)
 
+    @activity.defn(name="verify_destinations")
+    @domain_errors
+    def verify_destinations(
+        self, request: sync_pb2.VerifyDestinationsInput
+    ) -> sync_pb2.VerifyDestinationsResult:
+        destinations = self._destinations(request.account_id, list(request.plan.destinations))
+        created = [set(d.tables) for d in request.prepared.created]
+        verification = verify_run(
+            destinations, request.plan, request.progress, created, activity.heartbeat
+        )
+        return sync_pb2.VerifyDestinationsResult(verification=verification)
+
     @activity.defn(name="finish_destinations")
     @domain_errors
     def finish_destinations(
         self, request: sync_pb2.FinishDestinationsInput
     ) -> sync_pb2.FinishDestinationsResult:
-        destinations = self._destinations(request.account_id, list(request.plan.destinations))
-        reset = finish_destinations(destinations, request.plan)
+        plan = request.plan
+        source = open_database(
+            self._directory.connection_url(request.account_id, plan.source_connection_id)
+        )
+        destinations = self._destinations(request.account_id, list(plan.destinations))
+        reset = finish_destinations(source, destinations, plan)
         return sync_pb2.FinishDestinationsResult(reset_sequences=reset)
 
     def all(self) -> list[Callable[..., object]]:
@@ -272,4 +350,14 @@ class SyncActivities(JobActivities):
             self.sync_tables,
             self.fill_deferred_columns,
             self.finish_destinations,
+            self.verify_destinations,
         ]
+
+
+def _committed(result: sync_pb2.SyncTableResult) -> sync_pb2.TableCheckpoint:
+    """A finished table's counts, as what its destinations keep."""
+    return sync_pb2.TableCheckpoint(
+        rows_read=result.rows_read,
+        rows_written=result.rows_written,
+        rows_skipped=result.rows_skipped,
+    )

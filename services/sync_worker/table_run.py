@@ -38,6 +38,8 @@ class TableRun:
         self._progress = sync_pb2.SyncProgress()
         self._tables: dict[str, sync_pb2.TableProgress] = {}
         self._parts: dict[str, dict[int, sync_pb2.TableProgress]] = {}  # by KeyRange.index
+        # Each part's last commit, which a failed table reports: by table, by KeyRange.index.
+        self._committed: dict[str, dict[int, sync_pb2.TableCheckpoint]] = {}
         self._tables_started = 0  # by this run
         self._options = job_pb2.RunOptions()
         self._has_hooks: bool | None = None  # unknown until the plan says
@@ -83,6 +85,16 @@ class TableRun:
                         task.result()
                     done.update(unit)
         return True
+
+    def _failed(self, progress: sync_pb2.TableProgress, committed_counts: bool = True) -> None:
+        """The table failed; with `committed_counts` its counts become what its parts last
+        committed: rows sent by a failed attempt but rolled back are not in the destination."""
+        progress.status = job_pb2.TABLE_SYNC_STATUS_FAILED
+        if committed_counts:
+            parts = self._committed.get(progress.table, {}).values()
+            progress.rows_read = sum(c.rows_read for c in parts)
+            progress.rows_written = sum(c.rows_written for c in parts)
+            progress.rows_skipped = sum(c.rows_skipped for c in parts)
 
     def _started(self, progress: sync_pb2.TableProgress) -> None:
         self._tables_started += 1
@@ -192,10 +204,17 @@ class TableRun:
     @workflow.signal(name=contract.SET_SYNC_PROGRESS_SIGNAL)
     def set_progress(self, request: sync_pb2.SetSyncProgressRequest) -> None:
         """Counts only grow, a table copied in parts counts the sum of its parts, and a
-        finished table keeps its exact final counts."""
+        finished table keeps its exact final counts; a part's last commit is kept apart, for
+        the counts of a table that fails."""
         progress = self._tables.get(request.table.table)
         if progress is None or progress.status != job_pb2.TABLE_SYNC_STATUS_RUNNING:
             return
+        if request.HasField("committed"):
+            commits = self._committed.setdefault(progress.table, {})
+            last = commits.get(request.part)
+            # A later commit has read further: signals may come in any order.
+            if last is None or request.committed.rows_read >= last.rows_read:
+                commits[request.part] = request.committed
         parts = self._parts.setdefault(progress.table, {})
         part = parts.setdefault(request.part, sync_pb2.TableProgress())
         update = request.table

@@ -36,12 +36,15 @@ def progress_sender(client: Client, loop: asyncio.AbstractEventLoop) -> Progress
     """Signals progress from activity threads through the worker's event loop, without
     waiting: a lost progress signal only delays a counter, never the copy."""
 
-    def send(workflow_id: str, run_id: str, request: sync_pb2.SetSyncProgressRequest) -> None:
+    def send(
+        workflow_id: str, run_id: str, request: sync_pb2.SetSyncProgressRequest
+    ) -> "Future[None]":
         handle = client.get_workflow_handle(workflow_id, run_id=run_id)
         future = asyncio.run_coroutine_threadsafe(
             handle.signal(contract.SET_SYNC_PROGRESS_SIGNAL, request), loop
         )
         future.add_done_callback(_log_failure)
+        return future
 
     return send
 

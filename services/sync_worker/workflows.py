@@ -1,10 +1,12 @@
 """DataSyncWorkflow: plans a run, copies tables in foreign-key order with bounded parallelism,
-fills deferred columns, finishes the destinations. Deterministic: contracts only, no I/O."""
+fills deferred columns, finishes the destinations and verifies what it wrote. Deterministic:
+contracts only, no I/O."""
 
 import asyncio
 import itertools
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 from services.sync_worker.synthesis import synthesize_table
 from services.sync_worker.table_run import TableRun
@@ -16,6 +18,8 @@ with workflow.unsafe.imports_passed_through():
 
 # Tables this small share activities: their copy costs less than scheduling one.
 SMALL_TABLE_ROWS = 20_000
+# Runs from before this change finish without the verification step they never scheduled.
+VERIFY_PATCH = "verify-destinations"
 
 
 @workflow.defn(name=contract.DATA_SYNC_WORKFLOW)
@@ -23,6 +27,7 @@ class DataSyncWorkflow(TableRun):
     def __init__(self) -> None:
         super().__init__()
         self._ml_task_queue = contract.ML_TASK_QUEUE
+        self._prepared = sync_pb2.PrepareDestinationsResult()
 
     @workflow.run
     async def run(self, request: sync_pb2.DataSyncWorkflowInput) -> sync_pb2.DataSyncWorkflowResult:
@@ -40,6 +45,7 @@ class DataSyncWorkflow(TableRun):
         if request.HasField("continuation"):
             plan = request.continuation.plan
             self._progress.CopyFrom(request.continuation.progress)
+            self._prepared.CopyFrom(request.continuation.prepared)
         else:
             plan = await self._prepare(request)
         self._tables = {t.table: t for t in self._progress.tables}
@@ -62,7 +68,9 @@ class DataSyncWorkflow(TableRun):
                     job_id=request.job_id,
                     account_id=request.account_id,
                     run_options=request.run_options,
-                    continuation=sync_pb2.SyncContinuation(plan=plan, progress=self._progress),
+                    continuation=sync_pb2.SyncContinuation(
+                        plan=plan, progress=self._progress, prepared=self._prepared
+                    ),
                     max_history_events=request.max_history_events,
                 )
             )
@@ -87,12 +95,45 @@ class DataSyncWorkflow(TableRun):
             sync_pb2.FinishDestinationsResult,
             "finishing the destinations",
         )
+        verification = None
+        if workflow.patched(VERIFY_PATCH):
+            verification = await self._verify(request, plan)
         self._progress.end_time.FromDatetime(workflow.now())
         return sync_pb2.DataSyncWorkflowResult(
             progress=self._progress,
             rows_read=sum(t.rows_read for t in self._progress.tables),
             rows_written=sum(t.rows_written for t in self._progress.tables),
+            verification=verification,
         )
+
+    async def _verify(
+        self, request: sync_pb2.DataSyncWorkflowInput, plan: sync_pb2.SyncPlan
+    ) -> job_pb2.RunVerification:
+        """The run's check of what it wrote; a failed check fails the run, the verification
+        in the failure's details for the API to show."""
+        verification = (
+            await self._activity(
+                "verify_destinations",
+                sync_pb2.VerifyDestinationsInput(
+                    job_id=request.job_id,
+                    account_id=request.account_id,
+                    plan=plan,
+                    progress=self._progress,
+                    prepared=self._prepared,
+                ),
+                sync_pb2.VerifyDestinationsResult,
+                "verifying the destinations",
+                table=True,  # counts over whole tables: a table step's time, heartbeating
+            )
+        ).verification
+        if verification.failures:
+            raise ApplicationError(
+                "verification failed: " + "; ".join(verification.failures),
+                verification,
+                type="VerificationFailed",
+                non_retryable=True,
+            )
+        return verification
 
     async def _prepare(self, request: sync_pb2.DataSyncWorkflowInput) -> sync_pb2.SyncPlan:
         """Plan the run and ready its destinations; every table pending."""
@@ -109,7 +150,7 @@ class DataSyncWorkflow(TableRun):
                 status=job_pb2.TABLE_SYNC_STATUS_PENDING,
                 rows_total=table.estimated_rows,
             )
-        await self._activity(
+        self._prepared = await self._activity(
             "prepare_destinations",
             sync_pb2.PrepareDestinationsInput(**ids, plan=plan),
             sync_pb2.PrepareDestinationsResult,
@@ -151,8 +192,8 @@ class DataSyncWorkflow(TableRun):
     async def _copy_unit(
         self, unit: tuple[str, ...], inputs: dict[str, sync_pb2.SyncTableInput]
     ) -> None:
-        """One table in its own activity, or small tables sharing one."""
-        if len(unit) == 1:
+        """One table in its own activity, or small tables (or a load group) sharing one."""
+        if len(unit) == 1 and not inputs[unit[0]].table.load_group:
             await self._copy_table(inputs[unit[0]])
             return
         first = inputs[unit[0]]
@@ -175,7 +216,7 @@ class DataSyncWorkflow(TableRun):
             )
         except BaseException:
             for name in unit:
-                self._tables[name].status = job_pb2.TABLE_SYNC_STATUS_FAILED
+                self._failed(self._tables[name])
             raise
         for table in result.tables:
             self._finished(self._tables[table.table], table)
@@ -191,7 +232,8 @@ class DataSyncWorkflow(TableRun):
             else:
                 result = await self._copy_parts(request, progress.table)
         except BaseException:
-            progress.status = job_pb2.TABLE_SYNC_STATUS_FAILED
+            # A synthesized table's counts are its samples' own, written whole or not at all.
+            self._failed(progress, committed_counts=not request.table.HasField("synthesize"))
             raise
         self._finished(progress, result)
 
@@ -239,10 +281,17 @@ class DataSyncWorkflow(TableRun):
 def _units(
     ready: list[str], inputs: dict[str, sync_pb2.SyncTableInput], free: int
 ) -> list[tuple[str, ...]]:
-    """What to start in `free` slots: a table in its own activity, or small tables spread
-    over the slots left, so an activity's fixed cost is paid once per group, not per table."""
-    alone = [n for n in ready if not _small(inputs[n].table)][: max(free, 0)]
-    units: list[tuple[str, ...]] = [(name,) for name in alone]
+    """What to start in `free` slots: the tables of a load group in one activity (they are
+    written as one), a table in its own, or small tables spread over the slots left, so an
+    activity's fixed cost is paid once per group, not per table."""
+    groups: dict[str, list[str]] = {}
+    for name in ready:
+        if inputs[name].table.load_group:
+            groups.setdefault(inputs[name].table.load_group, []).append(name)
+    units: list[tuple[str, ...]] = [tuple(names) for names in groups.values()][: max(free, 0)]
+    ready = [n for n in ready if not inputs[n].table.load_group]
+    alone = [n for n in ready if not _small(inputs[n].table)][: max(free - len(units), 0)]
+    units += [(name,) for name in alone]
     small = [n for n in ready if _small(inputs[n].table)]
     slots = min(free - len(units), len(small))
     if slots > 0:

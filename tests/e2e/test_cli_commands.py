@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.cli import sample_shop
+from services.cli.jobfile import parse_job
 from tests.e2e.conftest import Cli
 
 pytestmark = pytest.mark.e2e
@@ -78,6 +79,34 @@ def test_jobs_runs_connections_and_transformers(
     assert "public.customers" in completed, events
     cancel = cli("runs", "cancel", run_id)
     assert cancel.returncode == 4, cancel.stderr  # FAILED_PRECONDITION: the run has ended
+
+
+def test_jobs_get_effective_shows_inherited_transformers(
+    cli: Cli, pg_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    source = pg_database("shop")
+    sample_shop.load_postgres(source, sample_shop.build_shop())
+    tag = uuid.uuid4().hex[:8]
+    prod, qa, job = f"prod-{tag}", f"qa-{tag}", f"keys-{tag}"
+    cli.ok("connections", "create", "--name", prod, "--url", source)
+    cli.ok("connections", "create", "--name", qa, "--url", pg_database("qa"))
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text(
+        f"name: {job}\n"
+        f"source: {{connection: {prod}}}\n"
+        f"destinations: [{{connection: {qa}}}]\n"
+        "mappings: [{table: customers, columns: {id: {transform_scramble_identity: {}}}}]\n"
+    )
+    cli.ok("jobs", "create", "-f", str(job_file))
+
+    saved = parse_job(cli.ok("jobs", "get", job).stdout)
+    assert [m.table for m in saved.mappings] == ["customers"]
+    effective = parse_job(cli.ok("jobs", "get", job, "--effective").stdout)
+    key = saved.mappings[0].columns["id"]
+    assert {m.table: dict(m.columns) for m in effective.mappings} == {
+        "customers": {"id": key, "referred_by": key},  # a self-reference inherits too
+        "public.orders": {"customer_id": key},
+    }
 
 
 def test_api_keys_and_refusals(cli: Cli, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from services.engine.connectors import open_database
 from services.engine.copy.destinations import finish_destinations, prepare_destinations
+from services.engine.copy.load_groups import load_groups, relaxed_loads
 from services.engine.copy.table_copy import Destination, copy_table, fill_deferred_columns
 from services.engine.planning.job_plan import check_plan, read_shape
 from services.engine.planning.sync_plan import build_plan
@@ -70,7 +71,8 @@ def run_sync(
     job: job_pb2.Job,
     destination: job_pb2.JobDestination | None = None,
 ) -> sync_pb2.SyncPlan:
-    """The workflow's steps in order, in this process: plan, prepare, copy, fill, finish."""
+    """The workflow's steps in order, in this process: plan, prepare, copy (a load group's
+    tables as one), fill, finish."""
     source = open_database(source_url)
     options = destination or job_pb2.JobDestination(init_schema=True, truncate_before_insert=True)
     dest_plan = sync_pb2.DestinationPlan(
@@ -80,20 +82,28 @@ def run_sync(
         schema_map=options.schema_map,
         table_map=options.table_map,
         skip_foreign_key_violations=options.skip_foreign_key_violations,
+        init_schema_views=options.init_schema_views,
     )
     plan = build_plan(job, source.introspect(), "src", [dest_plan])
     targets = [Destination(open_database(destination_url), dest_plan)]
     prepare_destinations(source, targets, plan)
     reports: list[tuple[int, int]] = []
-    for table in plan.tables:
-        result = copy_table(
-            source, targets, table, KEY, lambda _, r, w: reports.append((r, w)), chunk_rows=64
-        )
-        assert result.rows_read == result.rows_written + result.rows_skipped
+    for group in load_groups(plan.tables):
+        with relaxed_loads(targets, group):
+            for table in group:
+                result = copy_table(
+                    source,
+                    targets,
+                    table,
+                    KEY,
+                    lambda _, r, w: reports.append((r, w)),
+                    chunk_rows=64,
+                )
+                assert result.rows_read == result.rows_written + result.rows_skipped
     for table in plan.tables:
         if table.deferred_columns:
             fill_deferred_columns(source, targets, table, KEY)
-    finish_destinations(targets, plan)
+    finish_destinations(source, targets, plan)
     assert reports and all(r >= 0 for r, _ in reports)
     return plan
 

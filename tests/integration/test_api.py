@@ -230,6 +230,47 @@ async def test_job_crud(api: Api, source_url: str) -> None:
     )
 
 
+async def test_get_job_effective_writes_out_inherited_transformers(
+    api: Api, source_url: str
+) -> None:
+    await add_connections(api, source_url)
+    job = job_message()
+    job.mappings[0].columns["id"].transform_scramble_identity.SetInParent()
+    created = (await api.jobs.CreateJob(j.CreateJobRequest(job=job))).job
+    ref = j.JobRef(name=created.name)
+    assert (await api.jobs.GetJob(j.GetJobRequest(job=ref))).job == created
+    effective = (await api.jobs.GetJob(j.GetJobRequest(job=ref, effective=True))).job
+    assert effective.mappings[0] == created.mappings[0]
+    [orders] = effective.mappings[1:]
+    assert orders.table == "public.orders"
+    assert dict(orders.columns) == {"customer_id": created.mappings[0].columns["id"]}
+
+    # A reference mapped unlike its key is refused, naming both; the key's own is fine.
+    other = job_message("other")
+    other.mappings[0].columns["id"].CopyFrom(job.mappings[0].columns["id"])
+    lines = other.mappings.add(table="orders")
+    lines.columns["customer_id"].transform_int64.randomization_range_max = 3
+    details = await expect_error(
+        api.jobs.CreateJob(j.CreateJobRequest(job=other)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "public.orders.customer_id maps transform_int64",
+        "references public.customers.id, which maps transform_scramble_identity",
+    )
+    assert details.startswith("job.mappings[1].columns[customer_id]"), details
+    lines.columns["customer_id"].CopyFrom(job.mappings[0].columns["id"])
+    await api.jobs.CreateJob(j.CreateJobRequest(job=other))
+
+    # The source changed under the saved job: there is no mapping a run would apply.
+    with psycopg.connect(source_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE customers DROP COLUMN email")
+    await expect_error(
+        api.jobs.GetJob(j.GetJobRequest(job=ref, effective=True)),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "no longer fits",
+        "email",
+    )
+
+
 def _unknown_table(job: j.Job) -> None:
     job.mappings[0].table = "public.nope"
 

@@ -329,6 +329,7 @@ def test_a_subset_rooted_at_a_child_keeps_its_parents_on_mysql(
     make_mysql_shop(source)
     job = job_pb2.Job(name="subset")
     job.source.subsets.add(table="shipments", where="order_id <= 30")
+    job.source.subset_by_foreign_keys = True  # parents follow their kept children
 
     run_sync(source, destination, job)
 

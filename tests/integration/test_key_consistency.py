@@ -1,6 +1,7 @@
 """Transformed keys stay joinable (issue 4): a keyed transform_uuid on a uuid primary key and
-a keyed transform_email on an email primary key, each applied to the key and to the foreign key
-pointing at it, give destination joins that match the source's joins one for one."""
+a keyed transform_email on an email primary key, mapped on the key alone and inherited by the
+foreign keys pointing at it, on through a key that is itself a reference in another schema
+(issue 11), give destination joins that match the source's joins one for one."""
 
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -32,7 +33,18 @@ CREATE TABLE logins (
     user_email varchar(80) REFERENCES users (email),
     port integer NOT NULL
 );
+-- A chain across schemas: plan_changes references account_plans, whose key references accounts.
+CREATE SCHEMA billing;
+CREATE TABLE billing.account_plans (account_id uuid PRIMARY KEY REFERENCES accounts (id));
+CREATE TABLE billing.plan_changes (
+    id bigint PRIMARY KEY,
+    account_id uuid NOT NULL REFERENCES billing.account_plans (account_id)
+);
 INSERT INTO accounts SELECT gen_random_uuid(), 'account ' || i FROM generate_series(1, 200) i;
+INSERT INTO billing.account_plans SELECT id FROM accounts;
+INSERT INTO billing.plan_changes
+SELECT i, (SELECT id FROM accounts ORDER BY name OFFSET (i * 31) % 200 LIMIT 1)
+FROM generate_series(1, 1000) i;
 INSERT INTO sessions
 SELECT i, (SELECT id FROM accounts ORDER BY name OFFSET (i * 7919) % 200 LIMIT 1), 'session ' || i
 FROM generate_series(1, 1000) i;
@@ -46,18 +58,22 @@ SELECT i, CASE WHEN i % 50 = 0 THEN NULL
        i % 1000
 FROM generate_series(1, 1000) i;
 """
+# Only the keys: sessions.account_id and logins.user_email inherit their key's transformer.
 MAPPINGS = [
     {
         "table": "accounts",
         "columns": {"id": {"transformUuid": {}}, "name": {"passthrough": {}}},
     },
-    {"table": "sessions", "columns": {"account_id": {"transformUuid": {}}}},
     {"table": "users", "columns": {"email": {"transformEmail": {"preserveDomain": True}}}},
-    {"table": "logins", "columns": {"user_email": {"transformEmail": {"preserveDomain": True}}}},
 ]
 JOINS = {
     "sessions to accounts": (
         "SELECT s.id, a.name FROM sessions s JOIN accounts a ON a.id = s.account_id ORDER BY 1"
+    ),
+    "plan changes to accounts": (
+        "SELECT c.id, a.name FROM billing.plan_changes c "
+        "JOIN billing.account_plans p ON p.account_id = c.account_id "
+        "JOIN accounts a ON a.id = p.account_id ORDER BY 1"
     ),
     "logins to users": (
         "SELECT l.id, u.nickname FROM logins l JOIN users u ON u.email = l.user_email ORDER BY 1"

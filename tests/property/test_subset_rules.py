@@ -249,17 +249,20 @@ class SqliteScratch(Scratch):
         return self.conn.execute(statement, params).fetchall()
 
 
-@pytest.fixture(params=["postgres", "mysql", "sqlite"])
-def scratch(
-    request: pytest.FixtureRequest,
-    pg_database: Callable[[str], str],
-    mysql_database: Callable[[str], str],
-) -> Iterator[Scratch]:
+@pytest.fixture(
+    params=[
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mariadb),
+        pytest.param("sqlite", marks=pytest.mark.sqlite),
+    ]
+)
+def scratch(request: pytest.FixtureRequest) -> Iterator[Scratch]:
+    """Only the engine under test's server is asked for, so each case counts for its own."""
     engine: Scratch
     if request.param == "postgres":
-        engine = PostgresScratch(pg_database("subset"))
+        engine = PostgresScratch(request.getfixturevalue("pg_database")("subset"))
     elif request.param == "mysql":
-        engine = MariaScratch(mysql_database)
+        engine = MariaScratch(request.getfixturevalue("mysql_database"))
     else:
         engine = SqliteScratch()
     yield engine

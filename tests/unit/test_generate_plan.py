@@ -95,3 +95,25 @@ def test_what_cannot_be_generated_is_refused(spec: job_pb2.Job, field: str, mess
         build_generate_plan(spec, SCHEMA, "shape", [])
     assert error.value.field.startswith(field)
     assert message in str(error.value)
+
+
+def test_a_cycle_no_nullable_column_breaks_cannot_be_generated() -> None:
+    """Generated tables are written one by one: a sync loads such a cycle as one group."""
+    key = Column("id", "integer", F.INTEGER, False)
+    a = Table(
+        "public",
+        "a",
+        (key, Column("b_id", "integer", F.INTEGER, False)),
+        ("id",),
+        foreign_keys=(ForeignKey("a_b_fk", ("b_id",), "public", "b", ("id",)),),
+    )
+    b = Table(
+        "public",
+        "b",
+        (key, Column("a_id", "integer", F.INTEGER, False)),
+        ("id",),
+        foreign_keys=(ForeignKey("b_a_fk", ("a_id",), "public", "a", ("id",)),),
+    )
+    with pytest.raises(InvalidArgumentError, match="no nullable foreign-key column") as error:
+        build_generate_plan(job(), Schema({t.qualified: t for t in (a, b)}), "shape", [])
+    assert error.value.field == "job.generate"

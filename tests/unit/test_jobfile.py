@@ -62,12 +62,12 @@ def test_dump_round_trips() -> None:
 def test_load_job_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "job.yaml"
     path.write_text(EXAMPLE)
-    assert load_job(path) == parse_job(EXAMPLE)
+    assert load_job(path, 1_000_000) == parse_job(EXAMPLE)
 
 
 def test_missing_file_is_invalid_argument(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError, match="cannot read"):
-        load_job(tmp_path / "absent.yaml")
+        load_job(tmp_path / "absent.yaml", 1_000_000)
 
 
 @pytest.mark.parametrize(

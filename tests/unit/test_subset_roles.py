@@ -4,6 +4,7 @@ customer_notes -> customers, and an unrelated countries table."""
 
 import pytest
 
+from services.common.errors import InvalidArgumentError
 from services.engine.planning.load_order import plan_tables
 from services.engine.planning.subset import Role, Subsetter
 from services.engine.planning.where_clause import parse_where
@@ -80,3 +81,40 @@ def test_a_root_keeps_its_own_clause_first(by_foreign_keys: bool) -> None:
     where = {"public.customers": parse_where(tables["customers"], "id < 5", "postgres", "w")}
     subsetter = Subsetter(plan_tables(SHOP), where, by_foreign_keys, "postgres")
     assert subsetter.where("public.customers") == '("public"."customers"."id" < 5)'
+
+
+def test_an_inheritance_parent_is_read_without_its_childrens_rows() -> None:
+    """PostgreSQL's `FROM payment` reads payment_p2007_01's rows too: semi-joins say ONLY."""
+    tables = {t.name: t for t in SHOP}
+    child = Table(
+        "public", "orders_2007", tables["orders"].columns, ("id",), inherits=(("public", "orders"),)
+    )
+    where = {"public.orders": parse_where(tables["orders"], "id < 10", "postgres", "where")}
+    subsetter = Subsetter(plan_tables([*SHOP, child]), where, True, "postgres")
+    assert 'FROM ONLY "public"."orders"' in subsetter.where("public.order_lines")
+    assert 'FROM "public"."orders_2007"' not in subsetter.where("public.order_lines")
+
+
+STORES = [
+    _table("address"),
+    _table("staff", "address", "store"),  # staff.store_id and store.manager NOT NULL: Sakila
+    _table("store", "address", "staff"),
+    _table("rental", "staff"),
+]
+
+
+def test_a_cycle_without_a_nullable_column_is_copied_whole_when_only_parents_reach_it() -> None:
+    tables = {t.name: t for t in STORES}
+    where = {"public.rental": parse_where(tables["rental"], "id < 10", "postgres", "where")}
+    subsetter = Subsetter(plan_tables(STORES), where, True, "postgres")
+    assert subsetter.roles["public.staff"] is subsetter.roles["public.store"] is Role.WHOLE
+    assert subsetter.roles["public.address"] is Role.PULLED  # what staff and store reference
+    assert subsetter.where("public.staff") == ""
+
+
+def test_a_filter_inside_a_cycle_without_a_nullable_column_is_refused() -> None:
+    tables = {t.name: t for t in STORES}
+    where = {"public.address": parse_where(tables["address"], "id < 10", "postgres", "where")}
+    with pytest.raises(InvalidArgumentError, match=r"public\.staff, public\.store") as error:
+        Subsetter(plan_tables(STORES), where, True, "postgres")
+    assert error.value.field == "job.source.subsets"

@@ -3,7 +3,7 @@
 from services.engine.connectors.keyset import key_range, split_query
 from services.engine.planning.sync_plan import split_parts
 from services.sync_worker.table_run import TableRun
-from services.sync_worker.workflows import _key_ranges
+from services.sync_worker.workflows import _key_ranges, _units
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -21,6 +21,31 @@ def test_parts_follow_the_row_count_up_to_the_parallel_limit() -> None:
     synthesized = _table(10_000)
     synthesized.synthesize.row_count = 10
     assert split_parts(synthesized, 100, 3) == 1
+    grouped = _table(10_000)
+    grouped.load_group = "public.t"  # written in one step with the rest of its group
+    assert split_parts(grouped, 100, 3) == 1
+
+
+def test_a_load_group_is_one_unit_whatever_its_tables_size() -> None:
+    def table_input(name: str, rows: int, group: str = "") -> sync_pb2.SyncTableInput:
+        plan = sync_pb2.TablePlan(schema="public", name=name, estimated_rows=rows)
+        plan.load_group = group
+        return sync_pb2.SyncTableInput(table=plan)
+
+    inputs = {
+        "public.staff": table_input("staff", 5_000_000, "public.staff"),
+        "public.store": table_input("store", 2, "public.staff"),
+        "public.big": table_input("big", 5_000_000),
+        "public.a": table_input("a", 10),
+        "public.b": table_input("b", 10),
+    }
+    ready = list(inputs)
+    assert _units(ready, inputs, 3) == [
+        ("public.staff", "public.store"),
+        ("public.big",),
+        ("public.a", "public.b"),
+    ]
+    assert _units(ready, inputs, 1) == [("public.staff", "public.store")]
 
 
 def test_ranges_run_between_consecutive_split_keys() -> None:

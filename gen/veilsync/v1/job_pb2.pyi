@@ -766,6 +766,7 @@ class JobDestination(_message.Message):
     SCHEMA_MAP_FIELD_NUMBER: _builtins.int
     TABLE_MAP_FIELD_NUMBER: _builtins.int
     SKIP_FOREIGN_KEY_VIOLATIONS_FIELD_NUMBER: _builtins.int
+    INIT_SCHEMA_VIEWS_FIELD_NUMBER: _builtins.int
     connection: _builtins.str
     """Name of the destination connection."""
     truncate_before_insert: _builtins.bool
@@ -777,6 +778,12 @@ class JobDestination(_message.Message):
     skip_foreign_key_violations: _builtins.bool
     """Leave out rows whose foreign keys (declared or virtual) point at rows this destination
     does not have, counting them as skipped, instead of failing the table.
+    """
+    init_schema_views: _builtins.bool
+    """With init_schema, also create the source's views, after the tables: those whose every
+    relation the destination holds under its source name (a view reading a table the job
+    leaves out or renames is skipped with a warning). PostgreSQL to PostgreSQL only; off by
+    default.
     """
     @_builtins.property
     def schema_map(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -800,10 +807,11 @@ class JobDestination(_message.Message):
         schema_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         table_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         skip_foreign_key_violations: _builtins.bool = ...,
+        init_schema_views: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "init_schema", b"init_schema", "on_conflict", b"on_conflict", "schema_map", b"schema_map", "skip_foreign_key_violations", b"skip_foreign_key_violations", "table_map", b"table_map", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection", b"connection", "init_schema", b"init_schema", "init_schema_views", b"init_schema_views", "on_conflict", b"on_conflict", "schema_map", b"schema_map", "skip_foreign_key_violations", b"skip_foreign_key_violations", "table_map", b"table_map", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -875,6 +883,7 @@ class JobRun(_message.Message):
     JOB_NAME_FIELD_NUMBER: _builtins.int
     PENDING_STEPS_FIELD_NUMBER: _builtins.int
     SCHEDULED_FIELD_NUMBER: _builtins.int
+    VERIFICATION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Run identifier, also the Temporal workflow id."""
     job_id: _builtins.str
@@ -899,6 +908,13 @@ class JobRun(_message.Message):
     def pending_steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___PendingStep]:
         """Steps waiting, running or retrying now, with their last failure; filled by GetJobRun."""
 
+    @_builtins.property
+    def verification(self) -> Global___RunVerification:
+        """What the run checked of its own result before it reported success: filled by GetJobRun
+        for a sync run that got as far as verifying, whether it passed (succeeded) or not
+        (failed, failure_message says why).
+        """
+
     def __init__(
         self,
         *,
@@ -911,14 +927,157 @@ class JobRun(_message.Message):
         job_name: _builtins.str = ...,
         pending_steps: _abc.Iterable[Global___PendingStep] | None = ...,
         scheduled: _builtins.bool = ...,
+        verification: Global___RunVerification | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "start_time", b"start_time", "verification", b"verification"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "failure_message", b"failure_message", "id", b"id", "job_id", b"job_id", "job_name", b"job_name", "pending_steps", b"pending_steps", "scheduled", b"scheduled", "start_time", b"start_time", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "failure_message", b"failure_message", "id", b"id", "job_id", b"job_id", "job_name", b"job_name", "pending_steps", b"pending_steps", "scheduled", b"scheduled", "start_time", b"start_time", "status", b"status", "verification", b"verification"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___JobRun: _TypeAlias = JobRun  # noqa: Y015
+
+@_typing.final
+class RunVerification(_message.Message):
+    """RunVerification is a sync run's check of what it wrote, made after the last row is written
+    and before the run reports success.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLES_FIELD_NUMBER: _builtins.int
+    REFERENCES_CHECKED_FIELD_NUMBER: _builtins.int
+    DANGLING_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    FAILURES_FIELD_NUMBER: _builtins.int
+    references_checked: _builtins.int
+    """Foreign keys checked in the destinations, declared and virtual, counted once per
+    destination.
+    """
+    @_builtins.property
+    def tables(self) -> _containers.RepeatedCompositeFieldContainer[Global___TableVerification]:
+        """One entry per table, in plan order."""
+
+    @_builtins.property
+    def dangling(self) -> _containers.RepeatedCompositeFieldContainer[Global___DanglingReference]:
+        """References with rows whose values match no referenced row, one entry per reference and
+        destination; empty when every reference holds.
+        """
+
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What the run should look at without failing, such as a subset root that kept no row."""
+
+    @_builtins.property
+    def failures(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What failed the run, one line each; empty when the verification passed."""
+
+    def __init__(
+        self,
+        *,
+        tables: _abc.Iterable[Global___TableVerification] | None = ...,
+        references_checked: _builtins.int = ...,
+        dangling: _abc.Iterable[Global___DanglingReference] | None = ...,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
+        failures: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dangling", b"dangling", "failures", b"failures", "references_checked", b"references_checked", "tables", b"tables", "warnings", b"warnings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunVerification: _TypeAlias = RunVerification  # noqa: Y015
+
+@_typing.final
+class TableVerification(_message.Message):
+    """TableVerification is one table's counts, counted once per destination."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    ROWS_READ_FIELD_NUMBER: _builtins.int
+    ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
+    ROWS_SKIPPED_FIELD_NUMBER: _builtins.int
+    ROWS_PRESENT_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """Qualified source table name."""
+    rows_read: _builtins.int
+    """Rows read from the source."""
+    rows_written: _builtins.int
+    """Rows written."""
+    rows_skipped: _builtins.int
+    """Rows left out because a reference would have dangled."""
+    rows_present: _builtins.int
+    """Rows the destination tables hold after the run; counted only when the run emptied or
+    created the table in every destination, and then equal to rows_written or the run fails.
+    """
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        rows_read: _builtins.int = ...,
+        rows_written: _builtins.int = ...,
+        rows_skipped: _builtins.int = ...,
+        rows_present: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_rows_present", b"_rows_present", "rows_present", b"rows_present"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_rows_present", b"_rows_present", "rows_present", b"rows_present", "rows_read", b"rows_read", "rows_skipped", b"rows_skipped", "rows_written", b"rows_written", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__rows_present: _TypeAlias = _typing.Literal["rows_present"]  # noqa: Y015
+    _WhichOneofArgType__rows_present: _TypeAlias = _typing.Literal["_rows_present", b"_rows_present"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__rows_present) -> _WhichOneofReturnType__rows_present | None: ...
+
+Global___TableVerification: _TypeAlias = TableVerification  # noqa: Y015
+
+@_typing.final
+class DanglingReference(_message.Message):
+    """DanglingReference is a foreign key whose referencing rows in a destination name no row of
+    the referenced table (a row with a NULL in any of the columns does not count: MATCH SIMPLE).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    REFERENCED_TABLE_FIELD_NUMBER: _builtins.int
+    REFERENCED_COLUMNS_FIELD_NUMBER: _builtins.int
+    DESTINATION_CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """Qualified source name of the referencing table."""
+    referenced_table: _builtins.str
+    """Qualified source name of the referenced table."""
+    destination_connection_id: _builtins.str
+    """The destination connection's id."""
+    rows: _builtins.int
+    """Referencing rows that dangle."""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The referencing columns."""
+
+    @_builtins.property
+    def referenced_columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The referenced columns, in the order of columns."""
+
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        columns: _abc.Iterable[_builtins.str] | None = ...,
+        referenced_table: _builtins.str = ...,
+        referenced_columns: _abc.Iterable[_builtins.str] | None = ...,
+        destination_connection_id: _builtins.str = ...,
+        rows: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "destination_connection_id", b"destination_connection_id", "referenced_columns", b"referenced_columns", "referenced_table", b"referenced_table", "rows", b"rows", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DanglingReference: _TypeAlias = DanglingReference  # noqa: Y015
 
 @_typing.final
 class PendingStep(_message.Message):
@@ -1285,6 +1444,12 @@ class GetJobRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     JOB_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_FIELD_NUMBER: _builtins.int
+    effective: _builtins.bool
+    """Return the job as its runs apply it, read against its source's schema now: saved
+    transformers replaced by their configs, and each key's transformer written out on every
+    column that inherits it through a foreign key (declared or virtual). Off: the job as saved.
+    """
     @_builtins.property
     def job(self) -> Global___JobRef:
         """The job."""
@@ -1293,10 +1458,11 @@ class GetJobRequest(_message.Message):
         self,
         *,
         job: Global___JobRef | None = ...,
+        effective: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective", b"effective", "job", b"job"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

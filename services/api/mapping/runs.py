@@ -29,6 +29,7 @@ class RunState:
     start_time: datetime | None
     close_time: datetime | None
     failure_message: str = ""
+    verification: job_pb2.RunVerification | None = None  # a sync run's check of its result
 
 
 def run_status(status: WorkflowExecutionStatus | None) -> job_pb2.RunStatus.ValueType:
@@ -53,6 +54,19 @@ def failure_message(error: BaseException) -> str:
     return scrub(text)
 
 
+def failed_verification(error: BaseException) -> job_pb2.RunVerification | None:
+    """The verification a run failed, carried in the details of an application error of its
+    failure's cause chain; None when the run failed otherwise."""
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, ApplicationError):
+            for detail in current.details:
+                if isinstance(detail, job_pb2.RunVerification):
+                    return detail
+        current = current.__cause__
+    return None
+
+
 def run_to_proto(
     run_id: str, job_id: str, job_name: str, state: RunState, *, scheduled: bool = False
 ) -> job_pb2.JobRun:
@@ -63,6 +77,7 @@ def run_to_proto(
         status=state.status,
         failure_message=state.failure_message,
         scheduled=scheduled,
+        verification=state.verification,
     )
     if state.start_time is not None:
         run.start_time.FromDatetime(state.start_time)

@@ -48,7 +48,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         return pb.CreateJobResponse(job=job)
 
     async def GetJob(self, request: pb.GetJobRequest, context: Context) -> pb.GetJobResponse:
-        return pb.GetJobResponse(job=await self._jobs.get(account_of(context), request.job))
+        read = self._jobs.effective if request.effective else self._jobs.get
+        return pb.GetJobResponse(job=await read(account_of(context), request.job))
 
     async def ListJobs(self, request: pb.ListJobsRequest, context: Context) -> pb.ListJobsResponse:
         page = await asyncio.to_thread(

@@ -1,13 +1,13 @@
 """Ports of the engine: what a source and a destination database must do."""
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 
-from services.engine.schema import Schema, Table
+from services.engine.schema import Schema, Table, View
 from veilsync.v1 import job_pb2
 
 BATCH_BYTES = 2 << 20  # source bytes per batch: bounds memory whatever the table's size
@@ -68,6 +68,17 @@ class WriteRequest:
 
 
 @dataclass(frozen=True)
+class LoadGroup:
+    """Tables written together, in this order, whose `relaxed` foreign keys (the referencing
+    table, and the reference) may name rows written later in the group, as pg_restore loads a
+    cycle no nullable column breaks: the destination checks them once the group is written.
+    Destination names throughout."""
+
+    tables: Sequence[tuple[str, str]]
+    relaxed: Sequence[tuple[tuple[str, str], Reference]]
+
+
+@dataclass(frozen=True)
 class FillRequest:
     """Existing rows of `schema`.`table` to update: their `columns` get the values of the
     batches' rows whose `key_columns` match theirs."""
@@ -90,6 +101,19 @@ class PrivilegeCheck(Protocol):
         self, tables: Sequence[tuple[str, str]], privileges: Sequence[str]
     ) -> list[tuple[str, str]]:
         """(privilege, "schema.table") pairs the connection's role does not hold."""
+
+
+@runtime_checkable
+class ViewCreation(Protocol):
+    """A destination that can recreate a source's views after init_schema created the tables
+    (init_schema_views; PostgreSQL from PostgreSQL)."""
+
+    def create_views(
+        self, views: Sequence[View], target: Callable[[str, str], tuple[str, str]]
+    ) -> list[str]:
+        """Create the views whose every relation this database holds under its source name
+        (as `target` maps it), each after the views it reads; a view it cannot create is left
+        out with a warning. Returns the qualified names created."""
 
 
 @runtime_checkable
@@ -139,6 +163,10 @@ class Database(Protocol):
 
     def count(self, schema: str, table: str, where: str = "") -> int: ...
 
+    def dangling(self, schema: str, table: str, reference: Reference) -> int:
+        """Rows of `schema`.`table` whose `reference` names no existing row (MATCH SIMPLE: a
+        row with a NULL in the reference's columns does not count)."""
+
     def split_keys(
         self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
     ) -> list[list[str]]:
@@ -153,6 +181,12 @@ class Database(Protocol):
     def create_tables(self, tables: Sequence[Table], source_engine: str) -> list[str]:
         """Create the tables that do not exist yet, with keys; returns their qualified names."""
 
+    def add_foreign_keys(self, tables: Sequence[Table]) -> list[str]:
+        """After the data, for init_schema: the foreign keys of `tables` (named as in this
+        database) that it lacks, between tables it holds, DEFERRABLE where marked and the
+        engine has it. Adding one checks the rows: DataRejectedError names the constraint a
+        row breaks. Returns the constraints added."""
+
     def truncate(self, tables: Sequence[tuple[str, str]]) -> None: ...
 
     def table_writer(self, request: WriteRequest) -> AbstractContextManager[TableWriter]:
@@ -161,6 +195,15 @@ class Database(Protocol):
 
     def fill_columns(self, request: FillRequest, batches: Iterator[pa.RecordBatch]) -> int:
         """Update `columns` of existing rows matched on `key_columns`; returns rows updated."""
+
+    def relaxed_load_refusal(self, group: LoadGroup) -> str | None:
+        """Why this database cannot take `group` with its relaxed foreign keys checked only at
+        the end, naming the constraint and the fix; None when it can. Asked before any write."""
+
+    def relaxed_load(self, group: LoadGroup) -> AbstractContextManager[None]:
+        """Within the block, table writers write the group's tables without checking the
+        relaxed foreign keys; when it ends they are checked, and a row that breaks one is a
+        DataRejectedError naming the constraint. One transaction where the engine needs it."""
 
     def reset_sequences(self, tables: Sequence[tuple[str, str]]) -> list[str]:
         """Move each sequence feeding these tables past the largest value written."""

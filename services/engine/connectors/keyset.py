@@ -6,6 +6,11 @@ functions) that PostgreSQL, MySQL 8 / MariaDB 10.2 and SQLite 3.25 all run."""
 from collections.abc import Callable, Sequence
 
 
+def from_table(schema: str, table: str, quote: Callable[[str], str], only: bool = False) -> str:
+    """The table as a FROM item; with `only`, without its inheritance children's rows."""
+    return f"{'ONLY ' if only else ''}{quote(schema)}.{quote(table)}"
+
+
 def key_range(
     key: Sequence[str],
     quote: Callable[[str], str],
@@ -35,9 +40,11 @@ def split_query(
     rows: int,
     parts: int,
     where: str = "",
+    only: bool = False,
 ) -> str:
     """The keys (each column as `as_text` gives it) of every ceil(rows / parts)-th row in key
-    order but the last row: the ends of all parts but the last, none of them empty."""
+    order but the last row: the ends of all parts but the last, none of them empty. `only`:
+    as select_query's."""
     step = max(-(-rows // parts), 1)
     quoted = [quote(c) for c in key]
     selected = ", ".join(f"{as_text(c)} AS vs_k{i}" for i, c in enumerate(quoted))
@@ -45,6 +52,6 @@ def split_query(
     return (
         f"SELECT {', '.join(f'vs_k{i}' for i in range(len(key)))} FROM ("
         f"SELECT {selected}, row_number() OVER (ORDER BY {', '.join(quoted)}) AS vs_row "
-        f"FROM {quote(schema)}.{quote(table)}{condition}) AS vs_split "
+        f"FROM {from_table(schema, table, quote, only)}{condition}) AS vs_split "
         f"WHERE vs_row % {step} = 0 AND vs_row < {rows} ORDER BY vs_row"
     )

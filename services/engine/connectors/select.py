@@ -4,15 +4,16 @@ quoting and placeholder; the rest is SQL that PostgreSQL, MySQL / MariaDB and SQ
 from collections.abc import Callable
 
 from services.engine.connectors.base import ReadRequest
-from services.engine.connectors.keyset import key_range
+from services.engine.connectors.keyset import from_table, key_range
 
 
 def select_query(
-    request: ReadRequest, quote: Callable[[str], str], placeholder: str
+    request: ReadRequest, quote: Callable[[str], str], placeholder: str, only: bool = False
 ) -> tuple[str, list[str]]:
     """The query reading `request`, and its parameters, for a database quoting names with
     `quote` and taking parameters as `placeholder` ("%s" or "?"). `where` and `expressions`
-    are SQL the planner built from checked parts."""
+    are SQL the planner built from checked parts. `only` reads FROM ONLY the table
+    (PostgreSQL: an inheritance parent's own rows, its children being tables of their own)."""
     parameters = bool(request.key) and bool(request.after or request.until)
     # A driver given parameters for `%s` takes every other % for a placeholder too: a LIKE
     # pattern's % (or a name's) is doubled to stay itself. `?` has no such escape.
@@ -26,7 +27,7 @@ def select_query(
         f"{text(expressions[c])} AS {name(c)}" if c in expressions else name(c)
         for c in request.columns
     )
-    query = f"SELECT {select} FROM {name(request.schema)}.{name(request.table)}"
+    query = f"SELECT {select} FROM {from_table(request.schema, request.table, name, only)}"
     conditions = [text(request.where)] if request.where else []
     params: list[str] = []
     if request.key:

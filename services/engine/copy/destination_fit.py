@@ -48,7 +48,8 @@ def check_destination(
 
 
 def renamed(tables: Sequence[Table], target: Callable[[str, str], tuple[str, str]]) -> list[Table]:
-    """The tables as they are named in a destination, references included, for init_schema."""
+    """The tables as they are named in a destination, references, partitions and inheritance
+    parents included, for init_schema."""
     out = []
     for table in tables:
         schema, name = target(table.schema, table.name)
@@ -56,7 +57,21 @@ def renamed(tables: Sequence[Table], target: Callable[[str, str], tuple[str, str
         for fk in table.foreign_keys:
             ref_schema, ref_table = target(fk.ref_schema, fk.ref_table)
             foreign_keys.append(dataclasses.replace(fk, ref_schema=ref_schema, ref_table=ref_table))
+        partitions = []
+        for part in table.partitions:
+            part_schema, part_name = target(part.schema, part.name)
+            parent = target(*part.parent)
+            partitions.append(
+                dataclasses.replace(part, schema=part_schema, name=part_name, parent=parent)
+            )
         out.append(
-            dataclasses.replace(table, schema=schema, name=name, foreign_keys=tuple(foreign_keys))
+            dataclasses.replace(
+                table,
+                schema=schema,
+                name=name,
+                foreign_keys=tuple(foreign_keys),
+                partitions=tuple(partitions),
+                inherits=tuple(target(*parent) for parent in table.inherits),
+            )
         )
     return out

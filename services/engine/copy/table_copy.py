@@ -21,7 +21,7 @@ from services.engine.connectors.base import (
 from services.engine.copy.prefetch import prefetch
 from services.engine.transformers import Transformer, build_transformer
 from services.engine.transformers.bounds import ColumnBounds
-from veilsync.temporal.v1 import sync_pb2
+from veilsync.temporal.v1 import ml_pb2, sync_pb2
 from veilsync.v1 import job_pb2
 
 # (last committed checkpoint, rows read so far, rows written so far)
@@ -113,14 +113,16 @@ def _references(destination: Destination, table: sync_pb2.TablePlan) -> list[Ref
     that would dangle; none otherwise (the destination's own constraints decide)."""
     if not destination.plan.skip_foreign_key_violations:
         return []
-    return [
-        Reference(
-            tuple(ref.columns),
-            destination.target(ref.referenced_schema, ref.referenced_table),
-            tuple(ref.referenced_columns),
-        )
-        for ref in table.references
-    ]
+    return [destination_reference(destination, ref) for ref in table.references]
+
+
+def destination_reference(destination: Destination, ref: ml_pb2.ForeignKeyReference) -> Reference:
+    """A foreign key of the plan as the destination names it."""
+    return Reference(
+        tuple(ref.columns),
+        destination.target(ref.referenced_schema, ref.referenced_table),
+        tuple(ref.referenced_columns),
+    )
 
 
 def _split(batches: Iterator[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.RecordBatch]:
@@ -240,40 +242,51 @@ def write_table(
     (resumed or retried) leaves rows already there rather than failing on them. `pipe`, when
     given, is tried first: it gets the writers and copies everything, returning the rows it
     copied, or None to let `batches` be written instead."""
-    resumed = checkpoint.rows_read
-    read, written, since_commit = checkpoint.rows_read, checkpoint.rows_written, 0
+    start, resumed = checkpoint, checkpoint.rows_read
+    read, sent, since_commit = checkpoint.rows_read, 0, 0  # sent: rows given to writers
     last_report = time.monotonic()
     with ExitStack() as stack:
         writers = [
             stack.enter_context(_table_writer(destination, table, columns, merging))
             for destination in destinations
         ]
+
+        def counts() -> tuple[int, int]:
+            """Rows written and skipped so far, earlier attempts' committed ones included;
+            writers count the rows they leave out as they commit."""
+            skipped = sum(writer.rows_skipped() for writer in writers)
+            return start.rows_written + sent - skipped, start.rows_skipped + skipped
+
         copied = pipe(writers) if pipe is not None else None
         if copied is not None:
-            skipped = sum(writer.rows_skipped() for writer in writers)
-            written = copied * len(writers) - skipped
+            sent = copied * len(writers)
+            written, skipped = counts()
             report(checkpoint, copied, written)
             return CopyResult(copied, written, 0, skipped)
         for batch in batches:
             out = transform(batch) if transform is not None else batch
             read += batch.num_rows
-            written += sum(writer.write(out) for writer in writers)
+            sent += sum(writer.write(out) for writer in writers)
             since_commit += batch.num_rows
             if table.primary_key and since_commit >= chunk_rows:
                 for writer in writers:
                     writer.commit()
                 since_commit = 0
+                written, skipped = counts()
                 checkpoint = sync_pb2.TableCheckpoint(
-                    last_key=position(batch, read), rows_read=read, rows_written=written
+                    last_key=position(batch, read),
+                    rows_read=read,
+                    rows_written=written,
+                    rows_skipped=skipped,
                 )
                 report(checkpoint, read, written)
                 last_report = time.monotonic()
             elif time.monotonic() - last_report >= REPORT_EVERY_SECONDS:
-                report(checkpoint, read, written)
+                report(checkpoint, read, counts()[0])
                 last_report = time.monotonic()
-    skipped = sum(writer.rows_skipped() for writer in writers)
-    report(checkpoint, read, written - skipped)
-    return CopyResult(read, written - skipped, resumed, skipped)
+    written, skipped = counts()
+    report(checkpoint, read, written)
+    return CopyResult(read, written, resumed, skipped)
 
 
 def _table_writer(

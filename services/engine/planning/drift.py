@@ -6,9 +6,10 @@ import json
 from services.engine.planning.rules import (
     Kind,
     Violation,
-    cycle_violations,
+    applied_mappings,
     mapping_violations,
 )
+from services.engine.planning.virtual_keys import virtual_key_violations, with_fitting_virtual_keys
 from services.engine.schema import Schema
 from veilsync.v1 import job_pb2
 
@@ -33,19 +34,25 @@ def parse_snapshot(text: str | None) -> Snapshot | None:
 
 def job_violations(job: job_pb2.Job, schema: Schema, saved: Snapshot | None) -> list[Violation]:
     """Errors first, then warnings; empty when the job fits the schema and nothing drifted."""
-    found = [*mapping_violations(job, schema), *cycle_violations(schema)]
+    declared = job.source.virtual_foreign_keys
+    # Keys are propagated over the references a run follows.
+    keyed = with_fitting_virtual_keys(schema, declared)
+    found = [
+        *virtual_key_violations(schema, declared),
+        *mapping_violations(job, keyed),
+    ]
     if saved is not None:
-        found += _drift(job, schema, saved)
+        found += _drift(job, keyed, saved)
     return sorted(found, key=lambda v: not v.error)
 
 
 def _drift(job: job_pb2.Job, schema: Schema, saved: Snapshot) -> list[Violation]:
     now = snapshot(schema)
+    # A new column that inherits its key's transformer is not copied untransformed.
     mapped = {
-        (table.qualified, column)
-        for mapping in job.mappings
-        if (table := schema.resolve(mapping.table)) is not None
-        for column in mapping.columns
+        (table, column)
+        for table, columns in applied_mappings(job, schema).items()
+        for column in columns
     }
     found: list[Violation] = []
     for name in sorted(saved.keys() - now.keys()):

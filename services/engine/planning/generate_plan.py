@@ -8,8 +8,9 @@ from dataclasses import field as dataclass_field
 from services.common.errors import InvalidArgumentError
 from services.engine.generate.defaults import check_generator, default_generator
 from services.engine.planning.load_order import plan_tables
-from services.engine.planning.sync_plan import DEFAULT_PARALLEL_TABLES, with_virtual_foreign_keys
+from services.engine.planning.sync_plan import DEFAULT_PARALLEL_TABLES
 from services.engine.planning.table_plans import table_plan
+from services.engine.planning.virtual_keys import with_virtual_foreign_keys
 from services.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from services.engine.transformers import ColumnBounds, transformer_class
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
@@ -58,6 +59,14 @@ def build_generate_plan(
     )
     for step in plan_tables(schema.tables.values()):
         table, rows = step.table, specs[step.table.qualified].rows
+        if step.load_group:
+            # Generated tables are written one by one: a cycle needs a nullable column to
+            # hold its references until their rows exist.
+            raise InvalidArgumentError(
+                SPEC,
+                f"{table.qualified} is in a foreign-key cycle (load group {step.load_group}) "
+                "with no nullable foreign-key column to break it",
+            )
         written = [
             c for c in table.columns if c.generated is None and not columns.omitted(table, c)
         ]

@@ -8,11 +8,13 @@ from typing import Protocol
 from services.common.errors import InvalidArgumentError
 from services.engine.connectors import open_database
 from services.engine.connectors.base import Database
+from services.engine.copy.init_schema_fit import check_init_schema
 from services.engine.planning.drift import Snapshot, job_violations
 from services.engine.planning.generate_plan import build_generate_plan
-from services.engine.planning.rules import Kind, Violation
+from services.engine.planning.rules import Kind, Violation, resolve_mappings
 from services.engine.planning.saved_transformers import resolve_saved
 from services.engine.planning.sync_plan import build_plan
+from services.engine.planning.virtual_keys import with_virtual_foreign_keys
 from services.engine.schema import Schema
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
 from veilsync.v1 import job_pb2, transformer_pb2
@@ -41,6 +43,7 @@ class JobShape:
     shape_id: str  # the connection whose schema the job follows
     database: Database  # that connection's database
     schema: Schema
+    destination_engines: tuple[str, ...] = ()  # each destination's engine, as Database.engine
 
 
 def read_shape(job: job_pb2.Job, account_id: str, connections: JobConnections) -> JobShape:
@@ -58,9 +61,15 @@ def read_shape(job: job_pb2.Job, account_id: str, connections: JobConnections) -
             schema_map=d.schema_map,
             table_map=d.table_map,
             skip_foreign_key_violations=d.skip_foreign_key_violations,
+            init_schema_views=d.init_schema_views,
         )
         for d in resolved.destinations
     ]
+    # Engines come from the URLs alone: opening a Database connects to nothing.
+    engines = tuple(
+        open_database(connections.connection_url(account_id, d.connection_id)).engine
+        for d in destinations
+    )
     if resolved.source.connection:
         shape_id = connections.connection_id_by_name(account_id, resolved.source.connection)
     elif resolved.HasField("generate") and destinations:
@@ -68,15 +77,24 @@ def read_shape(job: job_pb2.Job, account_id: str, connections: JobConnections) -
     else:
         raise InvalidArgumentError("job.source.connection", "is required")
     database = open_database(connections.connection_url(account_id, shape_id))
-    return JobShape(resolved, destinations, shape_id, database, database.introspect())
+    return JobShape(resolved, destinations, shape_id, database, database.introspect(), engines)
 
 
 def sync_plan(shape: JobShape) -> sync_pb2.SyncPlan:
-    return build_plan(shape.job, shape.schema, shape.shape_id, shape.destinations)
+    plan = build_plan(shape.job, shape.schema, shape.shape_id, shape.destinations)
+    _check_init_schema(shape, plan)
+    return plan
 
 
 def generate_plan(shape: JobShape) -> generate_pb2.GeneratePlan:
-    return build_generate_plan(shape.job, shape.schema, shape.shape_id, shape.destinations)
+    plan = build_generate_plan(shape.job, shape.schema, shape.shape_id, shape.destinations)
+    _check_init_schema(shape, plan.sync)
+    return plan
+
+
+def _check_init_schema(shape: JobShape, plan: sync_pb2.SyncPlan) -> None:
+    if shape.destination_engines:  # a shape built by hand, without them, is not checked
+        check_init_schema(plan, shape.schema, shape.destination_engines)
 
 
 def check_plan(shape: JobShape) -> None:
@@ -86,6 +104,26 @@ def check_plan(shape: JobShape) -> None:
         generate_plan(shape)
     else:
         sync_plan(shape)
+
+
+def effective_job(shape: JobShape) -> job_pb2.Job:
+    """The job as its runs apply it: saved transformers replaced by their configs, and each
+    key's transformer written out on every column that inherits it (tables the job does not
+    map are appended, schema-qualified, in the schema's order). InvalidArgumentError names
+    the first field that does not fit, as planning would."""
+    schema = with_virtual_foreign_keys(shape.schema, shape.job.source.virtual_foreign_keys)
+    applied = resolve_mappings(shape.job, schema)
+    job = job_pb2.Job()
+    job.CopyFrom(shape.job)
+    for mapping in job.mappings:
+        table = schema.resolve(mapping.table)
+        if table is not None:  # always: resolve_mappings refuses unknown tables
+            for name, config in applied.pop(table.qualified, {}).items():
+                mapping.columns[name].CopyFrom(config)
+    for name in schema.tables:
+        if name in applied:
+            job.mappings.add(table=name, columns=applied[name])
+    return job
 
 
 def validation_report(shape: JobShape, saved: Snapshot | None) -> list[Violation]:

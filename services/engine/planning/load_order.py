@@ -1,10 +1,10 @@
-"""Foreign-key graph to runnable steps: which tables wait for which, and which foreign-key
-columns are written later to break cycles. Pure code."""
+"""Foreign-key graph to runnable steps: which tables wait for which, which foreign-key
+columns are written later to break cycles, and which foreign keys are loaded with their
+constraints relaxed where no nullable column breaks a cycle. Pure code."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.common.errors import InvalidArgumentError
 from services.engine.schema import ForeignKey, Table
 
 
@@ -13,26 +13,52 @@ class TableStep:
     table: Table
     depends_on: tuple[str, ...]  # qualified names that must be written first
     deferred_columns: tuple[str, ...]  # written NULL first, filled in after every table
+    # Foreign keys of a cycle no nullable column breaks that may name rows written after this
+    # table's, as pg_restore loads such cycles: their constraints are relaxed until the whole
+    # load group is written, then checked.
+    relaxed_foreign_keys: tuple[ForeignKey, ...] = ()
+    # The tables of such a cycle form a load group, named after its first table by name: they
+    # follow each other in the load order, share their depends_on (no member waits for
+    # another) and are written by one step, in this order.
+    load_group: str = ""
 
 
 def plan_tables(tables: Iterable[Table]) -> list[TableStep]:
     """Tables in a valid load order. Foreign keys between the given tables form the graph;
     references to tables outside it are ignored. Each cycle is broken at nullable foreign keys;
-    a cycle without one is an InvalidArgumentError naming its tables."""
+    a cycle without one is loaded as one group with some of its foreign keys relaxed."""
     by_name = {t.qualified: t for t in sorted(tables, key=lambda t: t.qualified)}
     deferred: dict[str, set[ForeignKey]] = {name: set() for name in by_name}
+    relaxed: dict[str, set[ForeignKey]] = {name: set() for name in by_name}
     edges = {name: _references(table, by_name, set()) for name, table in by_name.items()}
     for component in _cycles(edges):
-        _break_cycle(component, by_name, deferred, edges)
-    order = _topological(edges)
-    return [
-        TableStep(
-            table=by_name[name],
-            depends_on=tuple(sorted(edges[name] - {name})),
-            deferred_columns=tuple(sorted({c for fk in deferred[name] for c in fk.columns})),
-        )
-        for name in order
-    ]
+        _break_cycle(component, by_name, deferred, relaxed, edges)
+    groups = _load_groups(edges, relaxed)
+    members: dict[str, list[str]] = {}
+    for name in by_name:
+        members.setdefault(groups.get(name, name), []).append(name)
+    # A group is one node of the order: its members wait for what any of them waits for.
+    waits = {
+        node: {groups.get(r, r) for n in names for r in edges[n]} - {node}
+        for node, names in members.items()
+    }
+    steps = []
+    for node in _topological(waits):
+        names = set(members[node])
+        outside = tuple(sorted(set().union(*(edges[n] for n in names)) - names))
+        for name in _topological({n: edges[n] & names for n in names}):
+            steps.append(
+                TableStep(
+                    table=by_name[name],
+                    depends_on=outside,
+                    deferred_columns=tuple(
+                        sorted({c for fk in deferred[name] for c in fk.columns})
+                    ),
+                    relaxed_foreign_keys=tuple(sorted(relaxed[name], key=lambda fk: fk.name)),
+                    load_group=groups.get(name, ""),
+                )
+            )
+    return steps
 
 
 def _references(table: Table, by_name: dict[str, Table], skip: set[ForeignKey]) -> set[str]:
@@ -51,36 +77,43 @@ def _break_cycle(
     component: set[str],
     by_name: dict[str, Table],
     deferred: dict[str, set[ForeignKey]],
+    relaxed: dict[str, set[ForeignKey]],
     edges: dict[str, set[str]],
 ) -> None:
-    """Defer nullable foreign keys inside the component until no cycle is left in it."""
+    """Take edges out of the component until no cycle is left in it: a nullable foreign key
+    of a table with a primary key is deferred (written NULL, filled in by key later); a cycle
+    without one has the foreign keys of its first table into the next relaxed."""
     while cycle := _find_cycle({n: edges[n] & component for n in component}):
         for name in cycle:
             table = by_name[name]
             candidates = [
                 fk
                 for fk in table.foreign_keys
-                if fk.ref_qualified in component
+                if fk.ref_qualified in cycle
                 and fk not in deferred[name]
-                and fk.ref_qualified in cycle
                 and _nullable(table, fk)
+                and table.primary_key  # the deferred columns are filled in by key
             ]
             if candidates:
-                if not table.primary_key:
-                    raise InvalidArgumentError(
-                        "job.source",
-                        f"table {name} is in a foreign-key cycle and needs a primary key so "
-                        "its deferred foreign-key columns can be filled in later",
-                    )
                 deferred[name].add(candidates[0])
-                edges[name] = _references(table, by_name, deferred[name])
                 break
         else:
-            path = " -> ".join([*cycle, cycle[0]])
-            raise InvalidArgumentError(
-                "job.source",
-                f"foreign-key cycle {path} has no nullable foreign-key column to break it",
+            name, target = cycle[0], cycle[1 % len(cycle)]
+            relaxed[name].update(
+                fk
+                for fk in by_name[name].foreign_keys
+                if fk.ref_qualified == target and fk not in deferred[name]
             )
+        # `name` is the table that just lost an edge, in either branch.
+        edges[name] = _references(by_name[name], by_name, deferred[name] | relaxed[name])
+
+
+def _load_groups(edges: dict[str, set[str]], relaxed: dict[str, set[ForeignKey]]) -> dict[str, str]:
+    """Each table of a cycle held by relaxed foreign keys, by its group's name: the first by
+    name of the cycle's strongly connected component. Every table on a path between the two
+    ends of a relaxed key is in it, so the group can be written as one step."""
+    full = {name: edges[name] | {fk.ref_qualified for fk in relaxed[name]} for name in edges}
+    return {name: min(group) for group in _cycles(full) for name in group}
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[set[str]]:

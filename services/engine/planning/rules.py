@@ -2,12 +2,13 @@
 violations: planning stops at the first error (resolve_mappings), ValidateJob collects them
 all (planning.drift.job_violations), PII suggestions keep the transformers with none."""
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
 from services.common.errors import InvalidArgumentError
-from services.engine.planning.load_order import plan_tables
+from services.engine.planning.key_propagation import ColumnRef, Config, describe, propagate
 from services.engine.schema import Schema, Table
 from services.engine.transformers import transformer_class, validate_transformer
 from veilsync.v1 import job_pb2, transformer_pb2
@@ -45,16 +46,25 @@ def raise_first(violations: Iterable[Violation]) -> None:
 
 
 def resolve_mappings(job: job_pb2.Job, schema: Schema) -> Mappings:
-    """Transformers by qualified table and column; InvalidArgumentError names the first field
-    that does not fit the schema."""
+    """Transformers by qualified table and column as a run applies them: a key's transformer
+    is written out on every column that references it (key_propagation). `schema` carries the
+    job's virtual foreign keys. InvalidArgumentError names the first field that does not fit."""
     raise_first(mapping_violations(job, schema))
-    return _resolved(job, schema)
+    return applied_mappings(job, schema)
+
+
+def applied_mappings(job: job_pb2.Job, schema: Schema) -> Mappings:
+    """What resolve_mappings returns, unchecked: for reports on a job that may not fit."""
+    explicit = {column: config for column, (config, _) in _explicit(job, schema).items()}
+    return propagate(schema, explicit).by_table()
 
 
 def mapping_violations(job: job_pb2.Job, schema: Schema) -> Iterator[Violation]:
     """Every mapping that does not fit the schema, in the job's order, then every reference
-    whose two ends are transformed differently."""
+    whose two ends would be transformed differently, then every inherited transformer that does
+    not fit the column it lands on. `schema` carries the job's virtual foreign keys."""
     seen: set[str] = set()
+    unfit: set[ColumnRef] = set()
     for i, mapping in enumerate(job.mappings):
         field = f"job.mappings[{i}]"
         table = schema.resolve(mapping.table)
@@ -76,8 +86,10 @@ def mapping_violations(job: job_pb2.Job, schema: Schema) -> Iterator[Violation]:
             continue
         seen.add(table.qualified)
         for name, config in sorted(mapping.columns.items()):
-            yield from column_violations(table, name, config, f"{field}.columns[{name}]")
-    yield from _reference_violations(schema, _resolved(job, schema))
+            for violation in column_violations(table, name, config, f"{field}.columns[{name}]"):
+                unfit.add((table.qualified, name))
+                yield violation
+    yield from _reference_violations(schema, _explicit(job, schema), unfit)
 
 
 def column_violations(
@@ -112,37 +124,41 @@ def column_violations(
         yield Violation(Kind.TYPE_MISMATCH, err.description, err.field, table.qualified, name)
 
 
-def cycle_violations(schema: Schema) -> Iterator[Violation]:
-    """A foreign-key cycle that no nullable column breaks."""
-    try:
-        plan_tables(schema.tables.values())
-    except InvalidArgumentError as err:
-        yield Violation(Kind.UNSUPPORTED_CYCLE, err.description, err.field)
-
-
-def _resolved(job: job_pb2.Job, schema: Schema) -> Mappings:
-    resolved: Mappings = {}
-    for mapping in job.mappings:
+def _explicit(job: job_pb2.Job, schema: Schema) -> dict[ColumnRef, tuple[Config, str]]:
+    """Each mapped column's transformer and the field that maps it; a table mapped twice keeps
+    its first mapping (the second is a violation of its own)."""
+    found: dict[ColumnRef, tuple[Config, str]] = {}
+    seen: set[str] = set()
+    for i, mapping in enumerate(job.mappings):
         table = schema.resolve(mapping.table)
-        if table is not None:
-            resolved.setdefault(table.qualified, dict(mapping.columns))
-    return resolved
+        if table is None or table.qualified in seen:
+            continue
+        seen.add(table.qualified)
+        for name, config in sorted(mapping.columns.items()):
+            found[(table.qualified, name)] = (config, f"job.mappings[{i}].columns[{name}]")
+    return found
 
 
-def _reference_violations(schema: Schema, resolved: Mappings) -> Iterator[Violation]:
-    """A transformed key keeps its references joinable only when every foreign key pointing at
-    it is transformed the same way (the keyed transformers are deterministic)."""
-    for table in schema.tables.values():
-        for fk in table.foreign_keys:
-            parent = resolved.get(fk.ref_qualified, {})
-            child = resolved.get(table.qualified, {})
-            for column, ref in zip(fk.columns, fk.ref_columns, strict=True):
-                if parent.get(ref) != child.get(column):
-                    yield Violation(
-                        Kind.INCONSISTENT_KEY,
-                        f"{table.qualified}.{column} references {fk.ref_qualified}.{ref}; map "
-                        "both with the same transformer so references stay joinable",
-                        "job.mappings",
-                        table.qualified,
-                        column,
-                    )
+def _reference_violations(
+    schema: Schema, explicit: dict[ColumnRef, tuple[Config, str]], unfit: set[ColumnRef]
+) -> Iterator[Violation]:
+    """A transformed key keeps its references joinable only when every column referencing it
+    carries the same transformer (keyed transformers are deterministic); references inherit it,
+    so what is left to refuse is an explicit mapping that differs, and an inherited transformer
+    that cannot write the referencing column (reported on the key's mapping, the one to fix)."""
+    propagation = propagate(schema, {column: config for column, (config, _) in explicit.items()})
+    for ref, why in propagation.conflicts():
+        field = explicit[ref.column][1] if ref.column in explicit else "job.mappings"
+        yield Violation(Kind.INCONSISTENT_KEY, why, field, *ref.column)
+    for column in propagation.inherited_from:
+        origin = propagation.origin(column)
+        if origin in unfit:
+            continue  # already reported on the key itself
+        config, field = explicit[origin]
+        table = schema.tables[column[0]]
+        for violation in column_violations(table, column[1], config, field):
+            yield dataclasses.replace(
+                violation,
+                description=f"{table.qualified}.{column[1]} inherits {describe(config)} from "
+                f"{origin[0]}.{origin[1]}: {violation.description}",
+            )

@@ -147,6 +147,11 @@ class Subsetter:
         self._dialect = DIALECTS[engine]
         self.roles = roles(self._graph, set(wheres), by_foreign_keys, "job.source.subsets")
         self._constrained: dict[str, bool] = {}
+        # Inheritance parents (PostgreSQL) are read FROM ONLY: their children's rows belong
+        # to tables of their own.
+        self._parents_of_children = {
+            f"{schema}.{name}" for step in steps for schema, name in step.table.inherits
+        }
         self._aliases = ((f"vs_s{i}",) for i in itertools.count())
 
     def _quote(self, *names: str) -> str:
@@ -176,10 +181,11 @@ class Subsetter:
     ) -> str:
         sub = next(self._aliases)
         condition = predicate(sub)
+        only = "ONLY " if table in self._parents_of_children else ""
         where = f" WHERE {condition}" if condition else ""
         return (
             f"({self._columns(alias, columns)}) IN (SELECT {self._columns(sub, inner)} "
-            f"FROM {self._quote(*self._name(table))} {self._quote(*sub)}{where})"
+            f"FROM {only}{self._quote(*self._name(table))} {self._quote(*sub)}{where})"
         )
 
     def _null(self, alias: Alias, fk: ForeignKey) -> str:

@@ -1,16 +1,14 @@
 """A job and its source schema to the plan a run follows."""
 
-import dataclasses
-from collections.abc import Iterable
-
 from services.common.errors import InvalidArgumentError
 from services.engine.planning.load_order import plan_tables
 from services.engine.planning.rules import resolve_mappings
 from services.engine.planning.subset import Subsetter
 from services.engine.planning.synthesize import synthesize_plans
 from services.engine.planning.table_plans import reference, table_plan
+from services.engine.planning.virtual_keys import with_virtual_foreign_keys
 from services.engine.planning.where_clause import parse_where
-from services.engine.schema import ForeignKey, Schema, Table
+from services.engine.schema import Schema, Table
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -20,8 +18,9 @@ DEFAULT_SPLIT_TABLE_ROWS = 1_000_000
 
 def split_parts(table: sync_pb2.TablePlan, split_table_rows: int, max_parallel: int) -> int:
     """Key ranges to copy `table` in: one per split_table_rows rows begun, at most
-    max_parallel; a table without a primary key, or synthesized, is copied whole."""
-    if not table.primary_key or table.HasField("synthesize"):
+    max_parallel; a table without a primary key, synthesized, or in a load group (written in
+    one step with the rest of its group) is copied whole."""
+    if not table.primary_key or table.HasField("synthesize") or table.load_group:
         return 1
     per_part = split_table_rows or DEFAULT_SPLIT_TABLE_ROWS
     return max(1, min(-(-table.estimated_rows // per_part), max_parallel))
@@ -62,12 +61,27 @@ def build_plan(
             planned.where = subsetter.where(table.qualified)
             planned.deferred_values.update(subsetter.deferred_values(table.qualified))
         if table.qualified in synthesized:
+            if step.load_group:
+                raise InvalidArgumentError(
+                    "job.synthesize",
+                    f"{table.qualified} is in a foreign-key cycle no nullable column breaks, "
+                    "copied in one step with the other tables of the cycle: it cannot be "
+                    "synthesized",
+                )
             planned.synthesize.CopyFrom(synthesized[table.qualified])
+        # A relaxed reference's row may be written later in the load group: never left out.
         planned.references.extend(
             reference(fk)
             for fk in table.foreign_keys
             if not set(fk.columns) & set(step.deferred_columns)
+            and fk not in step.relaxed_foreign_keys
         )
+        # Whatever the writers were told to check or to defer, the run verifies every
+        # reference it wrote once the last row is in.
+        planned.checked_references.extend(
+            reference(fk) for fk in table.foreign_keys if fk.ref_qualified in schema.tables
+        )
+        planned.subset_root = table.qualified in wheres
         plan.tables.append(planned)
     return plan
 
@@ -77,41 +91,6 @@ def _resolve(schema: Schema, name: str, field: str) -> Table:
     if table is None:
         raise InvalidArgumentError(field, f"table {name!r} does not exist in the source")
     return table
-
-
-def with_virtual_foreign_keys(
-    schema: Schema, declared: Iterable[job_pb2.VirtualForeignKey]
-) -> Schema:
-    """The schema with the job's declared foreign keys added to their tables."""
-    tables = dict(schema.tables)
-    for i, vfk in enumerate(declared):
-        field = f"job.source.virtual_foreign_keys[{i}]"
-        child = _resolve(schema, vfk.table, f"{field}.table")
-        parent = _resolve(schema, vfk.references_table, f"{field}.references_table")
-        if not vfk.columns or len(vfk.columns) != len(vfk.references_columns):
-            raise InvalidArgumentError(
-                f"{field}.columns", "name as many columns as references_columns, at least one"
-            )
-        for name, table, where in (
-            *((c, child, "columns") for c in vfk.columns),
-            *((c, parent, "references_columns") for c in vfk.references_columns),
-        ):
-            if table.column(name) is None:
-                raise InvalidArgumentError(
-                    f"{field}.{where}", f"column {name!r} does not exist in {table.qualified}"
-                )
-        fk = ForeignKey(
-            name=f"veilsync_virtual_{i}",
-            columns=tuple(vfk.columns),
-            ref_schema=parent.schema,
-            ref_table=parent.name,
-            ref_columns=tuple(vfk.references_columns),
-        )
-        current = tables[child.qualified]
-        tables[child.qualified] = dataclasses.replace(
-            current, foreign_keys=(*current.foreign_keys, fk)
-        )
-    return dataclasses.replace(schema, tables=tables)
 
 
 def _check_remapping(schema: Schema, destination: job_pb2.JobDestination, field: str) -> None:

@@ -33,6 +33,8 @@ def table_plan(step: TableStep, transformers: Transformers | None = None) -> syn
         depends_on=step.depends_on,
         deferred_columns=step.deferred_columns,
         estimated_rows=table.estimated_rows,
+        relaxed_references=[reference(fk) for fk in step.relaxed_foreign_keys],
+        load_group=step.load_group,
     )
 
 

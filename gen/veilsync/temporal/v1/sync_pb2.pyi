@@ -31,7 +31,7 @@ class DataSyncWorkflowInput(_message.Message):
     Workflow type: "DataSyncWorkflow". Query: "GetSyncProgress". Signal: "SetSyncProgress".
     Activity types: "plan_sync", "prepare_destinations", "sync_table", "sync_tables",
     "fill_deferred_columns",
-    "finish_destinations", "deliver_run_hooks".
+    "finish_destinations", "verify_destinations", "deliver_run_hooks".
 
     DataSyncWorkflowInput starts one run of a sync job.
     """
@@ -87,6 +87,7 @@ class SyncContinuation(_message.Message):
 
     PLAN_FIELD_NUMBER: _builtins.int
     PROGRESS_FIELD_NUMBER: _builtins.int
+    PREPARED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def plan(self) -> Global___SyncPlan:
         """The plan of the first run."""
@@ -95,15 +96,20 @@ class SyncContinuation(_message.Message):
     def progress(self) -> Global___SyncProgress:
         """Progress so far, tables in plan order."""
 
+    @_builtins.property
+    def prepared(self) -> Global___PrepareDestinationsResult:
+        """What preparing the destinations did, for the verification at the end of the run."""
+
     def __init__(
         self,
         *,
         plan: Global___SyncPlan | None = ...,
         progress: Global___SyncProgress | None = ...,
+        prepared: Global___PrepareDestinationsResult | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan", "progress", b"progress"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan", "prepared", b"prepared", "progress", b"progress"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan", "progress", b"progress"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan", "prepared", b"prepared", "progress", b"progress"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -118,6 +124,7 @@ class DataSyncWorkflowResult(_message.Message):
     PROGRESS_FIELD_NUMBER: _builtins.int
     ROWS_READ_FIELD_NUMBER: _builtins.int
     ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
+    VERIFICATION_FIELD_NUMBER: _builtins.int
     rows_read: _builtins.int
     """Rows read over all tables."""
     rows_written: _builtins.int
@@ -126,16 +133,23 @@ class DataSyncWorkflowResult(_message.Message):
     def progress(self) -> Global___SyncProgress:
         """Final per-table progress, exact counts."""
 
+    @_builtins.property
+    def verification(self) -> _job_pb2.RunVerification:
+        """The run's check of what it wrote, which passed; unset for runs started before runs
+        verified themselves.
+        """
+
     def __init__(
         self,
         *,
         progress: Global___SyncProgress | None = ...,
         rows_read: _builtins.int = ...,
         rows_written: _builtins.int = ...,
+        verification: _job_pb2.RunVerification | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["progress", b"progress"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["progress", b"progress", "verification", b"verification"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["progress", b"progress", "rows_read", b"rows_read", "rows_written", b"rows_written"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["progress", b"progress", "rows_read", b"rows_read", "rows_written", b"rows_written", "verification", b"verification"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -223,6 +237,10 @@ class TablePlan(_message.Message):
     SYNTHESIZE_FIELD_NUMBER: _builtins.int
     REFERENCES_FIELD_NUMBER: _builtins.int
     SPLIT_KEYS_FIELD_NUMBER: _builtins.int
+    CHECKED_REFERENCES_FIELD_NUMBER: _builtins.int
+    SUBSET_ROOT_FIELD_NUMBER: _builtins.int
+    RELAXED_REFERENCES_FIELD_NUMBER: _builtins.int
+    LOAD_GROUP_FIELD_NUMBER: _builtins.int
     schema: _builtins.str
     """Schema name."""
     name: _builtins.str
@@ -231,6 +249,15 @@ class TablePlan(_message.Message):
     """Row count estimated from catalog statistics, or counted when the table is subset."""
     where: _builtins.str
     """SQL predicate in the source's dialect selecting the rows to copy; empty copies all."""
+    subset_root: _builtins.bool
+    """The job gives this table a where-clause of its own (a subset root): the run warns when
+    it keeps no row.
+    """
+    load_group: _builtins.str
+    """Set on every table of such a cycle, the same for all of them: one step writes the group,
+    in plan order, in one transaction where the destination needs it. Its tables are adjacent
+    in the plan and share their depends_on; none is split into key ranges.
+    """
     @_builtins.property
     def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnPlan]:
         """Columns in source order."""
@@ -270,6 +297,20 @@ class TablePlan(_message.Message):
         part.
         """
 
+    @_builtins.property
+    def checked_references(self) -> _containers.RepeatedCompositeFieldContainer[_ml_pb2.ForeignKeyReference]:
+        """Every foreign key of the table to a table the run writes, declared and virtual, deferred
+        ones included, in source names: after the copies the run counts, in each destination, the
+        rows whose reference dangles, and fails on any.
+        """
+
+    @_builtins.property
+    def relaxed_references(self) -> _containers.RepeatedCompositeFieldContainer[_ml_pb2.ForeignKeyReference]:
+        """Foreign keys of a cycle no nullable column breaks that may name rows written after this
+        table's, in source names; left out of references. Loaded as pg_restore does: the
+        destination checks them only once the whole load group is written.
+        """
+
     def __init__(
         self,
         *,
@@ -285,10 +326,14 @@ class TablePlan(_message.Message):
         synthesize: Global___SynthesizePlan | None = ...,
         references: _abc.Iterable[_ml_pb2.ForeignKeyReference] | None = ...,
         split_keys: _abc.Iterable[Global___KeyValues] | None = ...,
+        checked_references: _abc.Iterable[_ml_pb2.ForeignKeyReference] | None = ...,
+        subset_root: _builtins.bool = ...,
+        relaxed_references: _abc.Iterable[_ml_pb2.ForeignKeyReference] | None = ...,
+        load_group: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["synthesize", b"synthesize"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "name", b"name", "primary_key", b"primary_key", "references", b"references", "schema", b"schema", "split_keys", b"split_keys", "synthesize", b"synthesize", "where", b"where"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checked_references", b"checked_references", "columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "load_group", b"load_group", "name", b"name", "primary_key", b"primary_key", "references", b"references", "relaxed_references", b"relaxed_references", "schema", b"schema", "split_keys", b"split_keys", "subset_root", b"subset_root", "synthesize", b"synthesize", "where", b"where"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -453,6 +498,7 @@ class DestinationPlan(_message.Message):
     SCHEMA_MAP_FIELD_NUMBER: _builtins.int
     TABLE_MAP_FIELD_NUMBER: _builtins.int
     SKIP_FOREIGN_KEY_VIOLATIONS_FIELD_NUMBER: _builtins.int
+    INIT_SCHEMA_VIEWS_FIELD_NUMBER: _builtins.int
     connection_id: _builtins.str
     """The destination connection's id."""
     truncate_before_insert: _builtins.bool
@@ -463,6 +509,8 @@ class DestinationPlan(_message.Message):
     """What to do with rows whose key already exists."""
     skip_foreign_key_violations: _builtins.bool
     """Leave out rows whose references the destination cannot satisfy, counted as skipped."""
+    init_schema_views: _builtins.bool
+    """With init_schema, also create the source's views after the tables."""
     @_builtins.property
     def schema_map(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Source schema to destination schema."""
@@ -481,10 +529,11 @@ class DestinationPlan(_message.Message):
         schema_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         table_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         skip_foreign_key_violations: _builtins.bool = ...,
+        init_schema_views: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "init_schema", b"init_schema", "on_conflict", b"on_conflict", "schema_map", b"schema_map", "skip_foreign_key_violations", b"skip_foreign_key_violations", "table_map", b"table_map", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "init_schema", b"init_schema", "init_schema_views", b"init_schema_views", "on_conflict", b"on_conflict", "schema_map", b"schema_map", "skip_foreign_key_violations", b"skip_foreign_key_violations", "table_map", b"table_map", "truncate_before_insert", b"truncate_before_insert"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -625,22 +674,52 @@ class PrepareDestinationsResult(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CREATED_TABLES_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def created_tables(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Tables created because init_schema was set, qualified names."""
+
+    @_builtins.property
+    def created(self) -> _containers.RepeatedCompositeFieldContainer[Global___DestinationTables]:
+        """The same tables by destination, in plan order."""
 
     def __init__(
         self,
         *,
         created_tables: _abc.Iterable[_builtins.str] | None = ...,
+        created: _abc.Iterable[Global___DestinationTables] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_tables", b"created_tables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "created_tables", b"created_tables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PrepareDestinationsResult: _TypeAlias = PrepareDestinationsResult  # noqa: Y015
+
+@_typing.final
+class DestinationTables(_message.Message):
+    """DestinationTables names tables of one destination."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tables(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Qualified names, as the destination names them."""
+
+    def __init__(
+        self,
+        *,
+        tables: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tables", b"tables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DestinationTables: _TypeAlias = DestinationTables  # noqa: Y015
 
 @_typing.final
 class SyncTableInput(_message.Message):
@@ -739,10 +818,17 @@ class TableCheckpoint(_message.Message):
     LAST_KEY_FIELD_NUMBER: _builtins.int
     ROWS_READ_FIELD_NUMBER: _builtins.int
     ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
+    ROWS_SKIPPED_FIELD_NUMBER: _builtins.int
     rows_read: _builtins.int
     """Rows read and committed up to that row."""
     rows_written: _builtins.int
-    """Rows written up to that row, counted once per destination."""
+    """Rows written and committed up to that row, counted once per destination; skipped rows
+    excluded.
+    """
+    rows_skipped: _builtins.int
+    """Rows left out up to that row because a reference would have dangled, counted once per
+    destination.
+    """
     @_builtins.property
     def last_key(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Primary-key values of the last committed row, in key order, in the source's text form."""
@@ -753,10 +839,11 @@ class TableCheckpoint(_message.Message):
         last_key: _abc.Iterable[_builtins.str] | None = ...,
         rows_read: _builtins.int = ...,
         rows_written: _builtins.int = ...,
+        rows_skipped: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_key", b"last_key", "rows_read", b"rows_read", "rows_written", b"rows_written"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_key", b"last_key", "rows_read", b"rows_read", "rows_skipped", b"rows_skipped", "rows_written", b"rows_written"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -787,7 +874,9 @@ class SyncTablesInput(_message.Message):
 
     @_builtins.property
     def tables(self) -> _containers.RepeatedCompositeFieldContainer[Global___TablePlan]:
-        """The tables, none depending on another of them."""
+        """The tables, none depending on another of them; or the tables of one load group, in plan
+        order, written as one (a retry writes them all again).
+        """
 
     def __init__(
         self,
@@ -959,6 +1048,76 @@ class FinishDestinationsResult(_message.Message):
 Global___FinishDestinationsResult: _TypeAlias = FinishDestinationsResult  # noqa: Y015
 
 @_typing.final
+class VerifyDestinationsInput(_message.Message):
+    """VerifyDestinationsInput checks what the run wrote, after the destinations are finished."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    PLAN_FIELD_NUMBER: _builtins.int
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    PREPARED_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    """The job being run."""
+    account_id: _builtins.str
+    """The account owning the job."""
+    @_builtins.property
+    def plan(self) -> Global___SyncPlan:
+        """The run's plan."""
+
+    @_builtins.property
+    def progress(self) -> Global___SyncProgress:
+        """Every table's final counts."""
+
+    @_builtins.property
+    def prepared(self) -> Global___PrepareDestinationsResult:
+        """What preparing the destinations did: the tables it created are counted like the emptied
+        ones.
+        """
+
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        account_id: _builtins.str = ...,
+        plan: Global___SyncPlan | None = ...,
+        progress: Global___SyncProgress | None = ...,
+        prepared: Global___PrepareDestinationsResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan", "prepared", b"prepared", "progress", b"progress"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "job_id", b"job_id", "plan", b"plan", "prepared", b"prepared", "progress", b"progress"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyDestinationsInput: _TypeAlias = VerifyDestinationsInput  # noqa: Y015
+
+@_typing.final
+class VerifyDestinationsResult(_message.Message):
+    """VerifyDestinationsResult is the verification; the run fails when it lists failures."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERIFICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def verification(self) -> _job_pb2.RunVerification:
+        """Counts, integrity, warnings and failures."""
+
+    def __init__(
+        self,
+        *,
+        verification: _job_pb2.RunVerification | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["verification", b"verification"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["verification", b"verification"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyDestinationsResult: _TypeAlias = VerifyDestinationsResult  # noqa: Y015
+
+@_typing.final
 class TableProgress(_message.Message):
     """TableProgress is one table's progress as reported by its activity."""
 
@@ -1103,21 +1262,29 @@ class SetSyncProgressRequest(_message.Message):
 
     TABLE_FIELD_NUMBER: _builtins.int
     PART_FIELD_NUMBER: _builtins.int
+    COMMITTED_FIELD_NUMBER: _builtins.int
     part: _builtins.int
     """The part reporting (KeyRange.index); 0 for a table copied whole."""
     @_builtins.property
     def table(self) -> Global___TableProgress:
         """One table's progress, or one part's when the table is copied in key ranges."""
 
+    @_builtins.property
+    def committed(self) -> Global___TableCheckpoint:
+        """The part's last commit: the counts the destination keeps if the part fails now. A failed
+        table reports these, not the rows its failed attempt had sent but not committed.
+        """
+
     def __init__(
         self,
         *,
         table: Global___TableProgress | None = ...,
         part: _builtins.int = ...,
+        committed: Global___TableCheckpoint | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["table", b"table"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["committed", b"committed", "table", b"table"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["part", b"part", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed", b"committed", "part", b"part", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,7 +26,15 @@ from services.common.errors import (
     InvalidArgumentError,
 )
 from services.common.logging import scrub
-from services.engine.connectors.base import BATCH_ROWS, FillRequest, ReadRequest, WriteRequest
+from services.engine.connectors.base import (
+    BATCH_ROWS,
+    FillRequest,
+    LoadGroup,
+    ReadRequest,
+    Reference,
+    WriteRequest,
+)
+from services.engine.connectors.key_checks import check_keys, declared_keys
 from services.engine.connectors.keyset import split_query
 from services.engine.connectors.mysql.arrow_text import (
     Target,
@@ -36,11 +44,16 @@ from services.engine.connectors.mysql.arrow_text import (
     values_rows,
 )
 from services.engine.connectors.mysql.catalog import introspect
-from services.engine.connectors.mysql.ddl import create_table_statements, names, quote
+from services.engine.connectors.mysql.ddl import (
+    create_table_statements,
+    foreign_key_statements,
+    names,
+    quote,
+)
 from services.engine.connectors.mysql.grants import read_grants
-from services.engine.connectors.references import references_hold
+from services.engine.connectors.references import dangling_query, references_hold
 from services.engine.connectors.select import select_query
-from services.engine.connectors.targets import tables_to_create
+from services.engine.connectors.targets import foreign_keys_to_add, tables_to_create
 from services.engine.schema import Schema, Table
 from veilsync.v1 import job_pb2
 
@@ -118,6 +131,7 @@ class MysqlDatabase:
         }
         self.default_schema = database
         self._bulk = bulk  # None: LOAD DATA where the server allows it, else INSERT
+        self._checks_off = False  # while a load group loads: sessions skip foreign-key checks
 
     @contextmanager
     def _connect(self, text_only: bool = False) -> Iterator["pymysql.connections.Connection[Any]"]:
@@ -135,7 +149,7 @@ class MysqlDatabase:
             raise DatabaseUnavailableError(scrub(f"{self._url.split('@')[-1]}: {err}")) from err
         try:
             with conn.cursor() as cur:
-                cur.execute(_SESSION)
+                cur.execute(_SESSION + (", foreign_key_checks = 0" if self._checks_off else ""))
             yield conn
             conn.commit()
         except pymysql.MySQLError as err:
@@ -175,6 +189,9 @@ class MysqlDatabase:
     def count(self, schema: str, table: str, where: str = "") -> int:
         condition = f" WHERE {where}" if where else ""
         return int(self._scalar(f"SELECT COUNT(*) FROM {quote(schema)}.{quote(table)}{condition}"))
+
+    def dangling(self, schema: str, table: str, reference: Reference) -> int:
+        return int(self._scalar(dangling_query((schema, table), reference, quote)))
 
     def split_keys(
         self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
@@ -225,7 +242,7 @@ class MysqlDatabase:
         targets = tables_to_create(tables, existing, self.target_name)
         if not targets:
             return []
-        statements = create_table_statements(targets, source_engine, existing, self.target_name)
+        statements = create_table_statements(targets, source_engine)
         with self._connect() as conn, conn.cursor() as cur:
             for statement in statements:
                 try:
@@ -236,6 +253,36 @@ class MysqlDatabase:
                         "job.destinations", f"MySQL refused {statement[:200]}: {err.args[-1]}"
                     ) from err
         return [f"{schema}.{name}" for _, (schema, name) in targets]
+
+    def add_foreign_keys(self, tables: Sequence[Table]) -> list[str]:
+        keys = foreign_keys_to_add(tables, self.introspect(), self.target_name)
+        # Checked by query first, then added unchecked: an InnoDB table gains a checked key
+        # only by being copied whole, once per key.
+        check_keys(self, keys, "so the foreign key cannot be added")
+        if keys:
+            with self._connect() as conn, conn.cursor() as cur:
+                cur.execute("SET foreign_key_checks = 0")
+                for statement in foreign_key_statements(keys):
+                    cur.execute(statement)
+        return [f"{schema}.{table}.{fk.name[:64]}" for (schema, table), fk in keys]
+
+    def relaxed_load_refusal(self, group: LoadGroup) -> str | None:
+        return None  # foreign_key_checks is any session's to turn off
+
+    @contextmanager
+    def relaxed_load(self, group: LoadGroup) -> Iterator[None]:
+        # MySQL cannot defer a foreign key: the group's writers skip every check, and a query
+        # afterwards finds any row that a key of the group's tables would have refused.
+        self._checks_off = True
+        try:
+            yield
+        finally:
+            self._checks_off = False
+        check_keys(
+            self,
+            declared_keys(self.introspect(), group.tables),
+            "written with foreign_key_checks off to load a foreign-key cycle",
+        )
 
     def truncate(self, tables: Sequence[tuple[str, str]]) -> None:
         existing = self.existing_tables()
@@ -420,10 +467,12 @@ class _MysqlWriter:
         ]
         with _in_memory_file(data) as path, self._bulk.conn.cursor() as cur:
             # The file is binary so blob bytes pass unchanged; text columns read it as utf8mb4.
+            # The path inlined, escaped by the driver: with parameters, a % in a column's
+            # name would be taken for a placeholder.
             loaded = cur.execute(
-                f"LOAD DATA LOCAL INFILE %s INTO TABLE {self._into} CHARACTER SET binary "
-                f"({', '.join(fields)})" + (f" SET {', '.join(sets)}" if sets else ""),
-                (path,),
+                f"LOAD DATA LOCAL INFILE {self._bulk.conn.escape(path)} INTO TABLE {self._into} "
+                f"CHARACTER SET binary ({', '.join(fields)})"
+                + (f" SET {', '.join(sets)}" if sets else "")
             )
             if loaded != batch.num_rows or cur.warning_count:
                 # LOCAL turns errors into warnings and skips the row: fail like INSERT would.

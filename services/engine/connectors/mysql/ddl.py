@@ -1,10 +1,10 @@
 """CREATE statements for init_schema on a MySQL/MariaDB destination."""
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from services.engine.connectors.mysql.types import mysql_column_type
-from services.engine.schema import Column, Table
+from services.engine.schema import Column, ForeignKey, Table
 
 Target = tuple[Table, tuple[str, str]]
 
@@ -62,18 +62,11 @@ def _column_sql(column: Column, source_engine: str, keys: set[str]) -> str:
     return " ".join(parts)
 
 
-def create_table_statements(
-    targets: Sequence[Target],
-    source_engine: str,
-    existing: set[str],
-    target_name: Callable[[str, str], tuple[str, str]],
-) -> list[str]:
-    """Statements creating the target tables with keys, foreign keys last so order is free.
-    Every column's type is chosen before any statement is returned, so a type that cannot be
-    mapped fails before anything is created."""
-    created = {f"{s}.{n}" for _, (s, n) in targets}
+def create_table_statements(targets: Sequence[Target], source_engine: str) -> list[str]:
+    """Statements creating the target tables with keys; their foreign keys come after the
+    data (foreign_key_statements). Every column's type is chosen before any statement is
+    returned, so a type that cannot be mapped fails before anything is created."""
     tables: list[str] = []
-    foreign_keys: list[str] = []
     for table, (schema, name) in targets:
         keys = {c for key in (table.primary_key, *table.unique) for c in key}
         parts = [_column_sql(c, source_engine, keys) for c in table.columns]
@@ -84,13 +77,15 @@ def create_table_statements(
             f"CREATE TABLE {quote(schema)}.{quote(name)} ({', '.join(parts)}) "
             "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
         )
-        for fk in table.foreign_keys:
-            ref_schema, ref_name = target_name(fk.ref_schema, fk.ref_table)
-            if f"{ref_schema}.{ref_name}" not in created | existing:
-                continue  # the referenced table is not in this destination
-            foreign_keys.append(
-                f"ALTER TABLE {quote(schema)}.{quote(name)} ADD CONSTRAINT {quote(fk.name[:64])} "
-                f"FOREIGN KEY ({names(fk.columns)}) "
-                f"REFERENCES {quote(ref_schema)}.{quote(ref_name)} ({names(fk.ref_columns)})"
-            )
-    return tables + foreign_keys
+    return tables
+
+
+def foreign_key_statements(keys: Sequence[tuple[tuple[str, str], ForeignKey]]) -> list[str]:
+    """A constraint for each (schema and table, foreign key); MySQL names are at most 64
+    characters."""
+    return [
+        f"ALTER TABLE {quote(schema)}.{quote(table)} ADD CONSTRAINT {quote(fk.name[:64])} "
+        f"FOREIGN KEY ({names(fk.columns)}) "
+        f"REFERENCES {quote(fk.ref_schema)}.{quote(fk.ref_table)} ({names(fk.ref_columns)})"
+        for (schema, table), fk in keys
+    ]

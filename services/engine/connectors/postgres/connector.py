@@ -2,7 +2,7 @@
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -11,23 +11,35 @@ import pyarrow as pa
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from services.common.errors import DatabaseUnavailableError, DataRejectedError
+from services.common.errors import (
+    DatabaseUnavailableError,
+    DataRejectedError,
+    FailedPreconditionError,
+)
 from services.common.logging import scrub
 from services.engine.connectors.arrow_csv import read_csv_batches, to_csv
 from services.engine.connectors.base import (
     BATCH_BYTES,
     FillRequest,
+    LoadGroup,
     ReadRequest,
     Reference,
     WriteRequest,
 )
 from services.engine.connectors.keyset import split_query
 from services.engine.connectors.postgres.catalog import introspect
-from services.engine.connectors.postgres.ddl import create_table_statements, quoted
-from services.engine.connectors.references import references_hold
+from services.engine.connectors.postgres.ddl import (
+    create_table_statements,
+    foreign_key_statements,
+    quoted,
+)
+from services.engine.connectors.postgres.ddl_objects import create_views
+from services.engine.connectors.postgres.deferral import defer, refusal, relaxed_constraints
+from services.engine.connectors.postgres.objects import views
+from services.engine.connectors.references import dangling_query, references_hold
 from services.engine.connectors.select import select_query
-from services.engine.connectors.targets import tables_to_create
-from services.engine.schema import Schema, Table
+from services.engine.connectors.targets import foreign_keys_to_add, tables_to_create
+from services.engine.schema import Schema, Table, View
 from veilsync.v1 import job_pb2
 
 # Both ends speak the same text forms whatever the servers' own defaults are.
@@ -47,6 +59,33 @@ _SESSION = "-c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits
 
 
 _STAGE = sql.Identifier("_veilsync_stage")
+
+# An inheritance parent: read FROM ONLY it, since its children are tables of their own (a
+# partitioned table, whose rows all live in its partitions, is read whole).
+_INHERITANCE_PARENT = (
+    "SELECT c.relkind = 'r' AND c.relhassubclass FROM pg_class c "
+    "WHERE c.oid = to_regclass(format('%%I.%%I', %s::text, %s::text))"
+)
+
+# The sequences feeding each (schema, table) asked for, by column: identity and owned
+# sequences, and any a column's default draws from (Sakila's are owned by nothing).
+_SEQUENCES = """
+SELECT s.schema, s.name, a.attname, format('%%I.%%I', sn.nspname, q.relname)
+FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS s(schema, name, i)
+JOIN pg_class t ON t.oid = to_regclass(format('%%I.%%I', s.schema, s.name))
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_class q ON q.relkind = 'S' AND q.oid IN (
+    SELECT d.objid FROM pg_depend d
+    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+      AND d.refobjid = t.oid AND d.refobjsubid = a.attnum AND d.deptype IN ('a', 'i')
+    UNION
+    SELECT d.refobjid FROM pg_attrdef ad
+    JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+     AND d.refclassid = 'pg_class'::regclass
+    WHERE ad.adrelid = t.oid AND ad.adnum = a.attnum)
+JOIN pg_namespace sn ON sn.oid = q.relnamespace
+ORDER BY s.i, a.attnum
+"""
 COPY_FORMAT = "postgres-csv"  # what read_copy emits and write_copy takes
 
 
@@ -80,10 +119,14 @@ def describe(err: psycopg.Error) -> str:
 
 class _PgWriter:
     """COPY into the table (or a staging table when conflicts must be resolved), one
-    transaction per chunk: `commit` ends the chunk's COPY and makes it durable."""
+    transaction per chunk: `commit` ends the chunk's COPY and makes it durable. Within a load
+    group (`commits` off) it only ends the chunk: the group's transaction commits once."""
 
-    def __init__(self, conn: psycopg.Connection[Any], request: WriteRequest) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], request: WriteRequest, commits: bool = True
+    ) -> None:
         self._conn, self._target = conn, _ident(request.schema, request.table)
+        self._commits = commits
         self._columns, self._key_columns = request.columns, request.key_columns
         self._on_conflict = request.on_conflict
         self._keep = _references_hold(request.references)
@@ -154,7 +197,10 @@ class _PgWriter:
                         self._keep,
                     )
                 )
-        self._conn.commit()
+                if not self._commits:  # ON COMMIT DROP would wait for the group's end
+                    self._conn.execute(sql.SQL("DROP TABLE {}").format(_STAGE))
+        if self._commits:
+            self._conn.commit()
 
     def rows_skipped(self) -> int:
         return self._skipped
@@ -177,6 +223,8 @@ class PostgresDatabase:
         self._sharing = False
         self._idle: psycopg.Connection[Any] | None = None  # the shared one, when not in use
         self._lock = threading.Lock()
+        self._parents: dict[tuple[str, str], bool] = {}  # inheritance parents, as found
+        self._group: psycopg.Connection[Any] | None = None  # a load group's, while it loads
 
     @contextmanager
     def sharing_connection(self) -> Iterator[None]:
@@ -198,19 +246,21 @@ class PostgresDatabase:
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection whose work commits on success; driver errors become domain errors.
-        While sharing, the idle shared connection when there is one, kept after a clean end."""
+        While sharing, the idle shared connection when there is one, kept after a clean end.
+        While a load group loads, its connection, whose transaction commits when it ends."""
+        if self._group is not None:
+            with _translated(self._group):
+                yield self._group
+            return
         with self._lock:
             conn, self._idle = self._idle, None
         conn = conn or self._open()
         clean = False
         try:
-            yield conn
-            conn.commit()
+            with _translated(conn):
+                yield conn
+                conn.commit()
             clean = True
-        except psycopg.Error as err:
-            if conn.broken or isinstance(err, _TRANSIENT):
-                raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
-            raise DataRejectedError(describe(err)) from err
         finally:
             with self._lock:
                 keep = clean and self._sharing and self._idle is None
@@ -226,28 +276,50 @@ class PostgresDatabase:
 
     def introspect(self) -> Schema:
         with self._connect() as conn:
-            return Schema(introspect(conn), self.default_schema, self.engine)
+            tables = introspect(conn)
+            return Schema(tables, self.default_schema, self.engine, views=views(conn))
+
+    def _only(self, conn: psycopg.Connection[Any], schema: str, table: str) -> bool:
+        """Whether the table is an inheritance parent, to be read FROM ONLY."""
+        if (schema, table) not in self._parents:
+            row = conn.execute(_INHERITANCE_PARENT, (schema, table)).fetchone()
+            if row is None or row[0] is None:
+                return False  # no such table (yet): nothing to remember
+            self._parents[(schema, table)] = bool(row[0])
+        return self._parents[(schema, table)]
 
     def count(self, schema: str, table: str, where: str = "") -> int:
-        query = sql.SQL("SELECT count(*) FROM {}").format(_ident(schema, table))
-        if where:
-            query += sql.SQL(" WHERE ") + sql.SQL(where)
         with self._connect() as conn:
+            only = sql.SQL("ONLY " if self._only(conn, schema, table) else "")
+            query = sql.SQL("SELECT count(*) FROM {}{}").format(only, _ident(schema, table))
+            if where:
+                query += sql.SQL(" WHERE ") + sql.SQL(where)
             result = conn.execute(query).fetchone()
+            return int(result[0]) if result else 0
+
+    def dangling(self, schema: str, table: str, reference: Reference) -> int:
+        query = dangling_query((schema, table), reference, quoted)
+        with self._connect() as conn:
+            # Without parameters: a % in a quoted name stays a %.
+            result = conn.execute(sql.SQL(query)).fetchone()
             return int(result[0]) if result else 0
 
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
         # Always the SELECT form: as fast as COPY of the table, and it reads a partitioned
         # table through its parent.
-        statement, params = _copy_out(request)
-        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params) as copy:
-            yield from read_csv_batches(copy, request.columns, BATCH_BYTES)
+        with self._connect() as conn:
+            statement, params = _copy_out(request, self._only(conn, request.schema, request.table))
+            with conn.cursor() as cur, cur.copy(statement, params) as copy:
+                yield from read_csv_batches(copy, request.columns, BATCH_BYTES)
 
     def split_keys(
         self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
     ) -> list[list[str]]:
-        query = split_query(schema, table, key, quoted, "{}::text".format, rows, parts, where)
         with self._connect() as conn:
+            only = self._only(conn, schema, table)
+            query = split_query(
+                schema, table, key, quoted, "{}::text".format, rows, parts, where, only
+            )
             return [[str(v) for v in row] for row in conn.execute(sql.SQL(query)).fetchall()]
 
     merge_privileges = ("TEMPORARY",)  # rows to merge wait in a temporary table
@@ -275,10 +347,11 @@ class PostgresDatabase:
     copy_format = COPY_FORMAT
 
     def read_copy(self, request: ReadRequest) -> Iterator[bytes]:
-        statement, params = _copy_out(request)
-        with self._connect() as conn, conn.cursor() as cur, cur.copy(statement, params) as copy:
-            for chunk in copy:
-                yield bytes(chunk)
+        with self._connect() as conn:
+            statement, params = _copy_out(request, self._only(conn, request.schema, request.table))
+            with conn.cursor() as cur, cur.copy(statement, params) as copy:
+                for chunk in copy:
+                    yield bytes(chunk)
 
     def target_name(self, schema: str, table: str) -> tuple[str, str]:
         return (self.default_schema if schema == "main" else schema), table
@@ -297,28 +370,67 @@ class PostgresDatabase:
         if not targets:
             return []
         with self._connect() as conn:
-            statements = create_table_statements(
-                conn, targets, source_engine, existing, self.target_name
-            )
+            statements = create_table_statements(conn, targets, source_engine)
             for statement in statements:
                 conn.execute(statement)
         return [f"{schema}.{name}" for _, (schema, name) in targets]
+
+    def create_views(
+        self, views: Sequence[View], target: Callable[[str, str], tuple[str, str]]
+    ) -> list[str]:
+        present = self.existing_tables()
+        with self._connect() as conn:
+            return create_views(conn, views, present, target)
+
+    def add_foreign_keys(self, tables: Sequence[Table]) -> list[str]:
+        keys = foreign_keys_to_add(tables, self.introspect(), self.target_name)
+        if keys:
+            with self._connect() as conn:
+                for statement in foreign_key_statements(keys):
+                    conn.execute(statement)
+        return [f"{schema}.{table}.{fk.name}" for (schema, table), fk in keys]
+
+    def relaxed_load_refusal(self, group: LoadGroup) -> str | None:
+        with self._connect() as conn:
+            return refusal(relaxed_constraints(conn, group), group)
+
+    @contextmanager
+    def relaxed_load(self, group: LoadGroup) -> Iterator[None]:
+        # One transaction for the whole group, its relaxed constraints deferred: PostgreSQL
+        # checks them when it commits, which a violation fails naming the constraint.
+        with self._connect() as conn:
+            constraints = relaxed_constraints(conn, group)
+            if why := refusal(constraints, group):
+                raise FailedPreconditionError(why)  # made NOT DEFERRABLE since the run began
+            if statement := defer(constraints):
+                conn.execute(statement)
+            self._group = conn
+            try:
+                yield
+            finally:
+                self._group = None
 
     def truncate(self, tables: Sequence[tuple[str, str]]) -> None:
         existing = self.existing_tables()
         present = [t for t in tables if ".".join(t) in existing]
         if present:
             with self._connect() as conn:
-                conn.execute(
-                    sql.SQL("TRUNCATE {} CASCADE").format(
-                        sql.SQL(", ").join(_ident(s, t) for s, t in present)
-                    )
-                )
+                # An inheritance parent loses its own rows only: its children are tables of
+                # their own, which a job may leave alone (ONLY cannot name a partitioned one).
+                parents = {t for t in present if self._only(conn, *t)}
+                for only, group in ((True, parents), (False, set(present) - parents)):
+                    if group:
+                        conn.execute(
+                            sql.SQL("TRUNCATE {}{} CASCADE").format(
+                                sql.SQL("ONLY " if only else ""),
+                                sql.SQL(", ").join(_ident(s, t) for s, t in sorted(group)),
+                            )
+                        )
 
     @contextmanager
     def table_writer(self, request: WriteRequest) -> Iterator[_PgWriter]:
         with self._connect() as conn:
-            writer = _PgWriter(conn, request)
+            writer = _PgWriter(conn, request, commits=self._group is None)
             try:
                 yield writer
             except BaseException as err:
@@ -358,30 +470,41 @@ class PostgresDatabase:
             return cur.rowcount
 
     def reset_sequences(self, tables: Sequence[tuple[str, str]]) -> list[str]:
-        reset: list[str] = []
+        # A sequence several tables draw from (an inheritance parent's and its children's)
+        # goes past the largest value of them all. Names travel as parameters: whatever they
+        # hold, the server quotes them.
+        following: dict[str, int] = {}
         with self._connect() as conn:
-            for schema, table in tables:
-                rows = conn.execute(
-                    "SELECT a.attname, pg_get_serial_sequence(%s, a.attname) FROM pg_attribute a "
-                    "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
-                    (f'"{schema}"."{table}"', f'"{schema}"."{table}"'),
-                ).fetchall()
-                for column, sequence in rows:
-                    if sequence is None:
-                        continue
-                    conn.execute(
-                        sql.SQL(
-                            "SELECT setval(%s, COALESCE((SELECT max({}) FROM {}), 0) + 1, false)"
-                        ).format(sql.Identifier(column), _ident(schema, table)),
-                        (sequence,),
+            found = conn.execute(
+                _SEQUENCES, ([s for s, _ in tables], [t for _, t in tables])
+            ).fetchall()
+            for schema, table, column, sequence in found:
+                row = conn.execute(
+                    sql.SQL("SELECT COALESCE(max({}), 0) + 1 FROM {}").format(
+                        sql.Identifier(column), _ident(schema, table)
                     )
-                    reset.append(sequence)
-        return reset
+                ).fetchone()
+                value = int(row[0]) if row else 1
+                following[sequence] = max(value, following.get(sequence, value))
+            for sequence, value in following.items():
+                conn.execute("SELECT setval(%s::regclass, %s, false)", (sequence, value))
+        return list(following)
 
 
-def _copy_out(request: ReadRequest) -> tuple[sql.Composed, list[str] | None]:
+@contextmanager
+def _translated(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Driver errors as domain errors: worth a retry when the connection or server failed."""
+    try:
+        yield
+    except psycopg.Error as err:
+        if conn.broken or isinstance(err, _TRANSIENT):
+            raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
+        raise DataRejectedError(describe(err)) from err
+
+
+def _copy_out(request: ReadRequest, only: bool) -> tuple[sql.Composed, list[str] | None]:
     """The COPY streaming what `request` reads as CSV, and its parameters."""
-    query, params = select_query(request, quoted, "%s")
+    query, params = select_query(request, quoted, "%s", only)
     # None, not []: without parameters the driver looks for no placeholders, so the query's
     # % stay its own.
     return sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(sql.SQL(query)), params or None
@@ -400,7 +523,8 @@ def _upsert(
     on_conflict: "job_pb2.OnConflict.ValueType",
     keep: sql.SQL | None = None,
 ) -> sql.Composed:
-    insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} AS s ").format(
+    # The copied keys are kept even in a GENERATED ALWAYS identity column, as COPY keeps them.
+    insert = sql.SQL("INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM {} AS s ").format(
         target, _names(columns), _names(columns), stage
     )
     if keep is not None:

@@ -2,16 +2,26 @@
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from services.engine.connectors.mysql.types import postgres_type_for_mysql
-from services.engine.schema import Column, Table, TypeFamily
+from services.engine.connectors.postgres.ddl_objects import (
+    index_statements,
+    parents_first,
+    partition_statements,
+    present_parents,
+    table_clauses,
+    table_suffix,
+    type_statements,
+)
+from services.engine.schema import Column, ForeignKey, Table, TypeFamily
 
-_SEQUENCE_DEFAULT = re.compile(r"^nextval\('(?P<name>[^']+)'::regclass\)$")
+# A default that only draws from its sequence: rewritten to draw from the destination's copy.
+_SEQUENCE_DEFAULT = re.compile(r"^nextval\('(?:[^']|'')+'::regclass\)$")
 
 # Types for columns coming from another engine, by family.
 _FOREIGN_TYPES = {
@@ -31,7 +41,8 @@ Target = tuple[Table, tuple[str, str]]
 
 def _column_type(column: Column, source_engine: str) -> sql.Composable:
     if source_engine == "postgres":
-        return sql.SQL(column.data_type)  # format_type() output: valid SQL by construction
+        # format_type() output, schema-qualified where that matters: valid SQL by construction
+        return sql.SQL(column.qualified_type or column.data_type)
     if source_engine == "mysql":
         return sql.SQL(postgres_type_for_mysql(column))  # explicit table, may refuse the type
     if column.family == TypeFamily.TEXT and column.max_length:
@@ -58,19 +69,25 @@ def _column_sql(column: Column, source_engine: str) -> sql.Composed:
 
 
 def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    """`name` as a PostgreSQL identifier, quoted by the driver."""
+    return sql.Identifier(name).as_string()
 
 
-def _with_local_sequences(table: Table, schema: str) -> Table:
-    """The table with each serial default pointing at a sequence in the table's own
-    destination schema (PostgreSQL requires an owned sequence to share its table's schema)."""
+def _local_sequence(column: Column, schema: str) -> tuple[str, str] | None:
+    """The destination sequence a serial column draws from: the source sequence's name in
+    the table's own destination schema (an owned sequence must share its table's schema)."""
+    return None if column.sequence is None else (schema, column.sequence[1])
+
+
+def _with_local_sequences(conn: psycopg.Connection[Any], table: Table, schema: str) -> Table:
+    """The table with each serial default drawing from its local sequence."""
     columns = []
     for column in table.columns:
-        match = _SEQUENCE_DEFAULT.match(column.default or "")
-        if match:
-            bare = match["name"].rsplit(".", 1)[-1].strip('"').replace('""', '"')
-            local = f"{quoted(schema)}.{quoted(bare)}".replace("'", "''")
-            column = dataclasses.replace(column, default=f"nextval('{local}'::regclass)")
+        local = _local_sequence(column, schema)
+        if local is not None and _SEQUENCE_DEFAULT.match(column.default or ""):
+            name = sql.Identifier(*local).as_string(conn)
+            default = sql.SQL("nextval({}::regclass)").format(sql.Literal(name))
+            column = dataclasses.replace(column, default=default.as_string(conn))
         columns.append(column)
     return dataclasses.replace(table, columns=tuple(columns))
 
@@ -82,82 +99,83 @@ def _names(columns: Sequence[str]) -> sql.Composed:
 def _prerequisites(
     conn: psycopg.Connection[Any], targets: Sequence[Target], source_engine: str
 ) -> list[sql.Composed]:
-    """Schemas, enum types and sequences the tables' columns need."""
+    """Schemas, user types and sequences the tables' columns need."""
     statements: list[sql.Composed] = [
         sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
         for schema in sorted({schema for _, (schema, _) in targets})
     ]
     if source_engine != "postgres":
         return statements
-    seen: set[str] = set()
-    for table, _ in targets:
+    statements += type_statements(conn, targets)
+    seen: set[tuple[str, str]] = set()
+    for table, (schema, _) in targets:
         for column in table.columns:
-            if column.enum_labels and column.data_type not in seen:
-                seen.add(column.data_type)
-                row = conn.execute("SELECT to_regtype(%s)", (column.data_type,)).fetchone()
-                if row is None or row[0] is None:
-                    statements.append(
-                        sql.SQL("CREATE TYPE {} AS ENUM ({})").format(
-                            sql.SQL(column.data_type),
-                            sql.SQL(", ").join(sql.Literal(v) for v in column.enum_labels),
-                        )
-                    )
-            match = _SEQUENCE_DEFAULT.match(column.default or "")
-            if match and match["name"] not in seen:
-                seen.add(match["name"])
+            local = _local_sequence(column, schema)
+            if local is not None and local not in seen:
+                seen.add(local)
                 statements.append(
-                    sql.SQL("CREATE SEQUENCE IF NOT EXISTS {}").format(sql.SQL(match["name"]))
+                    sql.SQL("CREATE SEQUENCE IF NOT EXISTS {}").format(sql.Identifier(*local))
                 )
     return statements
 
 
 def create_table_statements(
-    conn: psycopg.Connection[Any],
-    targets: Sequence[Target],
-    source_engine: str,
-    existing: set[str],
-    target_name: Callable[[str, str], tuple[str, str]],
+    conn: psycopg.Connection[Any], targets: Sequence[Target], source_engine: str
 ) -> list[sql.Composed]:
-    """Statements creating the target tables with keys; foreign keys last, so order is free."""
+    """Statements creating the target tables with keys (from PostgreSQL also their types,
+    checks, partitions, inheritance and indexes); their foreign keys come after the data
+    (foreign_key_statements), as pg_restore adds them."""
     targets = [
-        (_with_local_sequences(table, schema), (schema, name)) for table, (schema, name) in targets
+        (_with_local_sequences(conn, table, schema), (schema, name))
+        for table, (schema, name) in parents_first(targets)
     ]
     statements = _prerequisites(conn, targets, source_engine)
-    created = {f"{s}.{n}" for _, (s, n) in targets}
-    foreign_keys: list[sql.Composed] = []
+    parents = present_parents(conn, targets)
+    owned: set[tuple[str, str]] = set()
     for table, (schema, name) in targets:
         parts = [_column_sql(c, source_engine) for c in table.columns]
         if table.primary_key:
             parts.append(sql.SQL("PRIMARY KEY ({})").format(_names(table.primary_key)))
         parts += [sql.SQL("UNIQUE ({})").format(_names(u)) for u in table.unique]
+        parts += table_clauses(table) if source_engine == "postgres" else []
         statements.append(
-            sql.SQL("CREATE TABLE {} ({})").format(
-                sql.Identifier(schema, name), sql.SQL(", ").join(parts)
+            sql.SQL("CREATE TABLE {} ({}){}").format(
+                sql.Identifier(schema, name),
+                sql.SQL(", ").join(parts),
+                table_suffix(table, parents),
             )
         )
+        statements += partition_statements(table)
+        statements += index_statements(table, schema, name)
         for column in table.columns:
-            if match := _SEQUENCE_DEFAULT.match(column.default or ""):
-                # Owned sequences are found by pg_get_serial_sequence when keys are reset.
+            local = _local_sequence(column, schema)
+            if local is not None and local not in owned:
+                # Dropped with its first table, as a serial's is (children of an inheritance
+                # parent draw from the parent's sequence, and come after it).
+                owned.add(local)
                 statements.append(
                     sql.SQL("ALTER SEQUENCE {} OWNED BY {}.{}").format(
-                        sql.SQL(match["name"]),
+                        sql.Identifier(*local),
                         sql.Identifier(schema, name),
                         sql.Identifier(column.name),
                     )
                 )
-        for fk in table.foreign_keys:
-            ref_schema, ref_name = target_name(fk.ref_schema, fk.ref_table)
-            if f"{ref_schema}.{ref_name}" not in created | existing:
-                continue  # the referenced table is not in this destination
-            foreign_keys.append(
-                sql.SQL(
-                    "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})"
-                ).format(
-                    sql.Identifier(schema, name),
-                    sql.Identifier(fk.name),
-                    _names(fk.columns),
-                    sql.Identifier(ref_schema, ref_name),
-                    _names(fk.ref_columns),
-                )
-            )
-    return statements + foreign_keys
+    return statements
+
+
+def foreign_key_statements(
+    keys: Sequence[tuple[tuple[str, str], ForeignKey]],
+) -> list[sql.Composed]:
+    """A constraint for each (schema and table, foreign key), added after the data: adding it
+    checks the rows. DEFERRABLE where the key is marked so (INITIALLY IMMEDIATE all the same)."""
+    return [
+        sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){}").format(
+            sql.Identifier(*table),
+            sql.Identifier(fk.name),
+            _names(fk.columns),
+            sql.Identifier(fk.ref_schema, fk.ref_table),
+            _names(fk.ref_columns),
+            sql.SQL(" DEFERRABLE" if fk.deferrable else ""),
+        )
+        for table, fk in keys
+    ]

@@ -9,9 +9,17 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from services.common.errors import DatabaseUnavailableError, DataRejectedError
-from services.engine.connectors.base import BATCH_ROWS, FillRequest, ReadRequest, WriteRequest
+from services.engine.connectors.base import (
+    BATCH_ROWS,
+    FillRequest,
+    LoadGroup,
+    ReadRequest,
+    Reference,
+    WriteRequest,
+)
+from services.engine.connectors.key_checks import check_keys, declared_keys
 from services.engine.connectors.keyset import split_query
-from services.engine.connectors.references import references_hold
+from services.engine.connectors.references import dangling_query, references_hold
 from services.engine.connectors.select import select_query
 from services.engine.connectors.sqlite.access import may_open
 from services.engine.connectors.targets import tables_to_create
@@ -174,6 +182,11 @@ class SqliteDatabase:
             row = conn.execute(query + (f" WHERE {where}" if where else "")).fetchone()
             return int(row[0])
 
+    def dangling(self, schema: str, table: str, reference: Reference) -> int:
+        with self._connect() as conn:
+            query = dangling_query((schema, table), reference, _quote)
+            return int(conn.execute(query).fetchone()[0])
+
     def split_keys(
         self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
     ) -> list[list[str]]:
@@ -221,6 +234,27 @@ class SqliteDatabase:
             for fk in table.foreign_keys
         ]
         return f"CREATE TABLE {_quote(name)} ({', '.join(parts)})"
+
+    def add_foreign_keys(self, tables: Sequence[Table]) -> list[str]:
+        # SQLite adds no constraint to a table: init_schema declared the keys with it. This
+        # connector never turns foreign_keys on, so the load did not check them: here they are.
+        targets = [self.target_name(t.schema, t.name) for t in tables]
+        check_keys(self, declared_keys(self.introspect(), targets), "checked after the load")
+        return []
+
+    def relaxed_load_refusal(self, group: LoadGroup) -> str | None:
+        return None
+
+    @contextmanager
+    def relaxed_load(self, group: LoadGroup) -> Iterator[None]:
+        # With foreign_keys off (never turned on here) SQLite checks nothing as rows go in,
+        # and defer_foreign_keys would change nothing: the keys are checked once all is in.
+        yield
+        check_keys(
+            self,
+            declared_keys(self.introspect(), group.tables),
+            "written unchecked to load a foreign-key cycle",
+        )
 
     def truncate(self, tables: Sequence[tuple[str, str]]) -> None:
         existing = self.existing_tables()

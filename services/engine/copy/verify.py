@@ -1,0 +1,95 @@
+"""A run's check of its own result, once the last row is written and before it reports
+success: per table, the counts and (where the run emptied or created the table) the rows the
+destinations hold; in every destination, the rows whose foreign keys dangle; and warnings
+that do not fail the run. Reads the destinations only."""
+
+from collections.abc import Callable, Collection, Sequence
+
+from services.engine.copy.table_copy import Destination, destination_reference
+from veilsync.temporal.v1 import ml_pb2, sync_pb2
+from veilsync.v1 import job_pb2
+
+
+def verify_run(
+    destinations: Sequence[Destination],
+    plan: sync_pb2.SyncPlan,
+    progress: sync_pb2.SyncProgress,
+    created: Sequence[Collection[str]] = (),
+    beat: Callable[[], None] = lambda: None,
+) -> job_pb2.RunVerification:
+    """The verification of a finished run whose final counts are `progress`; `created` holds
+    the tables (destination names) the run created in each destination. The run must fail
+    when it lists failures. `beat` is called after each table, whose queries may be long."""
+    done = {t.table: t for t in progress.tables}
+    verification = job_pb2.RunVerification()
+    for table in plan.tables:
+        name = f"{table.schema}.{table.name}"
+        counts = done.get(name, sync_pb2.TableProgress())
+        entry = verification.tables.add(
+            table=name,
+            rows_read=counts.rows_read,
+            rows_written=counts.rows_written,
+            rows_skipped=counts.rows_skipped,
+        )
+        _count_present(destinations, table, created, entry, verification)
+        if table.subset_root and counts.rows_written == 0:
+            verification.warnings.append(
+                f"subset root {name} kept 0 rows: its where-clause matched no row it could keep"
+            )
+        for ref in table.checked_references:
+            for destination in destinations:
+                _check_reference(destination, table, ref, len(destinations) > 1, verification)
+        beat()
+    return verification
+
+
+def _count_present(
+    destinations: Sequence[Destination],
+    table: sync_pb2.TablePlan,
+    created: Sequence[Collection[str]],
+    entry: job_pb2.TableVerification,
+    verification: job_pb2.RunVerification,
+) -> None:
+    """The rows the destinations hold, compared with the rows written, when the run emptied
+    or created the table in every destination: rows kept from before would make any other
+    count meaningless."""
+    targets = [d.target(table.schema, table.name) for d in destinations]
+    for index, (destination, target) in enumerate(zip(destinations, targets, strict=True)):
+        made = created[index] if index < len(created) else ()
+        if not (destination.plan.truncate_before_insert or ".".join(target) in made):
+            return
+    entry.rows_present = sum(
+        d.database.count(*t) for d, t in zip(destinations, targets, strict=True)
+    )
+    if entry.rows_present != entry.rows_written:
+        verification.failures.append(
+            f"{entry.table}: {entry.rows_written} rows written but {entry.rows_present} present "
+            f"after the run ({entry.rows_read} read, {entry.rows_skipped} skipped)"
+        )
+
+
+def _check_reference(
+    destination: Destination,
+    table: sync_pb2.TablePlan,
+    ref: ml_pb2.ForeignKeyReference,
+    name_destination: bool,
+    verification: job_pb2.RunVerification,
+) -> None:
+    verification.references_checked += 1
+    target = destination.target(table.schema, table.name)
+    rows = destination.database.dangling(*target, destination_reference(destination, ref))
+    if not rows:
+        return
+    found = verification.dangling.add(
+        table=f"{table.schema}.{table.name}",
+        columns=ref.columns,
+        referenced_table=f"{ref.referenced_schema}.{ref.referenced_table}",
+        referenced_columns=ref.referenced_columns,
+        destination_connection_id=destination.plan.connection_id,
+        rows=rows,
+    )
+    where = f" in destination {found.destination_connection_id}" if name_destination else ""
+    verification.failures.append(
+        f"{found.table} ({', '.join(found.columns)}) -> {found.referenced_table} "
+        f"({', '.join(found.referenced_columns)}): {rows} rows dangle{where}"
+    )
