@@ -59,10 +59,12 @@ def get(cli: CliContext, run_id: str) -> None:
 
 def _print_verification(verification: job_pb2.RunVerification) -> None:
     """Per-table counts, the integrity of the references written, and warnings."""
-    grid = table("TABLE", "READ", "WRITTEN", "SKIPPED", "PRESENT", title="verification")
+    grid = table("TABLE", "READ", "WRITTEN", "SKIPPED", "PRESENT", "LEFT OUT", title="verification")
     for t in verification.tables:
         present = str(t.rows_present) if t.HasField("rows_present") else "-"
-        grid.add_row(t.table, str(t.rows_read), str(t.rows_written), str(t.rows_skipped), present)
+        left_out = str(t.rows_left_out) if t.HasField("rows_left_out") else "-"
+        counts = (t.rows_read, t.rows_written, t.rows_skipped)
+        grid.add_row(t.table, *map(str, counts), present, left_out)
     out.print(grid)
     checked, dangling = verification.references_checked, len(verification.dangling)
     if dangling:

@@ -322,10 +322,14 @@ class SyncActivities(JobActivities):
     def verify_destinations(
         self, request: sync_pb2.VerifyDestinationsInput
     ) -> sync_pb2.VerifyDestinationsResult:
-        destinations = self._destinations(request.account_id, list(request.plan.destinations))
+        plan = request.plan
+        source = open_database(
+            self._directory.connection_url(request.account_id, plan.source_connection_id)
+        )
+        destinations = self._destinations(request.account_id, list(plan.destinations))
         created = [set(d.tables) for d in request.prepared.created]
         verification = verify_run(
-            destinations, request.plan, request.progress, created, activity.heartbeat
+            source, destinations, plan, request.progress, created, activity.heartbeat
         )
         return sync_pb2.VerifyDestinationsResult(verification=verification)
 

@@ -184,6 +184,9 @@ async def test_a_subset_root_that_keeps_no_row_is_a_warning(
     warning = "subset root public.customers kept 0 rows"
     assert [w for w in run.verification.warnings if warning in w]
     assert f"warning: {warning}" in await runs_get(api, run.id)
+    # Every source row of the subsetted tables was left out, and the run says how many.
+    for table in run.verification.tables:
+        assert table.rows_read == 0 < table.rows_left_out, table.table
 
 
 EVENTS = """

@@ -1000,6 +1000,7 @@ class TableVerification(_message.Message):
     ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
     ROWS_SKIPPED_FIELD_NUMBER: _builtins.int
     ROWS_PRESENT_FIELD_NUMBER: _builtins.int
+    ROWS_LEFT_OUT_FIELD_NUMBER: _builtins.int
     table: _builtins.str
     """Qualified source table name."""
     rows_read: _builtins.int
@@ -1012,6 +1013,10 @@ class TableVerification(_message.Message):
     """Rows the destination tables hold after the run; counted only when the run emptied or
     created the table in every destination, and then equal to rows_written or the run fails.
     """
+    rows_left_out: _builtins.int
+    """Source rows the subset did not keep (the table's rows not read); counted only for tables
+    the subset chooses rows of.
+    """
     def __init__(
         self,
         *,
@@ -1020,13 +1025,19 @@ class TableVerification(_message.Message):
         rows_written: _builtins.int = ...,
         rows_skipped: _builtins.int = ...,
         rows_present: _builtins.int | None = ...,
+        rows_left_out: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_rows_present", b"_rows_present", "rows_present", b"rows_present"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_rows_left_out", b"_rows_left_out", "_rows_present", b"_rows_present", "rows_left_out", b"rows_left_out", "rows_present", b"rows_present"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_rows_present", b"_rows_present", "rows_present", b"rows_present", "rows_read", b"rows_read", "rows_skipped", b"rows_skipped", "rows_written", b"rows_written", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_rows_left_out", b"_rows_left_out", "_rows_present", b"_rows_present", "rows_left_out", b"rows_left_out", "rows_present", b"rows_present", "rows_read", b"rows_read", "rows_skipped", b"rows_skipped", "rows_written", b"rows_written", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__rows_left_out: _TypeAlias = _typing.Literal["rows_left_out"]  # noqa: Y015
+    _WhichOneofArgType__rows_left_out: _TypeAlias = _typing.Literal["_rows_left_out", b"_rows_left_out"]  # noqa: Y015
     _WhichOneofReturnType__rows_present: _TypeAlias = _typing.Literal["rows_present"]  # noqa: Y015
     _WhichOneofArgType__rows_present: _TypeAlias = _typing.Literal["_rows_present", b"_rows_present"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__rows_left_out) -> _WhichOneofReturnType__rows_left_out | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__rows_present) -> _WhichOneofReturnType__rows_present | None: ...
 
 Global___TableVerification: _TypeAlias = TableVerification  # noqa: Y015

@@ -5,12 +5,14 @@ that do not fail the run. Reads the destinations only."""
 
 from collections.abc import Callable, Collection, Sequence
 
+from services.engine.connectors.base import Database
 from services.engine.copy.table_copy import Destination, destination_reference
 from veilsync.temporal.v1 import ml_pb2, sync_pb2
 from veilsync.v1 import job_pb2
 
 
 def verify_run(
+    source: Database,
     destinations: Sequence[Destination],
     plan: sync_pb2.SyncPlan,
     progress: sync_pb2.SyncProgress,
@@ -18,8 +20,8 @@ def verify_run(
     beat: Callable[[], None] = lambda: None,
 ) -> job_pb2.RunVerification:
     """The verification of a finished run whose final counts are `progress`; `created` holds
-    the tables (destination names) the run created in each destination. The run must fail
-    when it lists failures. `beat` is called after each table, whose queries may be long."""
+    the tables (destination names) the run created in each destination. The source is only
+    counted, for the rows a subset left out. The run must fail when it lists failures. `beat` is called after each table, whose queries may be long."""
     done = {t.table: t for t in progress.tables}
     verification = job_pb2.RunVerification()
     for table in plan.tables:
@@ -32,6 +34,8 @@ def verify_run(
             rows_skipped=counts.rows_skipped,
         )
         _count_present(destinations, table, created, entry, verification)
+        if table.where and not table.HasField("synthesize"):
+            entry.rows_left_out = source.count(table.schema, table.name) - counts.rows_read
         if table.subset_root and counts.rows_written == 0:
             verification.warnings.append(
                 f"subset root {name} kept 0 rows: its where-clause matched no row it could keep"
