@@ -98,7 +98,11 @@ class StaticDirectory:
 
 @contextlib.contextmanager
 def worker_processes(
-    count: int, directory: StaticDirectory, temporal: str, queue: str
+    count: int,
+    directory: StaticDirectory,
+    temporal: str,
+    queue: str,
+    privacy_report: bool = True,
 ) -> Iterator[None]:
     """`count` more sync workers on `queue`, each in its own process (bench.worker_process)."""
     config = {
@@ -107,6 +111,7 @@ def worker_processes(
         "urls": directory.urls,
         "job": json_format.MessageToDict(directory.job),
         "key": directory.key.decode(),
+        "privacy_report": privacy_report,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
         json.dump(config, file)
@@ -131,9 +136,10 @@ def worker_processes(
 
 @contextlib.asynccontextmanager
 async def sync_worker(
-    directory: StaticDirectory, processes: int = 1
+    directory: StaticDirectory, processes: int = 1, privacy_report: bool = True
 ) -> AsyncIterator[tuple[Client, str]]:
-    """A dev server and a worker in this process, plus processes - 1 worker processes."""
+    """A dev server and a worker in this process, plus processes - 1 worker processes; with
+    `privacy_report` off, runs skip their privacy reports (to measure what they cost)."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(dev_server_binary()),
         dev_server_extra_args=["--headless", "--log-level", "error"],
@@ -143,10 +149,12 @@ async def sync_worker(
     address = env.client.service_client.config.target_host
     try:
         with (
-            worker_processes(processes - 1, directory, address, queue),
+            worker_processes(processes - 1, directory, address, queue, privacy_report),
             ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor,
         ):
-            async with build_worker(env.client, directory, executor, task_queue=queue):
+            async with build_worker(
+                env.client, directory, executor, task_queue=queue, privacy_report=privacy_report
+            ):
                 yield env.client, queue
     finally:
         await env.shutdown()

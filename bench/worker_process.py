@@ -29,7 +29,13 @@ async def main(config: dict[str, Any]) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     with ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES) as executor:
-        async with build_worker(client, directory, executor, task_queue=config["queue"]):
+        async with build_worker(
+            client,
+            directory,
+            executor,
+            task_queue=config["queue"],
+            privacy_report=config.get("privacy_report", True),
+        ):
             print("worker ready", flush=True)
             await stop.wait()
 

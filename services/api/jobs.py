@@ -13,9 +13,17 @@ from services.api.runs import RunControl, owner
 from services.api.schedules import ScheduleControl
 from services.common.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from services.common.store.store import MetadataStore
+from services.common.transform_keys import job_key
 from services.engine.planning.drift import Snapshot, parse_snapshot, snapshot_json
-from services.engine.planning.job_plan import effective_job, read_shape, validation_report
+from services.engine.planning.job_plan import (
+    JobShape,
+    effective_job,
+    read_shape,
+    transformer_versions,
+    validation_report,
+)
 from services.engine.planning.rules import Violation, raise_first
+from services.engine.planning.transformer_versions import REPIN
 from services.engine.schema import Schema
 from veilsync.v1 import job_pb2
 
@@ -40,15 +48,20 @@ class JobControl:
     ) -> job_pb2.Job:
         validation.check_job_size(job, self._max_job_bytes, "job")
         validation.check_job(job)
-        key = validation.transform_key(transform_key)
+        passphrase = validation.transform_key(transform_key)
         if job.hooks and not hook_secret:
             raise InvalidArgumentError("hook_secret", "is required when the job has hooks")
-        schema = await asyncio.to_thread(self._checked_schema, account_id, job)
+        job = _recorded_anew(job)
+        schema = await asyncio.to_thread(self._checked, account_id, job)
+        # Stretching takes about a second of CPU: once per job, off the event loop.
+        key = await asyncio.to_thread(job_key, passphrase)
         stored = await asyncio.to_thread(
             self._store.create_job,
             account_id,
             job,
-            key,
+            key.material,
+            key_salt=key.salt,
+            key_kdf=key.kdf,
             hook_secret=hook_secret,
             schema_snapshot=snapshot_json(schema),
         )
@@ -70,7 +83,9 @@ class JobControl:
     ) -> job_pb2.Job:
         validation.check_job_size(update, self._max_job_bytes, "update")
         current = await self.get(account_id, ref)
-        merged = apply_update(current, update, paths)
+        merged = apply_update(current, update, [p for p in paths if p != REPIN])
+        if REPIN in paths:
+            merged = _recorded_anew(merged)
         validation.check_job_size(merged, self._max_job_bytes, "update")
         validation.check_job(merged)
         if merged.hooks and not hook_secret:
@@ -79,7 +94,7 @@ class JobControl:
             )
             if not has_secret:
                 raise InvalidArgumentError("hook_secret", "is required when the job has hooks")
-        schema = await asyncio.to_thread(self._checked_schema, account_id, merged)
+        schema = await asyncio.to_thread(self._checked, account_id, merged)
         # The schedule first: Temporal may still refuse the cron, and then nothing changed.
         await self._schedules.sync(account_id, merged)
         return await asyncio.to_thread(
@@ -136,7 +151,7 @@ class JobControl:
         elif spec is not None:
             validation.check_job_size(spec, self._max_job_bytes, "spec")
             validation.check_job(spec)
-            job = spec
+            job = _recorded_anew(spec)  # as CreateJob would save it
         else:
             raise InvalidArgumentError("target", "set a job or a spec")
         _, found = await asyncio.to_thread(self._report, account_id, job, saved)
@@ -158,19 +173,33 @@ class JobControl:
             raise NotFoundError(f'run "{run_id}" not found') from err
         return job, description
 
-    def _checked_schema(self, account_id: str, job: job_pb2.Job) -> Schema:
+    def _checked(self, account_id: str, job: job_pb2.Job) -> Schema:
         """The schema the job follows, once the job is known to plan: the first error of the
         report ValidateJob would return is raised, so a job is saved exactly when a validation
-        of it finds no error."""
-        schema, found = self._report(account_id, job, None)
+        of it finds no error. The job then records the versions of the transformers it
+        applies (those it recorded before are the ones it plans with: planning refuses
+        others)."""
+        shape, found = self._report(account_id, job, None)
         raise_first(found)
-        return schema
+        versions = transformer_versions(shape)
+        job.ClearField("transformer_versions")
+        job.transformer_versions.update(versions)
+        return shape.schema
 
     def _report(
         self, account_id: str, job: job_pb2.Job, saved: Snapshot | None
-    ) -> tuple[Schema, list[Violation]]:
-        """The schema the job follows and everything that keeps it from saving and planning,
+    ) -> tuple[JobShape, list[Violation]]:
+        """The job ready to plan and everything that keeps it from saving and planning,
         errors first: the one check behind CreateJob and UpdateJob (stopping at the first
         error) and ValidateJob (listing them all)."""
         shape = read_shape(job, account_id, self._store)
-        return shape.schema, validation_report(shape, saved)
+        return shape, validation_report(shape, saved)
+
+
+def _recorded_anew(job: job_pb2.Job) -> job_pb2.Job:
+    """The job without recorded transformer versions, so that saving it records the current
+    ones: what a new job gets (the field is output only) and an update asks for by name."""
+    fresh = job_pb2.Job()
+    fresh.CopyFrom(job)
+    fresh.ClearField("transformer_versions")
+    return fresh

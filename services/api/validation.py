@@ -1,7 +1,6 @@
 """Request checks at the edge: what can be told wrong without a database."""
 
 import re
-import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -12,9 +11,11 @@ from services.api.schedule_spec import check_schedule
 from services.common import db_urls
 from services.common.errors import InvalidArgumentError
 from services.common.store.names import check_name
+from services.common.transform_keys import passphrase_weakness
+from services.engine.planning.transformer_versions import REPIN
+from services.engine.privacy.policy import check_policy
 from veilsync.v1 import connection_pb2, job_pb2
 
-MIN_TRANSFORM_KEY_CHARS = 16
 MAX_PARALLEL_TABLES = 64
 
 
@@ -127,6 +128,7 @@ def check_job(job: job_pb2.Job) -> None:
     check_schedule(job.schedule, "job.schedule")
     check_run_options(job.run_options)
     check_hooks(job)
+    check_policy(job.privacy, "job.privacy")
 
 
 def check_generate(job: job_pb2.Job) -> None:
@@ -135,6 +137,10 @@ def check_generate(job: job_pb2.Job) -> None:
         raise InvalidArgumentError("job.source.subsets", "a generate job copies no source rows")
     if job.mappings:
         raise InvalidArgumentError("job.mappings", "set generators in job.generate.tables")
+    if job.HasField("privacy"):
+        raise InvalidArgumentError(
+            "job.privacy", "a generate job copies no source values: it has no privacy report"
+        )
     if job.generate.default_rows < 0:
         raise InvalidArgumentError("job.generate.default_rows", "must not be negative")
     for i, table in enumerate(job.generate.tables):
@@ -149,13 +155,11 @@ def check_generate(job: job_pb2.Job) -> None:
 
 
 def transform_key(requested: str) -> str:
-    """The job's secret key: the caller's, or a fresh random one."""
-    if not requested:
-        return secrets.token_urlsafe(32)
-    if len(requested) < MIN_TRANSFORM_KEY_CHARS:
-        raise InvalidArgumentError(
-            "transform_key", f"must be at least {MIN_TRANSFORM_KEY_CHARS} characters"
-        )
+    """The caller's passphrase for the job's key once it is strong enough to resist offline
+    guessing; empty (a key is generated) when the caller gave none."""
+    weakness = passphrase_weakness(requested) if requested else None
+    if weakness:
+        raise InvalidArgumentError("transform_key", weakness)
     return requested
 
 
@@ -242,6 +246,7 @@ UPDATABLE_JOB_FIELDS = (
     "hooks",
     "generate",
     "synthesize",
+    "privacy",
 )
 
 
@@ -250,8 +255,10 @@ def update_paths(mask: field_mask_pb2.FieldMask) -> list[str]:
     if not mask.paths:
         return list(UPDATABLE_JOB_FIELDS)
     for path in mask.paths:
-        if path not in UPDATABLE_JOB_FIELDS:
+        # Recording the current transformer versions changes outputs: only when named.
+        if path not in UPDATABLE_JOB_FIELDS and path != REPIN:
             raise InvalidArgumentError(
-                "update_mask", f"{path!r} cannot be updated; use {', '.join(UPDATABLE_JOB_FIELDS)}"
+                "update_mask",
+                f"{path!r} cannot be updated; use {', '.join((*UPDATABLE_JOB_FIELDS, REPIN))}",
             )
     return list(dict.fromkeys(mask.paths))

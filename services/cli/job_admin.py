@@ -16,6 +16,9 @@ from veilsync.v1 import job_pb2
 
 # What names the job rather than changes it; every other field in the file is updated.
 _IDENTITY_FIELDS = ("name", "id")
+# Output only, and written back by a file taken from `jobs get`: recorded anew only when asked,
+# since new versions mean new outputs.
+_VERSIONS = "transformer_versions"
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -35,13 +38,23 @@ def _read_job(path: Path, max_bytes: int) -> tuple[job_pb2.Job, list[str]]:
     default="",
     help="New secret signing the run hooks (16+ characters); the current one is kept when omitted.",
 )
+@click.option(
+    "--record-transformer-versions",
+    is_flag=True,
+    help="Record the API's current transformer versions in the job, so that workers of this "
+    "release run it: outputs then differ from the job's earlier runs'.",
+)
 @pass_cli
-def update(cli: CliContext, path: Path, hook_secret: str) -> None:
+def update(
+    cli: CliContext, path: Path, hook_secret: str, record_transformer_versions: bool
+) -> None:
     """Change the job the file names: only the fields the file writes are updated."""
     job, fields = _read_job(path, cli.settings.max_job_bytes)
     if not job.name:
         raise CliError(f"{path}: the file must name the job to update", EXIT_INVALID_ARGUMENT)
-    paths = [f for f in fields if f not in _IDENTITY_FIELDS]
+    paths = [f for f in fields if f not in (*_IDENTITY_FIELDS, _VERSIONS)]
+    if record_transformer_versions:
+        paths.append(_VERSIONS)
     if not paths:
         raise CliError(f"{path}: nothing to update besides the name", EXIT_INVALID_ARGUMENT)
     with open_api(cli.settings) as api:

@@ -39,7 +39,8 @@ def jobs() -> None:
     "--transform-key",
     envvar="VEILSYNC_TRANSFORM_KEY",
     default="",
-    help="Secret key of the keyed transformers (16+ characters); generated when omitted.",
+    help="Passphrase the keyed transformers' key is stretched from (scrypt): 16+ characters, "
+    "hard to guess (about 64 bits estimated); a random key is generated when omitted.",
 )
 @pass_cli
 def create(cli: CliContext, path: Path, transform_key: str) -> None:

@@ -21,6 +21,25 @@ def status_label(status: "model_pb2.ModelStatus.ValueType") -> str:
     return enum_label(model_pb2.ModelStatus, status, "MODEL_STATUS_")
 
 
+def evaluation_lines(evaluation: model_pb2.ModelEvaluation) -> list[str]:
+    """A model's fidelity and privacy on held-out rows, as `models get` and `runs progress`
+    print them."""
+    if not evaluation.holdout_rows:
+        return ["quality: not measured (too few rows to hold any out)"]
+    lines = [
+        f"quality: {evaluation.quality_score:.2f} (SDMetrics, against "
+        f"{evaluation.holdout_rows} rows held out of training)"
+    ]
+    if evaluation.dcr_rows:
+        lines.append(
+            f"privacy: DCR share {evaluation.dcr_share:.2f} over {evaluation.dcr_rows} synthetic "
+            "rows (0.5: no closer to training rows than to unseen ones; 1: copies them)"
+        )
+    if evaluation.memorizes:
+        lines.append("warning: the model memorizes its training rows; samples may disclose them")
+    return lines
+
+
 @click.group()
 def models() -> None:
     """Train, upload, inspect, sample and delete synthetic-data models."""
@@ -80,7 +99,10 @@ def get(cli: CliContext, model_id: str, as_json: bool) -> None:
         out.print(f"trained: {m.source_connection} {m.table} ({m.training_rows} rows)")
     if m.status == model_pb2.MODEL_STATUS_TRAINING:
         out.print(f"epoch:   {m.progress.epoch}/{m.progress.epochs} (loss {m.progress.loss:.4f})")
-    if m.quality_score:
+    if m.HasField("evaluation"):
+        for line in evaluation_lines(m.evaluation):
+            out.print(line)
+    elif m.quality_score:
         out.print(f"quality: {m.quality_score:.2f}")
     columns = ", ".join(
         f"{c.name} {enum_label(model_pb2.ModelColumnType, c.type, 'MODEL_COLUMN_TYPE_')}"

@@ -7,6 +7,7 @@ import click
 
 from services.cli.api_client import DEFAULT_TIMEOUT_S, Api, open_api, paged
 from services.cli.context import CliContext, pass_cli
+from services.cli.errors import EXIT_FAILED_PRECONDITION, CliError
 from services.cli.output import (
     enum_label,
     json_option,
@@ -16,6 +17,7 @@ from services.cli.output import (
     table,
     when,
 )
+from services.cli.run_report import print_evaluations, print_report, summary
 from services.cli.run_watch import (
     print_summary,
     raise_unless_succeeded,
@@ -55,6 +57,37 @@ def get(cli: CliContext, run_id: str) -> None:
         out.print(f"failure: {run.failure_message}")
     if run.HasField("verification"):
         _print_verification(run.verification)
+        if run.verification.HasField("privacy"):
+            out.print(summary(run.verification.privacy))
+
+
+@runs.command("report")
+@click.argument("run_id")
+@json_option()
+@pass_cli
+def report(cli: CliContext, run_id: str, as_json: bool) -> None:
+    """Show a run's privacy report: values left unchanged per transformed column, PII left in
+    clear, frequency-linkage risks, k-anonymity and each synthesized table's model quality
+    and privacy (DCR) on held-out rows, with the findings that failed the run. --json prints
+    the privacy report alone; `runs progress --json` has the model evaluations."""
+    with open_api(cli.settings) as api:
+        run = api.jobs.GetJobRun(
+            job_pb2.GetJobRunRequest(run_id=run_id), timeout=DEFAULT_TIMEOUT_S
+        ).run
+        if not run.verification.HasField("privacy"):
+            raise CliError(
+                f"run {run_id} has no privacy report: it is {status_name(run.status)} and did "
+                "not get as far as verifying what it wrote, or is not a sync run",
+                EXIT_FAILED_PRECONDITION,
+            )
+        if as_json:
+            print_json(run.verification.privacy)
+            return
+        # The run records a synthesized table's model evaluation with its progress.
+        progress = api.jobs.GetJobRunProgress(
+            job_pb2.GetJobRunProgressRequest(run_id=run_id), timeout=DEFAULT_TIMEOUT_S
+        ).progress
+    print_report(run.verification.privacy, progress.tables)
 
 
 def _print_verification(verification: job_pb2.RunVerification) -> None:
@@ -102,6 +135,7 @@ def progress(cli: CliContext, run_id: str, as_json: bool) -> None:
             f"{t.rows_per_second:.0f}",
         )
     out.print(grid)
+    print_evaluations(result.tables)
     out.print(
         f"{status_name(result.status)}: {result.rows_read}/{result.rows_total} rows read, "
         f"{result.rows_written} written, {seconds(result.elapsed):.1f}s"

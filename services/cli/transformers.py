@@ -27,11 +27,10 @@ def list_(cli: CliContext, as_json: bool) -> None:
     if as_json:
         print_json(result)
         return
-    grid = table("NAME", "DETERMINISTIC", "DATA TYPES", "DESCRIPTION")
+    grid = table("NAME", "VERSION", "DETERMINISTIC", "DATA TYPES", "DESCRIPTION")
     for t in result.transformers:
-        grid.add_row(
-            t.name, "yes" if t.deterministic else "no", ", ".join(t.data_types), t.description
-        )
+        deterministic = "yes" if t.deterministic else "no"
+        grid.add_row(t.name, str(t.version), deterministic, ", ".join(t.data_types), t.description)
     out.print(grid)
 
 

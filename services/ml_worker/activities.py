@@ -21,8 +21,8 @@ from services.engine.connectors.base import Database
 from services.engine.schema import Table
 from services.ml_worker.artifacts import UPLOAD_FILE, ArtifactStore
 from services.ml_worker.backends import backend_for
-from services.ml_worker.backends.base import FittedModel, TrainOptions
-from services.ml_worker.quality import quality_report
+from services.ml_worker.backends.base import FittedModel, ModelBackend, TrainOptions
+from services.ml_worker.evaluation import evaluate, split
 from services.ml_worker.spec import MAX_KEY_VALUES, TableSpec
 from services.ml_worker.synthesis import ParentKeys, key_columns, sample_rows
 from services.ml_worker.tables import (
@@ -40,10 +40,11 @@ from veilsync.v1 import model_pb2
 log = logging.getLogger(__name__)
 
 SAMPLE_BATCH_ROWS = 10_000
-QUALITY_ROWS = 2_000
 
 # Sends SetTrainingProgress to (workflow id, run id); best effort.
 ProgressSender = Callable[[str, str, ml_pb2.SetTrainingProgressRequest], None]
+# The model family of a kind: backend_for, or another in tests.
+BackendFor = Callable[["model_pb2.ModelKind.ValueType"], ModelBackend]
 
 
 class ConnectionDirectory(Protocol):
@@ -134,12 +135,14 @@ class MlActivities:
         artifacts: ArtifactStore,
         send_progress: ProgressSender,
         secret: bytes,
+        backends: BackendFor = backend_for,
     ) -> None:
         self._directory = directory
         self._models = models
         self.artifacts = artifacts
         self.send_progress = send_progress
         self._secret = secret
+        self._backends = backends
 
     @property
     def device(self) -> torch.device:
@@ -157,11 +160,13 @@ class MlActivities:
         table = resolve_table(database, req.schema, req.table)
         frame = read_frame(database, table, req.options.max_rows)
         spec = spec_for_frame(table, frame, {t.column: t.transformer for t in req.transformers})
-        backend = backend_for(req.kind)
+        rows = split(frame, req.options.seed, model_id)
+        backend = self._backends(req.kind)
         options = TrainOptions(req.options.epochs, req.options.batch_size, req.options.seed)
         hooks = _Hooks(self, account, model_id, options.epochs, backend.resumable)
-        fitted = backend.fit(frame, spec, options, hooks, self.device)
-        quality = _quality(fitted, frame, spec, options.seed)
+        fitted = backend.fit(rows.training, spec, options, hooks, self.device)
+        quality, evaluation = evaluate(fitted, rows, spec, options.seed)
+        _log_evaluation(model_id, evaluation)
         sha, size = self.artifacts.save_model(
             account,
             model_id,
@@ -170,8 +175,9 @@ class MlActivities:
         self.artifacts.drop_checkpoint(account, model_id)
         model = self._models.get(account, model_id)
         model.status = model_pb2.MODEL_STATUS_READY
-        model.training_rows = len(frame)
-        model.quality_score = quality.overall_score
+        model.training_rows = len(rows.training)
+        model.quality_score = evaluation.quality_score
+        model.evaluation.CopyFrom(evaluation)
         model.sha256, model.size_bytes = sha, size
         model.progress.CopyFrom(hooks.last)
         model.progress.ClearField("eta")
@@ -181,11 +187,12 @@ class MlActivities:
         return ml_pb2.TrainModelResult(
             result=ml_pb2.TrainModelWorkflowResult(
                 model_id=model_id,
-                training_rows=len(frame),
+                training_rows=len(rows.training),
                 epochs=hooks.last.epoch,
                 loss=hooks.last.loss,
-                quality_score=quality.overall_score,
+                quality_score=evaluation.quality_score,
                 resumed_epochs=hooks.resumed_epochs,
+                evaluation=evaluation,
             )
         )
 
@@ -196,7 +203,9 @@ class MlActivities:
         req = request.request
         found = self._models.find(req.account_id, req.model_name)
         if found is not None and found.status == model_pb2.MODEL_STATUS_READY:
-            return ml_pb2.RegisterModelResult(model_id=found.id, train=False)
+            return ml_pb2.RegisterModelResult(
+                model_id=found.id, train=False, evaluation=found.evaluation
+            )
         if found is not None and found.id == req.model_id:  # created by an earlier attempt
             return ml_pb2.RegisterModelResult(model_id=found.id, train=True)
         if found is not None:
@@ -291,7 +300,9 @@ class MlActivities:
             return _batches(lambda n, offset: uploaded.sample(n, seed + offset), rows), []
         payload = self.artifacts.load_model(account, model.id)
         spec = TableSpec.from_dict(payload["spec"])
-        fitted: FittedModel = backend_for(payload["kind"]).load(payload["state"], spec, self.device)
+        fitted: FittedModel = self._backends(payload["kind"]).load(
+            payload["state"], spec, self.device
+        )
         key = self.pii_key(model.id)
         return (
             _batches(
@@ -346,12 +357,20 @@ def _beating(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         activity.heartbeat(done)
 
 
-def _quality(
-    fitted: FittedModel, frame: pd.DataFrame, spec: TableSpec, seed: int
-) -> model_pb2.ModelQuality:
-    rows = min(len(frame), QUALITY_ROWS)
-    real = frame.sample(rows, random_state=seed % 2**32) if rows < len(frame) else frame
-    return quality_report(real, fitted.sample(rows, seed), spec.sdv_metadata())
+def _log_evaluation(model_id: str, evaluation: model_pb2.ModelEvaluation) -> None:
+    if not evaluation.holdout_rows:
+        log.warning("model %s: too few rows to hold any out; quality not measured", model_id)
+        return
+    log.info(
+        "model %s: quality %.2f on %d held-out rows, DCR share %.2f over %d synthetic rows",
+        model_id,
+        evaluation.quality_score,
+        evaluation.holdout_rows,
+        evaluation.dcr_share,
+        evaluation.dcr_rows,
+    )
+    if evaluation.memorizes:
+        log.warning("model %s memorizes: its rows sit on its training rows", model_id)
 
 
 def _struct(row: dict[Any, Any]) -> struct_pb2.Struct:

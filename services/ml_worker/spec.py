@@ -2,11 +2,16 @@
 schema (keys, types, enum labels) rather than guessed from values. Pure: no torch, no SDV."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from services.engine.schema import Table, TypeFamily
+import pyarrow as pa
+
+from services.engine.generate.meanings import generator_for
+from services.engine.inspect.pii import detect
+from services.engine.schema import Column, Table, TypeFamily
 from veilsync.v1 import model_pb2, transformer_pb2
 
 MAX_CATEGORIES = 200  # distinct values a text column may have and still be learned
@@ -30,16 +35,8 @@ class Role(StrEnum):
 
 _LEARNED = {Role.CATEGORICAL, Role.NUMERICAL, Role.DATETIME, Role.BOOLEAN}
 
-# Column names that look like personal data, and the transformer that stands in for them.
-_PII_NAMES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"e_?mail"), "transform_email"),
-    (re.compile(r"(first|given)_?name|^name$|full_?name"), "transform_first_name"),
-    (re.compile(r"(last|family|sur)_?name"), "transform_last_name"),
-    (
-        re.compile(r"phone|mobile|ssn|social_security|passport|iban|card_?number|street|address"),
-        "transform_hash",
-    ),
-]
+# Personal data the detector has no kind for: hashed, never learned.
+_HASHED_NAMES = re.compile(r"passport|iban")
 
 
 @dataclass(frozen=True)
@@ -88,14 +85,16 @@ class TableSpec:
         return {"columns": columns}
 
 
-def pii_transformer(column: str) -> transformer_pb2.TransformerConfig | None:
-    lowered = column.lower()
-    for pattern, kind in _PII_NAMES:
-        if pattern.search(lowered):
-            config = transformer_pb2.TransformerConfig()
-            getattr(config, kind).SetInParent()
-            return config
-    return None
+def pii_transformer(
+    column: Column, sample: pa.Array | None = None
+) -> transformer_pb2.TransformerConfig | None:
+    """What stands in for a column of personal data, by the detector `jobs suggest` uses (its
+    name, else its sampled values): the generator of its kind that a generate job would use
+    (a city for a city), a hash where none fits the column; None for other columns."""
+    found = detect(column.name, column.family, sample)
+    if found is not None:
+        return generator_for(found.kind, column) or _hash_config()
+    return _hash_config() if _HASHED_NAMES.search(column.name.lower()) else None
 
 
 def build_spec(
@@ -103,8 +102,10 @@ def build_spec(
     distinct_counts: dict[str, int],
     rows: int,
     transformers: dict[str, transformer_pb2.TransformerConfig],
+    samples: Mapping[str, pa.Array] | None = None,
 ) -> TableSpec:
-    """Roles from the schema; distinct counts only tell a category from free text."""
+    """Roles from the schema; distinct counts only tell a category from free text, and sampled
+    values (text columns, by name) what personal data a column holds whatever its name."""
     key_columns = {c for fk in table.foreign_keys for c in fk.columns}
     single_pk = table.primary_key[0] if len(table.primary_key) == 1 else None
     specs = []
@@ -113,7 +114,9 @@ def build_spec(
             continue
         base: dict[str, Any] = {"name": column.name, "nullable": column.nullable}
         family = column.family
-        config = transformers.get(column.name) or pii_transformer(column.name)
+        config = transformers.get(column.name) or pii_transformer(
+            column, (samples or {}).get(column.name)
+        )
         if column.name == single_pk and column.name not in key_columns:
             spec = ColumnSpec(
                 **base, role=Role.ID, type=_type_of(family), integer=family == TypeFamily.INTEGER

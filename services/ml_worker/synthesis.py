@@ -1,19 +1,22 @@
 """Whole synthetic rows: the model's learned columns, with keys generated and PII columns
 produced by Veilsync transformers around them."""
 
+import hashlib
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
 from services.common.errors import FailedPreconditionError
-from services.engine.transformers import build_transformer
+from services.engine.generate.values import ColumnValues
 from services.ml_worker.backends.base import FittedModel
-from services.ml_worker.spec import Role, TableSpec
+from services.ml_worker.spec import ColumnSpec, Role, TableSpec
+from veilsync.temporal.v1 import generate_pb2
 from veilsync.v1 import transformer_pb2
 
 
@@ -41,6 +44,7 @@ def sample_rows(
     `parents` where given, else from the values seen in training; `nulls` are left NULL."""
     learned = model.sample(rows, seed + offset).reset_index(drop=True)
     rng = np.random.default_rng([seed, offset])
+    ordinals = np.arange(offset + 1, offset + rows + 1, dtype=np.int64)
     out: dict[str, Any] = {}
     for column in spec.columns:
         if column.role.learned:
@@ -51,7 +55,7 @@ def sample_rows(
             values = spec.key_values.get(column.name) or [None]
             out[column.name] = [values[i] for i in rng.integers(0, len(values), rows)]
         elif column.role is Role.PII:
-            out[column.name] = _pii(column.transformer, column.max_length, rows, seed, offset, key)
+            out[column.name] = _pii(column, spec.table, ordinals, seed, key)
     nullable = {c.name for c in spec.columns if c.nullable}
     for parent in parents:
         present = [c for c in parent.columns if c in out]
@@ -81,13 +85,19 @@ def _ids(integer: bool, rows: int, offset: int, rng: np.random.Generator) -> lis
 
 
 def _pii(
-    transformer_hex: str, max_length: int, rows: int, seed: int, offset: int, key: bytes
-) -> list[Any]:
-    config = transformer_pb2.TransformerConfig.FromString(bytes.fromhex(transformer_hex))
-    transformer = build_transformer(config, key)
-    inputs = pa.array([f"{seed}:{offset + i}" for i in range(rows)], pa.string())
-    result: list[Any] = transformer.transform(inputs, max_length or None).to_pylist()
-    return result
+    column: ColumnSpec, table: str, ordinals: npt.NDArray[np.int64], seed: int, key: bytes
+) -> npt.NDArray[np.object_]:
+    """The column's generator over the sample's row numbers, as a generate job runs it: keyed
+    per column (two columns never share a draw) and per seed (another sample, other values)."""
+    made = generate_pb2.GeneratedColumn(
+        name=column.name,
+        data_type="text",
+        max_length=column.max_length,
+        generator=transformer_pb2.TransformerConfig.FromString(bytes.fromhex(column.transformer)),
+    )
+    seeded = hashlib.blake2b(str(seed).encode(), key=hashlib.blake2b(key).digest()).digest()
+    values: pa.Array = ColumnValues(made, seeded, table).values(ordinals)
+    return values.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
 
 def key_columns(spec: TableSpec) -> list[str]:

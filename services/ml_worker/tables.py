@@ -14,6 +14,7 @@ from services.ml_worker.spec import MAX_KEY_VALUES, Role, TableSpec, build_spec
 from veilsync.v1 import job_pb2, transformer_pb2
 
 _TRUE = {"t", "true", "1", "yes", "y", "on"}
+PII_SAMPLE_ROWS = 200  # as many rows as `jobs suggest` samples by default
 
 
 def resolve_table(database: Database, schema: str, table: str) -> Table:
@@ -150,13 +151,22 @@ def spec_for_frame(
         for c in table.columns
         if c.family is TypeFamily.TEXT and c.name in frame
     }
-    spec = build_spec(table, distinct, len(frame), transformers)
+    samples = {name: _sample(frame[name]) for name in distinct}
+    spec = build_spec(table, distinct, len(frame), transformers, samples)
     key_values = {
         c.name: [plain(v) for v in frame[c.name].dropna().unique()[:MAX_KEY_VALUES]]
         for c in spec.columns
         if c.role is Role.FOREIGN_KEY
     }
     return TableSpec(spec.schema, spec.table, spec.columns, key_values)
+
+
+def _sample(values: pd.Series) -> pa.Array | None:
+    """The first rows of a text column for the PII detector; None where Arrow reads no text."""
+    try:
+        return pa.array(values.head(PII_SAMPLE_ROWS), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
 
 
 def plain(value: Any) -> Any:

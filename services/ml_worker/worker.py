@@ -10,8 +10,14 @@ from temporalio.worker import Worker
 
 from services.common import ml_contract
 from services.common.model_files import ModelFiles
-from services.ml_worker.activities import ConnectionDirectory, MlActivities, ModelRegistry
+from services.ml_worker.activities import (
+    BackendFor,
+    ConnectionDirectory,
+    MlActivities,
+    ModelRegistry,
+)
 from services.ml_worker.artifacts import ArtifactStore
+from services.ml_worker.backends import backend_for
 from services.ml_worker.workflows import (
     SampleModelWorkflow,
     TrainModelWorkflow,
@@ -34,6 +40,7 @@ def build_ml_worker(
     secret: bytes,
     executor: Executor,
     task_queue: str = ml_contract.ML_TASK_QUEUE,
+    backends: BackendFor = backend_for,
 ) -> Worker:
     loop = asyncio.get_running_loop()
 
@@ -44,7 +51,9 @@ def build_ml_worker(
         )
         future.add_done_callback(_log_failure)
 
-    activities = MlActivities(directory, models, ArtifactStore(files, device), send, secret)
+    activities = MlActivities(
+        directory, models, ArtifactStore(files, device), send, secret, backends
+    )
     return Worker(
         client,
         task_queue=task_queue,

@@ -61,7 +61,9 @@ class TrainModelWorkflow:
                 "ModelUnavailable",
             )
             if not registered.train:
-                return ml_pb2.TrainModelWorkflowResult(model_id=registered.model_id, reused=True)
+                return ml_pb2.TrainModelWorkflowResult(
+                    model_id=registered.model_id, reused=True, evaluation=registered.evaluation
+                )
         heartbeat = (
             request.heartbeat_timeout.ToTimedelta()
             if request.HasField("heartbeat_timeout")

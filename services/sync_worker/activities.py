@@ -30,6 +30,7 @@ from services.engine.copy.table_copy import (
 from services.engine.copy.verify import verify_run
 from services.engine.planning.job_plan import JobConnections, read_shape, sync_plan
 from services.engine.planning.sync_plan import split_parts
+from services.engine.transformers.random_keys import derive_run_key
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -100,6 +101,13 @@ class JobActivities:
         ]
         futures.wait(sent, timeout=FLUSH_SECONDS)
 
+    def _keys(self, account_id: str, job_id: str) -> tuple[bytes, bytes]:
+        """The job's transform key, and the key of this run's `random: true` transformers.
+        The run is named by its workflow id, which continue-as-new and workflow retries keep
+        (the run id changes with them), so every step of the run derives the same key."""
+        key = self._directory.transform_key(account_id, job_id)
+        return key, derive_run_key(key, activity.info().workflow_id or "")
+
     def _destinations(
         self, account_id: str, plans: list[sync_pb2.DestinationPlan]
     ) -> list[Destination]:
@@ -118,9 +126,12 @@ class SyncActivities(JobActivities):
         send_progress: ProgressSender,
         chunk_rows: int = CHUNK_ROWS,
         ml_task_queue: str = contract.ML_TASK_QUEUE,
+        privacy_report: bool = True,
     ) -> None:
         super().__init__(directory, send_progress, chunk_rows)
         self._ml_task_queue = ml_task_queue
+        # Off only where a benchmark measures what the report costs.
+        self._privacy_report = privacy_report
 
     @activity.defn(name="plan_sync")
     @domain_errors
@@ -203,16 +214,19 @@ class SyncActivities(JobActivities):
         source = open_database(
             self._directory.connection_url(account, request.source_connection_id)
         )
+        key, run_key = self._keys(account, request.job_id)
         try:
             result = copy_table(
                 source,
                 self._destinations(account, list(request.destinations)),
                 table,
-                self._directory.transform_key(account, request.job_id),
+                key,
                 report,
                 resume,
                 self._chunk_rows,
                 part=request.range if request.HasField("range") else None,
+                run_key=run_key,
+                count_unchanged=self._privacy_report,
             )
         except Exception:
             self._report_committed([(name, request.range.index, committed)])
@@ -232,6 +246,7 @@ class SyncActivities(JobActivities):
             rows_written=result.rows_written,
             rows_resumed=result.rows_resumed,
             rows_skipped=result.rows_skipped,
+            unchanged=result.unchanged,
         )
 
     @activity.defn(name="sync_tables")
@@ -253,7 +268,7 @@ class SyncActivities(JobActivities):
             self._directory.connection_url(account, request.source_connection_id)
         )
         destinations = self._destinations(account, list(request.destinations))
-        key = self._directory.transform_key(account, request.job_id)
+        key, run_key = self._keys(account, request.job_id)
         committed = sync_pb2.TableCheckpoint()  # the last commit of the table being copied
 
         def report(chunk: sync_pb2.TableCheckpoint, *_: int) -> None:
@@ -280,6 +295,8 @@ class SyncActivities(JobActivities):
                         report,
                         chunk_rows=self._chunk_rows,
                         retrying=info.attempt > 1,
+                        run_key=run_key,
+                        count_unchanged=self._privacy_report,
                     )
                 except Exception:
                     # The tables finished before this one stay written, and so do the chunks
@@ -297,6 +314,7 @@ class SyncActivities(JobActivities):
                     rows_read=result.rows_read,
                     rows_written=result.rows_written,
                     rows_skipped=result.rows_skipped,
+                    unchanged=result.unchanged,
                 )
                 activity.heartbeat(checkpoint)
         return sync_pb2.SyncTablesResult(tables=checkpoint.done)
@@ -313,7 +331,7 @@ class SyncActivities(JobActivities):
             source,
             self._destinations(account, list(inner.destinations)),
             inner.table,
-            self._directory.transform_key(account, inner.job_id),
+            *self._keys(account, inner.job_id),
         )
         return sync_pb2.FillDeferredColumnsResult(rows_updated=updated)
 
@@ -329,7 +347,13 @@ class SyncActivities(JobActivities):
         destinations = self._destinations(request.account_id, list(plan.destinations))
         created = [set(d.tables) for d in request.prepared.created]
         verification = verify_run(
-            source, destinations, plan, request.progress, created, activity.heartbeat
+            source,
+            destinations,
+            plan,
+            request.progress,
+            created,
+            activity.heartbeat,
+            privacy=self._privacy_report,
         )
         return sync_pb2.VerifyDestinationsResult(verification=verification)
 

@@ -45,14 +45,16 @@ class GenerateActivities(JobActivities):
                 sync_pb2.SetSyncProgressRequest(table=progress),
             )
 
+        key, run_key = self._keys(account, request.job_id)
         result = generate_table(
             self._destinations(account, list(request.destinations)),
             table,
             request.generation,
-            self._directory.transform_key(account, request.job_id),
+            key,
             report,
             last_checkpoint(info.heartbeat_details),
             self._chunk_rows,
+            run_key,
         )
         log.info("generated %s: %d rows, %d written", name, result.rows_read, result.rows_written)
         return generate_pb2.GenerateTableResult(

@@ -50,6 +50,9 @@ async def synthesize_table(
             task_queue=ml_task_queue,
             result_type=ml_pb2.TrainModelWorkflowResult,
         )
+        # The run reports how faithful and how private the model is, reused or just trained.
+        if trained.HasField("evaluation"):
+            progress.model_evaluation.CopyFrom(trained.evaluation)
         written = 0
         for index, destination in enumerate(request.destinations):
             sample = ml_pb2.SampleModelWorkflowInput(

@@ -61,9 +61,11 @@ def build_worker(
     task_queue: str = contract.SYNC_TASK_QUEUE,
     chunk_rows: int = CHUNK_ROWS,
     ml_task_queue: str = contract.ML_TASK_QUEUE,
+    privacy_report: bool = True,
 ) -> Worker:
+    """`privacy_report` off skips the runs' privacy reports: for benchmarks only."""
     sender = progress_sender(client, asyncio.get_running_loop())
-    activities = SyncActivities(directory, sender, chunk_rows, ml_task_queue)
+    activities = SyncActivities(directory, sender, chunk_rows, ml_task_queue, privacy_report)
     return Worker(
         client,
         task_queue=task_queue,

@@ -266,6 +266,7 @@ class DataSyncWorkflow(TableRun):
             rows_written=sum(r.rows_written for r in results),
             rows_resumed=sum(r.rows_resumed for r in results),
             rows_skipped=sum(r.rows_skipped for r in results),
+            unchanged=_sum_unchanged(results),
         )
 
     def _finished(self, progress: sync_pb2.TableProgress, result: sync_pb2.SyncTableResult) -> None:
@@ -275,6 +276,8 @@ class DataSyncWorkflow(TableRun):
         progress.rows_total = result.rows_read
         progress.rows_resumed = result.rows_resumed
         progress.rows_skipped = result.rows_skipped
+        del progress.unchanged[:]
+        progress.unchanged.extend(result.unchanged)
         progress.end_time.FromDatetime(workflow.now())
 
 
@@ -307,6 +310,19 @@ def _key_ranges(table: sync_pb2.TablePlan) -> list[sync_pb2.KeyRange]:
         sync_pb2.KeyRange(index=index, after=after, until=until)
         for index, (after, until) in enumerate(itertools.pairwise(bounds))
     ]
+
+
+def _sum_unchanged(results: list[sync_pb2.SyncTableResult]) -> list[sync_pb2.ColumnUnchanged]:
+    """A table's unchanged-value counts: its parts', column by column."""
+    totals: dict[str, sync_pb2.ColumnUnchanged] = {}
+    for result in results:
+        for counted in result.unchanged:
+            total = totals.setdefault(
+                counted.column, sync_pb2.ColumnUnchanged(column=counted.column)
+            )
+            total.unchanged += counted.unchanged
+            total.compared += counted.compared
+    return list(totals.values())
 
 
 def _small(table: sync_pb2.TablePlan) -> bool:

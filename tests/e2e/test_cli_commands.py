@@ -63,6 +63,11 @@ def test_jobs_runs_connections_and_transformers(
     job_file.write_text(f"name: {job}\nmax_parallel_tables: 2\n")
     assert "max_parallel_tables" in cli.ok("jobs", "update", "-f", str(job_file)).stdout
     assert "max_parallel_tables: 2" in cli.ok("jobs", "get", job).stdout
+    # Versions in a file are output only: the API's own are recorded, and only when asked.
+    job_file.write_text(f"name: {job}\ntransformer_versions: {{transform_email: 99}}\n")
+    repin = cli.ok("jobs", "update", "-f", str(job_file), "--record-transformer-versions")
+    assert repin.stdout.strip() == f"updated job {job}: transformer_versions"
+    assert "transform_email: 1" in cli.ok("jobs", "get", job).stdout
 
     run_id = cli.ok("jobs", "run", job).stdout.splitlines()[0].strip()
     assert run_id.startswith("run-")

@@ -17,7 +17,11 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from services.common.contract import DATA_SYNC_WORKFLOW, GET_SYNC_PROGRESS_QUERY
+from services.common.contract import (
+    DATA_SYNC_WORKFLOW,
+    DEFAULT_ACCOUNT_ID,
+    GET_SYNC_PROGRESS_QUERY,
+)
 from tests.integration.conftest import Api
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import connection_pb2 as c
@@ -193,11 +197,16 @@ async def test_check_connection(api: Api, source_url: str) -> None:
 
 async def test_job_crud(api: Api, source_url: str) -> None:
     await add_connections(api, source_url)
-    created = (
-        await api.jobs.CreateJob(j.CreateJobRequest(job=job_message(), transform_key="k" * 20))
-    ).job
+    passphrase = "correct horse battery staple"
+    sent = job_message()
+    sent.transformer_versions["transform_email"] = 99  # output only: the API records its own
+    created = (await api.jobs.CreateJob(j.CreateJobRequest(job=sent, transform_key=passphrase))).job
     assert created.id and created.create_time.seconds
     assert created.mappings[0].columns["email"].transform_email.preserve_domain
+    assert dict(created.transformer_versions) == {"transform_email": 1}
+    # Stretched once, on creation: the store holds the derived key, never the passphrase.
+    stored = api.store.transform_key(DEFAULT_ACCOUNT_ID, created.id)
+    assert passphrase.encode() not in stored and len(stored) == 43
     by_name = await api.jobs.GetJob(j.GetJobRequest(job=j.JobRef(name="shop-to-qa")))
     by_id = await api.jobs.GetJob(j.GetJobRequest(job=j.JobRef(id=created.id)))
     assert by_name.job == by_id.job == created
@@ -320,6 +329,13 @@ async def test_job_errors(api: Api, source_url: str) -> None:
         api.jobs.CreateJob(j.CreateJobRequest(job=job_message(), transform_key="short")),
         grpc.StatusCode.INVALID_ARGUMENT,
         "transform_key",
+    )
+    # Long enough, but a guesser's first try: refused, naming the field and the requirement.
+    await expect_error(
+        api.jobs.CreateJob(j.CreateJobRequest(job=job_message(), transform_key="k" * 20)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "transform_key",
+        "at least 16 characters and about 64 bits of estimated entropy",
     )
     await expect_error(
         api.jobs.GetJob(j.GetJobRequest(job=j.JobRef(name="missing"))),

@@ -12,7 +12,9 @@ import psycopg
 import pytest
 from google.protobuf import field_mask_pb2
 from google.protobuf.message import Message
+from temporalio.client import WorkflowFailureError
 
+from services.common.contract import DEFAULT_ACCOUNT_ID
 from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
 from tests.integration.conftest import Api, stubs_for
 from tests.integration.shop import SHOP_SQL, shop_job
@@ -338,3 +340,36 @@ async def test_update_and_validate(api: Api, pg_database: Callable[[str], str]) 
         ),
         grpc.StatusCode.FAILED_PRECONDITION,
     )
+
+
+async def test_a_run_refuses_a_job_pinned_to_a_transformer_version_it_lacks(
+    api: Api, worker: None, pg_database: Callable[[str], str]
+) -> None:
+    await shop_connections(api, pg_database)
+    job = (await api.jobs.CreateJob(j.CreateJobRequest(job=shop_api_job()))).job
+    assert job.transformer_versions["transform_email"] == 1
+    # As a release whose transform_email is at version 99 would have saved it.
+    pinned = j.Job()
+    pinned.CopyFrom(job)
+    pinned.transformer_versions["transform_email"] = 99
+    await asyncio.to_thread(api.store.update_job, DEFAULT_ACCOUNT_ID, pinned)
+    ref = j.JobRef(id=job.id)
+    run = (await api.jobs.TriggerJobRun(j.TriggerJobRunRequest(job=ref))).run
+    with pytest.raises(WorkflowFailureError):
+        await api.temporal.get_workflow_handle(run.id).result()
+    failed = (await api.jobs.GetJobRun(j.GetJobRunRequest(run_id=run.id))).run
+    assert failed.status == j.RUN_STATUS_FAILED
+    assert "transform_email version 99 (this worker implements 1)" in failed.failure_message
+
+    # Saving it unchanged is refused too; naming transformer_versions records this release's.
+    def update(*paths: str) -> j.UpdateJobRequest:
+        mask = field_mask_pb2.FieldMask(paths=paths)
+        return j.UpdateJobRequest(job=ref, update=j.Job(max_parallel_tables=2), update_mask=mask)
+
+    await expect_error(
+        api.jobs.UpdateJob(update("max_parallel_tables")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "transform_email version 99",
+    )
+    repinned = await api.jobs.UpdateJob(update("transformer_versions"))
+    assert dict(repinned.job.transformer_versions) == dict(job.transformer_versions)

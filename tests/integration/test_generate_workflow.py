@@ -6,16 +6,19 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
 from google.protobuf import json_format
+from psycopg.rows import dict_row
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from services.common import contract
 from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
+from tests.believable import failures
 from tests.integration.conftest import Api
 from tests.integration.shop import rows
 from tests.integration.test_api_runs import with_password
@@ -149,25 +152,41 @@ async def worker(
             yield temporal_env.client, queue, directory
 
 
-async def test_generate_fills_a_cyclic_schema_with_valid_references(
-    worker: tuple[Client, str, FakeDirectory], pg_database: Callable[[str], str]
-) -> None:
+async def run_generate(
+    worker: tuple[Client, str, FakeDirectory],
+    job: job_pb2.Job,
+    destination: str,
+    source: str | None = None,
+    run_id: str = "",
+) -> generate_pb2.GenerateWorkflowResult:
+    """Run a generate job into `destination` (the connection "qa"), from `source` ("prod")
+    when it has one, through the worker's GenerateWorkflow."""
     client, queue, directory = worker
-    destination = pg_database("gen")
-    with psycopg.connect(destination, autocommit=True) as conn:
-        conn.execute(SCHEMA_SQL)
     directory.urls["qa"] = destination
-    job = job_pb2.Job(id="job-gen", generate=generate_spec())
+    if source:
+        directory.urls["prod"] = source
+        job.source.connection = "prod"
     job.destinations.add(connection="qa", truncate_before_insert=True)
     directory.jobs[job.id] = job
-    run_id = f"run-{uuid.uuid4().hex}"
-    result = await client.execute_workflow(
+    return await client.execute_workflow(
         contract.GENERATE_WORKFLOW,
         generate_pb2.GenerateWorkflowInput(job_id=job.id, account_id="default"),
-        id=run_id,
+        id=run_id or f"run-{uuid.uuid4().hex}",
         task_queue=queue,
         result_type=generate_pb2.GenerateWorkflowResult,
     )
+
+
+async def test_generate_fills_a_cyclic_schema_with_valid_references(
+    worker: tuple[Client, str, FakeDirectory], pg_database: Callable[[str], str]
+) -> None:
+    client, queue, _ = worker
+    destination = pg_database("gen")
+    with psycopg.connect(destination, autocommit=True) as conn:
+        conn.execute(SCHEMA_SQL)
+    job = job_pb2.Job(id="job-gen", generate=generate_spec())
+    run_id = f"run-{uuid.uuid4().hex}"
+    result = await run_generate(worker, job, destination, run_id=run_id)
     check_generated(destination)
     assert {t.table: t.rows_written for t in result.progress.tables} == COUNTS
     assert [t.table for t in result.progress.tables][:2] == [
@@ -193,6 +212,94 @@ async def test_generate_fills_a_cyclic_schema_with_valid_references(
     )
     after = value(destination, "SELECT md5(string_agg(e::text, ',' ORDER BY id)) FROM employees e")
     assert before == after
+
+
+# No column config at all: every generator is chosen by what the column's name says it holds.
+PEOPLE_SQL = """
+CREATE DOMAIN grade AS smallint CHECK (VALUE BETWEEN 1 AND 5);
+CREATE TABLE people (
+    id integer PRIMARY KEY,
+    first_name varchar(40) NOT NULL,
+    last_name varchar(40) NOT NULL,
+    email varchar(60) NOT NULL UNIQUE,
+    phone varchar(20),
+    country varchar(60) NOT NULL,
+    city text,
+    postal_code varchar(10),
+    address text,
+    birth_date date NOT NULL,
+    hire_date date NOT NULL CHECK (hire_date > birth_date),
+    salary numeric(8, 2) NOT NULL CHECK (salary > 0),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    status varchar(10) NOT NULL CHECK (status IN ('active', 'on leave', 'far too long')),
+    grade grade NOT NULL,
+    shipped_on date,
+    received_on date,
+    CHECK (received_on > shipped_on)
+);
+"""
+PEOPLE_ROWS = 3000
+
+
+async def test_a_generate_job_without_column_config_writes_believable_people(
+    worker: tuple[Client, str, FakeDirectory], pg_database: Callable[[str], str]
+) -> None:
+    destination = pg_database("people")
+    with psycopg.connect(destination, autocommit=True) as conn:
+        conn.execute(PEOPLE_SQL)
+    job = job_pb2.Job(id="job-people", generate=job_pb2.GenerateSpec(default_rows=PEOPLE_ROWS))
+    await run_generate(worker, job, destination)
+    # The dates are "past" on the server's day as on the test's.
+    today = datetime.now(UTC).date()
+    with psycopg.connect(destination) as conn, conn.cursor(row_factory=dict_row) as cur:
+        people = cur.execute("SELECT * FROM people").fetchall()
+        server_today = conn.execute("SELECT current_date").fetchone()
+    assert len(people) == PEOPLE_ROWS
+    assert failures(people, min(today, server_today[0] if server_today else today)) == {}
+    assert len({p["email"] for p in people}) == PEOPLE_ROWS
+    # Not one value repeated everywhere: each column draws on its own.
+    for name in ("first_name", "last_name", "country", "city", "birth_date", "salary"):
+        assert len({p[name] for p in people}) > 100, name
+    # The checks PostgreSQL enforced are met by choice, not by luck: all values appear.
+    assert {p["status"] for p in people} == {"active", "on leave"}
+    assert {p["grade"] for p in people} == {1, 2, 3, 4, 5}
+
+
+PAYMENTS_SQL = """
+CREATE TABLE payments (
+    id integer PRIMARY KEY,
+    amount numeric(5, 2) NOT NULL,
+    rental_days integer NOT NULL,
+    weight double precision
+);
+"""
+
+
+async def test_a_generate_job_with_a_source_learns_number_ranges_from_its_statistics(
+    worker: tuple[Client, str, FakeDirectory], pg_database: Callable[[str], str]
+) -> None:
+    """Real amounts run from 0.99 to 11.99: generated ones do too, not 1 to 200 (or 0 to 999)."""
+    source, destination = pg_database("src"), pg_database("dst")
+    for url in (source, destination):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(PAYMENTS_SQL)
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO payments SELECT i, 0.99 + (i % 12), 3 + i % 5, NULL "
+            "FROM generate_series(1, 2000) AS i; ANALYZE payments"
+        )
+    job = job_pb2.Job(id="job-learn", generate=job_pb2.GenerateSpec(default_rows=1000))
+    await run_generate(worker, job, destination, source)
+    (low, high, distinct, days_low, days_high), *_ = rows(
+        destination,
+        "SELECT min(amount), max(amount), count(DISTINCT amount), min(rental_days), "
+        "max(rental_days) FROM payments",
+    )
+    assert 0.99 <= low < 2 and 10.99 < high <= 11.99 and distinct > 100
+    assert (days_low, days_high) == (3, 7)
+    # Nothing to learn from a column of NULLs: the type's default range stands.
+    assert value(destination, "SELECT max(weight) FROM payments") > 100
 
 
 @pytest.fixture

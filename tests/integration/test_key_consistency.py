@@ -128,3 +128,79 @@ async def test_transformed_keys_keep_every_join(
     ) == [(0,)]
     domains = rows(destination, "SELECT DISTINCT split_part(email, '@', 2) FROM users ORDER BY 1")
     assert domains == [(f"corp{i}.example.com",) for i in range(7)]
+
+
+# A randomized key: members.id maps with `random: true`, and the references inherit it. members
+# and posts are split into key ranges (one activity per part), likes and follows are small (one
+# activity for both), referred_by closes a cycle (filled in a later step).
+RANDOM_SQL = """
+CREATE TABLE members (
+    id bigint PRIMARY KEY, name text NOT NULL UNIQUE, referred_by bigint REFERENCES members (id)
+);
+CREATE TABLE posts (id bigint PRIMARY KEY, member_id bigint NOT NULL REFERENCES members (id));
+CREATE TABLE likes (id integer PRIMARY KEY, member_id bigint NOT NULL REFERENCES members (id));
+INSERT INTO members SELECT i, 'member ' || i, NULLIF((i * 31) % 1000, 0)
+FROM generate_series(1, 1000) i;
+INSERT INTO posts SELECT i, 1 + (i * 7919) % 1000 FROM generate_series(1, 1000) i;
+CREATE TABLE follows (id integer PRIMARY KEY, member_id bigint NOT NULL REFERENCES members (id));
+INSERT INTO likes SELECT i, 1 + (i * 13) % 1000 FROM generate_series(1, 200) i;
+INSERT INTO follows SELECT i, 1 + (i * 17) % 1000 FROM generate_series(1, 200) i;
+"""
+RANDOM_JOINS = {
+    "posts to members": "SELECT p.id, m.name FROM posts p JOIN members m ON m.id = p.member_id",
+    "likes to members": "SELECT l.id, m.name FROM likes l JOIN members m ON m.id = l.member_id",
+    "follows": "SELECT f.id, m.name FROM follows f JOIN members m ON m.id = f.member_id",
+    "referrals": "SELECT m.name, r.name FROM members m JOIN members r ON r.id = m.referred_by",
+}
+
+
+async def test_a_random_key_is_one_per_run(
+    worker: tuple[Client, str, FakeDirectory], pg_database: Callable[[str], str]
+) -> None:
+    client, queue, directory = worker
+    source = pg_database("src")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(RANDOM_SQL)
+    directory.urls["prod"] = source
+    scramble = {"transformScrambleIdentity": {}, "random": True}
+    job = json_format.ParseDict(
+        {
+            "id": "job-random",
+            "mappings": [{"table": "members", "columns": {"id": scramble}}],
+            "splitTableRows": 500,
+            "maxParallelTables": 2,
+        },
+        job_pb2.Job(),
+    )
+    job.source.connection = "prod"
+    directory.jobs[job.id] = job
+    ids = []
+    for run in ("first", "second"):
+        directory.urls[run] = pg_database(run)
+        del job.destinations[:]
+        job.destinations.add(connection=run, init_schema=True)
+        handle = await client.start_workflow(
+            contract.DATA_SYNC_WORKFLOW,
+            sync_pb2.DataSyncWorkflowInput(job_id=job.id, account_id="default"),
+            id=f"run-{uuid.uuid4().hex}",
+            task_queue=queue,
+            result_type=sync_pb2.DataSyncWorkflowResult,
+        )
+        await handle.result()
+        activities = [
+            event.activity_task_scheduled_event_attributes.activity_type.name
+            async for event in handle.fetch_history_events()
+            if event.HasField("activity_task_scheduled_event_attributes")
+        ]
+        assert activities.count("sync_table") == 4, activities  # members and posts: 2 parts
+        assert {"sync_tables", "fill_deferred_columns"} <= set(activities)
+        for name, query in RANDOM_JOINS.items():
+            expected = sorted(rows(source, query))
+            assert len(expected) >= 199, name
+            assert sorted(rows(directory.urls[run], query)) == expected, (run, name)
+        ids.append(dict(rows(directory.urls[run], "SELECT name, id FROM members")))
+    before = dict(rows(source, "SELECT name, id FROM members"))
+    for mapped in ids:
+        assert len(set(mapped.values())) == len(before)
+        assert sum(mapped[name] == key for name, key in before.items()) <= 1
+    assert sum(ids[0][name] != ids[1][name] for name in before) >= len(before) - 1

@@ -25,7 +25,7 @@ from services.common.errors import (
 from services.common.store.records import ConnectionRecord
 from services.engine.inspect.reachability import ConnectionCheck
 from veilsync.temporal.v1 import sync_pb2
-from veilsync.v1 import connection_pb2, job_pb2, transformer_pb2
+from veilsync.v1 import connection_pb2, job_pb2, model_pb2, transformer_pb2
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -115,6 +115,19 @@ def test_progress_of_a_finished_sync_uses_its_end_time() -> None:
     assert result.elapsed.ToTimedelta() == timedelta(seconds=5)
     assert result.percent == 100.0
     assert result.tables[0].rows_per_second == pytest.approx(30.0)
+
+
+def test_progress_of_a_synthesized_table_carries_its_model_evaluation() -> None:
+    evaluation = model_pb2.ModelEvaluation(
+        holdout_rows=30, quality_score=0.8, dcr_share=0.97, memorizes=True, dcr_rows=1000
+    )
+    synthesized = table("public.t", job_pb2.TABLE_SYNC_STATUS_SUCCEEDED, 40, 40)
+    synthesized.model_evaluation.CopyFrom(evaluation)
+    copied = table("public.u", job_pb2.TABLE_SYNC_STATUS_SUCCEEDED, 40, 40)
+    sync = sync_pb2.SyncProgress(tables=[synthesized, copied])
+    result = progress_from_sync(sync, job_pb2.RUN_STATUS_SUCCEEDED, T0)
+    assert result.tables[0].model_evaluation == evaluation
+    assert not result.tables[1].HasField("model_evaluation")
 
 
 def test_progress_of_nothing_yet() -> None:
@@ -248,10 +261,13 @@ def test_job_shape_errors_name_the_field(change: object, field: str) -> None:
 
 def test_valid_job_and_keys() -> None:
     validation.check_job(valid_job())
-    assert len(validation.transform_key("")) >= 32
-    assert validation.transform_key("x" * 16) == "x" * 16
-    with pytest.raises(InvalidArgumentError, match="transform_key"):
-        validation.transform_key("short")
+    assert validation.transform_key("") == ""  # the job gets a generated key
+    assert validation.transform_key("correct horse battery staple") == (
+        "correct horse battery staple"
+    )
+    for weak in ("short", "x" * 16):
+        with pytest.raises(InvalidArgumentError, match="transform_key"):
+            validation.transform_key(weak)
 
 
 @pytest.mark.parametrize("url", ["", "ftp://h/x", "postgresql:///nohost", "sqlite:///"])

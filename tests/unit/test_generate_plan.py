@@ -52,7 +52,8 @@ def test_keys_references_and_defaults_are_planned() -> None:
     parents = {c.name: c for c in plan.tables[0].columns}
     assert parents["id"].ordinal and parents["code"].ordinal
     assert parents["small"].generator.generate_int64.max == 32767
-    assert parents["price"].generator.generate_float64.max == 999.0
+    # A price: a plausible amount, inside what numeric(5,2) holds.
+    assert parents["price"].generator.generate_float64.max == 200.0
     assert parents["parent_id"].reference.tree
     child = plan.tables[1].columns[0]
     assert child.reference.one_to_one and child.reference.column.ordinal

@@ -19,6 +19,8 @@ RULES: dict[str, tuple[str, ...]] = {
     # A plain gRPC client; services.common is tolerated for now (settings, errors, ...).
     "services/cli": ("services.api", *_WORKERS, "services.engine"),
     "services/engine": (
+        # Keyed outputs index word lists: read from Faker, its upgrades would change them.
+        "faker",
         "temporalio",
         "services.common.store",
         "services.api",

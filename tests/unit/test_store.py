@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from cryptography.fernet import Fernet
 
@@ -17,8 +19,10 @@ from services.common.errors import (
     NotFoundError,
 )
 from services.common.secrets import SecretCipher
+from services.common.store import models
 from services.common.store.models import Base
 from services.common.store.store import MetadataStore
+from services.common.transform_keys import stretched_key
 from veilsync.v1 import connection_pb2, job_pb2, transformer_pb2
 
 ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -141,6 +145,37 @@ def test_job_round_trip(store: MetadataStore) -> None:
     assert created == expected
     assert store.transform_key(ACCOUNT, created.id) == b"a-secret-key-0123456789"
     assert [j.name for j in store.list_jobs(ACCOUNT).items] == ["shop-to-qa"]
+
+
+@pytest.mark.usefixtures("connections")
+def test_a_stretched_key_is_stored_with_its_salt_and_parameters(
+    store: MetadataStore, db_url: str
+) -> None:
+    key = stretched_key("correct horse battery staple", b"s" * 16)
+    job = store.create_job(ACCOUNT, shop_job(), key.material, key_salt=key.salt, key_kdf=key.kdf)
+    assert store.transform_key(ACCOUNT, job.id) == key.material.encode()
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.text("SELECT transform_key_salt, transform_key_kdf FROM jobs")
+        ).one()
+    engine.dispose()
+    assert tuple(row) == (b"s" * 16, "scrypt:n=131072,r=8,p=1")
+
+
+@pytest.mark.usefixtures("connections")
+def test_a_key_stored_before_stretching_stays_as_stored(store: MetadataStore, db_url: str) -> None:
+    job = store.create_job(ACCOUNT, shop_job(), "an-old-key-0123456789")
+    # Back to the schema before key stretching, and upgraded as a deployment is.
+    config = Config()
+    config.set_main_option("script_location", str(Path(models.__file__).with_name("migrations")))
+    engine = sa.create_engine(db_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    engine.dispose()
+    store.migrate()
+    assert store.transform_key(ACCOUNT, job.id) == b"an-old-key-0123456789"
 
 
 @pytest.mark.usefixtures("connections")

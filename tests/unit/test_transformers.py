@@ -106,6 +106,7 @@ def test_catalog_and_preview() -> None:
 
 from services.engine.transformers import ColumnBounds  # noqa: E402
 from services.engine.transformers.builtin import CATALOG  # noqa: E402
+from services.engine.transformers.random_keys import derive_run_key  # noqa: E402
 
 OPTIONS = {
     "generate_categorical": t.GenerateCategorical(categories=["red", "green"]),
@@ -166,6 +167,25 @@ def test_random_mode_differs_run_to_run_and_from_keyed(name: str) -> None:
     two = build_transformer(config, KEY, random=True).transform(pa.array(values)).to_pylist()
     assert one != two and one != keyed
     assert [v is None for v in one] == [v is None for v in values]
+    # Within a run every instance (table, key range, retry) shares the run's key.
+    runs = [
+        derive_run_key(KEY, "run-a"),
+        derive_run_key(KEY, "run-a"),
+        derive_run_key(KEY, "run-b"),
+    ]
+    a, again, b = (
+        build_transformer(config, KEY, random=True, run_key=r).transform(pa.array(values))
+        for r in runs
+    )
+    assert a.to_pylist() == again.to_pylist() != b.to_pylist()
+    unrandom = build_transformer(config, KEY, run_key=runs[0]).transform(pa.array(values))
+    assert unrandom.to_pylist() == keyed  # a run's key is for random transformers only
+
+
+def test_run_keys_are_one_per_run_and_job() -> None:
+    assert derive_run_key(KEY, "run-1") == derive_run_key(KEY, "run-1")
+    assert derive_run_key(KEY, "run-1") != derive_run_key(KEY, "run-2")
+    assert derive_run_key(KEY, "run-1") != derive_run_key(b"another job key", "run-1")
 
 
 @pytest.mark.parametrize("name", sorted(set(CATALOG) - MARKERS - set(NUMERIC_INPUTS)))

@@ -4,9 +4,13 @@ import uuid
 
 import numpy as np
 import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from services.engine.transformers import build_transformer
-from services.engine.transformers.feistel import permute_below, round_keys
+from services.common.errors import InvalidArgumentError
+from services.engine.schema import Column, TypeFamily
+from services.engine.transformers import build_transformer, validate_transformer
 from services.engine.transformers.identity import luhn_check_digit
 from veilsync.v1 import transformer_pb2 as t
 
@@ -20,23 +24,53 @@ def run(config: t.TransformerConfig, values: list[str], key: bytes = KEY) -> lis
     return out
 
 
-def test_cycle_walking_permutes_a_small_range_exactly() -> None:
-    keys = round_keys(b"s" * 32, "test")
-    out = permute_below(np.arange(1000, dtype=np.uint64), 1000, keys)
-    assert sorted(out.tolist()) == list(range(1000))
+# The inclusive ranges of the integer types a scrambled key must keep fitting: mediumint,
+# integer and bigint, signed and unsigned.
+TYPE_RANGES = [(-(2**23), 2**23 - 1), (0, 2**24 - 1), (-(2**31), 2**31 - 1), (0, 2**32 - 1)]
+TYPE_RANGES.append((-(2**63), 2**63 - 1))
 
 
-def test_scrambled_keys_stay_unique_signed_and_within_their_type() -> None:
-    keys = [*range(-300, 300), *range(32_700, 32_800), 2**31 - 1, 2**31, 2**63 - 1, -(2**63)]
-    out = [int(v) for v in run(SCRAMBLE, [str(k) for k in keys])]
+def int_column(data_type: str) -> Column:
+    return Column("id", data_type, TypeFamily.INTEGER, nullable=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=16, max_size=32), st.sampled_from(TYPE_RANGES), st.data())
+def test_scrambled_keys_stay_unique_signed_and_within_any_integer_type(
+    key: bytes, bounds: tuple[int, int], data: st.DataObject
+) -> None:
+    low, high = bounds
+    keys = data.draw(st.lists(st.integers(low, high), min_size=1, max_size=50, unique=True))
+    out = [int(v) for v in run(SCRAMBLE, [str(k) for k in keys], key)]
     assert len(set(out)) == len(keys)
-    assert out != keys
-    for key, new in zip(keys, out, strict=True):
-        assert (key < 0) == (new < 0)
-        for top in (2**15, 2**31, 2**63):
-            if -top <= key < top:
-                assert -top <= new < top
-                break
+    assert all(
+        low <= new <= high and (new < 0) == (old < 0) for old, new in zip(keys, out, strict=True)
+    )
+    assert out == [int(v) for v in run(SCRAMBLE, [str(k) for k in keys], key)]
+
+
+@pytest.mark.parametrize("key", [KEY, b"o" * 32, bytes(32)])
+def test_no_scrambled_key_is_its_own_replacement(key: bytes) -> None:
+    # 100k inputs in the first range alone: a plain keyed permutation would leave one of them
+    # in place for about 1 key in 80 (100k / 2^23).
+    keys = [*range(-300, 100_000), 2**31 - 1, 2**31, 2**63 - 1, -(2**63)]
+    out = [int(v) for v in run(SCRAMBLE, [str(k) for k in keys], key)]
+    assert not [old for old, new in zip(keys, out, strict=True) if old == new]
+
+
+@pytest.mark.parametrize("data_type", ["smallint", "int2", "smallserial"])
+def test_columns_of_fewer_than_a_million_values_are_refused(data_type: str) -> None:
+    with pytest.raises(InvalidArgumentError) as refused:
+        validate_transformer(SCRAMBLE, "mappings[0].columns[id]", int_column(data_type))
+    assert refused.value.field == "mappings[0].columns[id].transform_scramble_identity"
+    message = str(refused.value)
+    assert f"id ({data_type}) holds 65,536 values (-32768..32767)" in message
+    assert "fewer than the 1,000,000" in message and "transform_int64" in message
+
+
+@pytest.mark.parametrize("data_type", ["integer", "int4", "serial", "bigint", "int8", "INTEGER"])
+def test_columns_of_a_million_values_or_more_are_accepted(data_type: str) -> None:
+    validate_transformer(SCRAMBLE, "mappings[0].columns[id]", int_column(data_type))
 
 
 def test_scrambled_keys_join_across_tables_but_not_across_keys() -> None:

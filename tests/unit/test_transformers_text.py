@@ -1,17 +1,24 @@
 """Emails, names, phones and free text: their options and formats."""
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.common.errors import DataRejectedError
 from services.engine.transformers import ColumnBounds, build_transformer
+from services.engine.transformers.chars import scramble
 from services.engine.transformers.dictionaries import first_names
+from services.engine.transformers.prf import mix
 from veilsync.v1 import transformer_pb2 as t
 
 KEY = b"k" * 32
+SCRAMBLE = t.TransformerConfig(transform_character_scramble=t.TransformCharacterScramble())
 
 
 def run(
@@ -118,9 +125,54 @@ def test_character_scramble_touches_only_the_matches() -> None:
         and out.endswith(" for Zoë")
         and out != "Order 12345 for Zoë"
     )
-    whole = t.TransformerConfig(transform_character_scramble=t.TransformCharacterScramble())
-    [mixed] = run(whole, ["Ab-9é"])
+    [mixed] = run(SCRAMBLE, ["Ab-9é"])
     assert mixed and re.fullmatch(r"[A-Z][a-z]-\dé", mixed)
+
+
+def test_character_scramble_never_gives_back_its_input() -> None:
+    values = [f"{i:06d}" for i in range(100_000)] + [*"0123456789", "a", "Z", "x-1", "ab"]
+    for key in (b"k" * 32, b"o" * 32, bytes(32)):
+        outputs = build_transformer(SCRAMBLE, key).transform(pa.array(values)).to_pylist()
+        assert not [v for v, o in zip(values, outputs, strict=True) if v == o]
+    # Nothing to replace: kept as is, whatever the options.
+    assert run(SCRAMBLE, ["", "-", "é ☃"]) == ["", "-", "é ☃"]
+    matches = t.TransformerConfig(
+        transform_character_scramble=t.TransformCharacterScramble(regex=r"\d+")
+    )
+    assert run(matches, ["Zoë", "no digits"]) == ["Zoë", "no digits"]
+
+
+def shape(value: str, letters: bool) -> str:
+    """The value with each character a scramble replaces written as its class."""
+    value = re.sub("[0-9]", "0", value)
+    return re.sub("[a-z]", "a", re.sub("[A-Z]", "A", value)) if letters else value
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet="0aZ-é", max_size=3), max_size=30),
+    st.integers(0, 2**64 - 1),
+    st.booleans(),
+)
+def test_a_scramble_keeps_the_shape_and_changes_what_it_can(
+    values: list[str], seed: int, letters: bool
+) -> None:
+    h = mix(np.arange(len(values), dtype=np.uint64) + np.uint64(seed))
+    outputs = scramble(pa.array(values, pa.string()), h, letters=letters).to_pylist()
+    replaceable = "[0-9a-zA-Z]" if letters else "[0-9]"
+    for value, out in zip(values, outputs, strict=True):
+        assert shape(out, letters) == shape(value, letters)
+        # Unchanged exactly when there is nothing to replace.
+        assert (out == value) == (re.search(replaceable, value) is None)
+
+
+def test_a_scramble_drawn_as_its_input_is_redrawn_uniformly() -> None:
+    # 100k rows of one digit with distinct hashes: about 10k draw their input at first and
+    # about 10 are still unchanged after every redraw, which the last resort moves.
+    h = mix(np.arange(100_000, dtype=np.uint64))
+    counts = Counter(scramble(pa.array(["7"] * 100_000), h).to_pylist())
+    assert set(counts) == set("012345689")
+    assert all(10_000 < n < 12_300 for n in counts.values())  # 11,111 each, give or take 10%
 
 
 def test_strings_respect_their_lengths() -> None:

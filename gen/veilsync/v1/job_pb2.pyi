@@ -272,6 +272,26 @@ class Job(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class TransformerVersionsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
@@ -288,6 +308,8 @@ class Job(_message.Message):
     GENERATE_FIELD_NUMBER: _builtins.int
     SYNTHESIZE_FIELD_NUMBER: _builtins.int
     SPLIT_TABLE_ROWS_FIELD_NUMBER: _builtins.int
+    PRIVACY_FIELD_NUMBER: _builtins.int
+    TRANSFORMER_VERSIONS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned identifier."""
     name: _builtins.str
@@ -349,6 +371,21 @@ class Job(_message.Message):
         on an ML worker in its foreign-key slot; its references point at rows of the destination.
         """
 
+    @_builtins.property
+    def privacy(self) -> Global___PrivacyPolicy:
+        """What the run's privacy report may find before the run fails, and the quasi-identifiers
+        its k-anonymity is computed over. Unset: every run still reports, and fails on nothing.
+        """
+
+    @_builtins.property
+    def transformer_versions(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Output only, written by the API when the job is saved: the algorithm version of each
+        transformer its runs apply, by transformer name. A worker refuses to run a job that
+        records a version it does not implement (the outputs would not match earlier runs').
+        UpdateJob keeps the recorded versions; naming transformer_versions in its update_mask
+        records the API's current versions instead, accepting outputs unlike earlier runs'.
+        """
+
     def __init__(
         self,
         *,
@@ -368,14 +405,92 @@ class Job(_message.Message):
         generate: Global___GenerateSpec | None = ...,
         synthesize: _abc.Iterable[Global___SynthesizedTable] | None = ...,
         split_table_rows: _builtins.int = ...,
+        privacy: Global___PrivacyPolicy | None = ...,
+        transformer_versions: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "generate", b"generate", "run_options", b"run_options", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "generate", b"generate", "privacy", b"privacy", "run_options", b"run_options", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_overlap", b"allow_overlap", "create_time", b"create_time", "destinations", b"destinations", "generate", b"generate", "hooks", b"hooks", "id", b"id", "mappings", b"mappings", "max_parallel_tables", b"max_parallel_tables", "name", b"name", "paused", b"paused", "run_options", b"run_options", "schedule", b"schedule", "source", b"source", "split_table_rows", b"split_table_rows", "synthesize", b"synthesize", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_overlap", b"allow_overlap", "create_time", b"create_time", "destinations", b"destinations", "generate", b"generate", "hooks", b"hooks", "id", b"id", "mappings", b"mappings", "max_parallel_tables", b"max_parallel_tables", "name", b"name", "paused", b"paused", "privacy", b"privacy", "run_options", b"run_options", "schedule", b"schedule", "source", b"source", "split_table_rows", b"split_table_rows", "synthesize", b"synthesize", "transformer_versions", b"transformer_versions", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Job: _TypeAlias = Job  # noqa: Y015
+
+@_typing.final
+class PrivacyPolicy(_message.Message):
+    """PrivacyPolicy turns findings of a run's privacy report into failures of the run: the run
+    then fails before it reports success, its report in the verification.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FAIL_ON_FIELD_NUMBER: _builtins.int
+    MIN_K_FIELD_NUMBER: _builtins.int
+    QUASI_IDENTIFIERS_FIELD_NUMBER: _builtins.int
+    min_k: _builtins.int
+    """The least k a table's quasi-identifiers must reach (every combination of their values
+    shared by at least k rows); 0 means 5. A table below it is a k_anonymity finding, which
+    fails the run when min_k is set or k_anonymity is in fail_on.
+    """
+    @_builtins.property
+    def fail_on(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Kinds of finding that fail the run: "pii_in_clear" (a column copied untransformed reads
+        as personal data), "unchanged_values" (a keyed transformer wrote some value as it was),
+        "frequency_linkage" (a deterministic transform of a low-cardinality column) and
+        "k_anonymity" (a table's k below min_k). Other kinds are only reported.
+        """
+
+    @_builtins.property
+    def quasi_identifiers(self) -> _containers.RepeatedCompositeFieldContainer[Global___QuasiIdentifiers]:
+        """Quasi-identifiers by table. A table not named here gets the columns detected by name
+        (zip or postal code, birth date, gender, age, city, ...) when it holds two of them or
+        one beside a column that reads as personal data.
+        """
+
+    def __init__(
+        self,
+        *,
+        fail_on: _abc.Iterable[_builtins.str] | None = ...,
+        min_k: _builtins.int = ...,
+        quasi_identifiers: _abc.Iterable[Global___QuasiIdentifiers] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fail_on", b"fail_on", "min_k", b"min_k", "quasi_identifiers", b"quasi_identifiers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrivacyPolicy: _TypeAlias = PrivacyPolicy  # noqa: Y015
+
+@_typing.final
+class QuasiIdentifiers(_message.Message):
+    """QuasiIdentifiers declares the columns of one table that, combined, could single a person
+    out (such as zip code, birth date and gender).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """Table name, schema-qualified or in the source's default schema."""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The columns; empty means the table has none (no k-anonymity is computed for it)."""
+
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        columns: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuasiIdentifiers: _TypeAlias = QuasiIdentifiers  # noqa: Y015
 
 @_typing.final
 class SynthesizedTable(_message.Message):
@@ -950,6 +1065,7 @@ class RunVerification(_message.Message):
     DANGLING_FIELD_NUMBER: _builtins.int
     WARNINGS_FIELD_NUMBER: _builtins.int
     FAILURES_FIELD_NUMBER: _builtins.int
+    PRIVACY_FIELD_NUMBER: _builtins.int
     references_checked: _builtins.int
     """Foreign keys checked in the destinations, declared and virtual, counted once per
     destination.
@@ -972,6 +1088,12 @@ class RunVerification(_message.Message):
     def failures(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """What failed the run, one line each; empty when the verification passed."""
 
+    @_builtins.property
+    def privacy(self) -> Global___PrivacyReport:
+        """What the run measured of the privacy of what it wrote; unset for runs from before
+        runs reported it. Its findings that the job's privacy policy fails on are in failures.
+        """
+
     def __init__(
         self,
         *,
@@ -980,14 +1102,244 @@ class RunVerification(_message.Message):
         dangling: _abc.Iterable[Global___DanglingReference] | None = ...,
         warnings: _abc.Iterable[_builtins.str] | None = ...,
         failures: _abc.Iterable[_builtins.str] | None = ...,
+        privacy: Global___PrivacyReport | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["privacy", b"privacy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dangling", b"dangling", "failures", b"failures", "references_checked", b"references_checked", "tables", b"tables", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dangling", b"dangling", "failures", b"failures", "privacy", b"privacy", "references_checked", b"references_checked", "tables", b"tables", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RunVerification: _TypeAlias = RunVerification  # noqa: Y015
+
+@_typing.final
+class PrivacyReport(_message.Message):
+    """PrivacyReport is a run's measure of what it protected, with no row value in it: per
+    transformed column the values its transformer left unchanged (counted while copying), and,
+    read from the first destination after the run, the columns left in clear that read as
+    personal data, low-cardinality columns transformed deterministically, and each table's
+    k-anonymity over its quasi-identifiers.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLES_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    DESTINATION_CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    destination_connection_id: _builtins.str
+    """The destination connection the destination-side measures read."""
+    @_builtins.property
+    def tables(self) -> _containers.RepeatedCompositeFieldContainer[Global___TablePrivacy]:
+        """One entry per table, in plan order."""
+
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___PrivacyFinding]:
+        """Everything worth a look, in table order; those the policy fails on are marked."""
+
+    def __init__(
+        self,
+        *,
+        tables: _abc.Iterable[Global___TablePrivacy] | None = ...,
+        findings: _abc.Iterable[Global___PrivacyFinding] | None = ...,
+        destination_connection_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination_connection_id", b"destination_connection_id", "findings", b"findings", "tables", b"tables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrivacyReport: _TypeAlias = PrivacyReport  # noqa: Y015
+
+@_typing.final
+class TablePrivacy(_message.Message):
+    """TablePrivacy is one table's part of a privacy report."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    K_ANONYMITY_FIELD_NUMBER: _builtins.int
+    ROWS_SAMPLED_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """Qualified source table name."""
+    rows_sampled: _builtins.int
+    """Rows of the destination table the column samples were taken from (at most the first
+    10,000).
+    """
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnPrivacy]:
+        """The table's transformed columns, and those left in clear that read as personal data, in
+        table order.
+        """
+
+    @_builtins.property
+    def k_anonymity(self) -> Global___KAnonymity:
+        """Unset when the table has no quasi-identifiers."""
+
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        columns: _abc.Iterable[Global___ColumnPrivacy] | None = ...,
+        k_anonymity: Global___KAnonymity | None = ...,
+        rows_sampled: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["k_anonymity", b"k_anonymity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "k_anonymity", b"k_anonymity", "rows_sampled", b"rows_sampled", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TablePrivacy: _TypeAlias = TablePrivacy  # noqa: Y015
+
+@_typing.final
+class ColumnPrivacy(_message.Message):
+    """ColumnPrivacy is what a privacy report measured of one column."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMN_FIELD_NUMBER: _builtins.int
+    TRANSFORMER_FIELD_NUMBER: _builtins.int
+    RANDOM_FIELD_NUMBER: _builtins.int
+    UNCHANGED_FIELD_NUMBER: _builtins.int
+    COMPARED_FIELD_NUMBER: _builtins.int
+    DISTINCT_VALUES_FIELD_NUMBER: _builtins.int
+    VALUES_SAMPLED_FIELD_NUMBER: _builtins.int
+    PII_KIND_FIELD_NUMBER: _builtins.int
+    PII_CONFIDENCE_FIELD_NUMBER: _builtins.int
+    column: _builtins.str
+    """Column name."""
+    transformer: _builtins.str
+    """The transformer, as its TransformerConfig field name; empty for a column left in clear."""
+    random: _builtins.bool
+    """Whether the transformer ran in random mode."""
+    unchanged: _builtins.int
+    """Values the transformer wrote exactly as they were read (compared as text), over every
+    row copied; NULLs are not compared.
+    """
+    compared: _builtins.int
+    """Values compared: rows whose input and output were both non-NULL."""
+    distinct_values: _builtins.int
+    """Distinct non-NULL values in the destination's sampled rows; set for deterministic keyed
+    transforms, whose outputs keep their inputs' frequencies.
+    """
+    values_sampled: _builtins.int
+    """Non-NULL values in the destination's sampled rows."""
+    pii_kind: _builtins.str
+    """For a column left in clear: the kind of personal data the detector reads in its name and
+    sampled values (email, phone, ssn, ...); empty when none.
+    """
+    pii_confidence: _builtins.float
+    """The detector's confidence in pii_kind, 0 to 1."""
+    def __init__(
+        self,
+        *,
+        column: _builtins.str = ...,
+        transformer: _builtins.str = ...,
+        random: _builtins.bool = ...,
+        unchanged: _builtins.int = ...,
+        compared: _builtins.int = ...,
+        distinct_values: _builtins.int | None = ...,
+        values_sampled: _builtins.int = ...,
+        pii_kind: _builtins.str = ...,
+        pii_confidence: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_distinct_values", b"_distinct_values", "distinct_values", b"distinct_values"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_distinct_values", b"_distinct_values", "column", b"column", "compared", b"compared", "distinct_values", b"distinct_values", "pii_confidence", b"pii_confidence", "pii_kind", b"pii_kind", "random", b"random", "transformer", b"transformer", "unchanged", b"unchanged", "values_sampled", b"values_sampled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__distinct_values: _TypeAlias = _typing.Literal["distinct_values"]  # noqa: Y015
+    _WhichOneofArgType__distinct_values: _TypeAlias = _typing.Literal["_distinct_values", b"_distinct_values"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__distinct_values) -> _WhichOneofReturnType__distinct_values | None: ...
+
+Global___ColumnPrivacy: _TypeAlias = ColumnPrivacy  # noqa: Y015
+
+@_typing.final
+class KAnonymity(_message.Message):
+    """KAnonymity is the k-anonymity of a table over its quasi-identifiers, in the destination: its
+    rows grouped by their quasi-identifier values (NULL counting as a value).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    DECLARED_FIELD_NUMBER: _builtins.int
+    K_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    UNIQUE_ROWS_FIELD_NUMBER: _builtins.int
+    GROUPS_FIELD_NUMBER: _builtins.int
+    declared: _builtins.bool
+    """Whether the job declared them (PrivacyPolicy.quasi_identifiers) rather than detected."""
+    k: _builtins.int
+    """The smallest group's size: every row shares its values with at least k - 1 others."""
+    rows: _builtins.int
+    """Rows in the table."""
+    unique_rows: _builtins.int
+    """Rows alone in their group: singled out by their quasi-identifiers."""
+    groups: _builtins.int
+    """Groups, that is distinct combinations of quasi-identifier values."""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The quasi-identifier columns."""
+
+    def __init__(
+        self,
+        *,
+        columns: _abc.Iterable[_builtins.str] | None = ...,
+        declared: _builtins.bool = ...,
+        k: _builtins.int = ...,
+        rows: _builtins.int = ...,
+        unique_rows: _builtins.int = ...,
+        groups: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "declared", b"declared", "groups", b"groups", "k", b"k", "rows", b"rows", "unique_rows", b"unique_rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KAnonymity: _TypeAlias = KAnonymity  # noqa: Y015
+
+@_typing.final
+class PrivacyFinding(_message.Message):
+    """PrivacyFinding is one thing a privacy report found."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    TABLE_FIELD_NUMBER: _builtins.int
+    COLUMN_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    FAILS_RUN_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """pii_in_clear, unchanged_values, frequency_linkage or k_anonymity (the names
+    PrivacyPolicy.fail_on takes).
+    """
+    table: _builtins.str
+    """Qualified source table name."""
+    column: _builtins.str
+    """The column concerned; empty for k_anonymity."""
+    message: _builtins.str
+    """What was found and how to fix it, for people; never a row value."""
+    fails_run: _builtins.bool
+    """Whether the job's privacy policy fails the run on it."""
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        table: _builtins.str = ...,
+        column: _builtins.str = ...,
+        message: _builtins.str = ...,
+        fails_run: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["column", b"column", "fails_run", b"fails_run", "kind", b"kind", "message", b"message", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrivacyFinding: _TypeAlias = PrivacyFinding  # noqa: Y015
 
 @_typing.final
 class TableVerification(_message.Message):
@@ -1269,6 +1621,7 @@ class TableRunProgress(_message.Message):
     PERCENT_FIELD_NUMBER: _builtins.int
     ROWS_PER_SECOND_FIELD_NUMBER: _builtins.int
     ETA_FIELD_NUMBER: _builtins.int
+    MODEL_EVALUATION_FIELD_NUMBER: _builtins.int
     table: _builtins.str
     """Schema-qualified table name."""
     status: Global___TableSyncStatus.ValueType
@@ -1289,6 +1642,12 @@ class TableRunProgress(_message.Message):
     def eta(self) -> _duration_pb2.Duration:
         """Estimated time left for the table; unset when unknown or done."""
 
+    @_builtins.property
+    def model_evaluation(self) -> _model_pb2.ModelEvaluation:
+        """A synthesized table's model measured on rows held out of its training: quality and
+        privacy (DCR), with a memorizes flag. Unset for copied tables.
+        """
+
     def __init__(
         self,
         *,
@@ -1301,10 +1660,11 @@ class TableRunProgress(_message.Message):
         percent: _builtins.float = ...,
         rows_per_second: _builtins.float = ...,
         eta: _duration_pb2.Duration | None = ...,
+        model_evaluation: _model_pb2.ModelEvaluation | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["eta", b"eta"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["eta", b"eta", "model_evaluation", b"model_evaluation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["eta", b"eta", "percent", b"percent", "rows_per_second", b"rows_per_second", "rows_read", b"rows_read", "rows_skipped", b"rows_skipped", "rows_total", b"rows_total", "rows_written", b"rows_written", "status", b"status", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["eta", b"eta", "model_evaluation", b"model_evaluation", "percent", b"percent", "rows_per_second", b"rows_per_second", "rows_read", b"rows_read", "rows_skipped", b"rows_skipped", "rows_total", b"rows_total", "rows_written", b"rows_written", "status", b"status", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1398,8 +1758,10 @@ class CreateJobRequest(_message.Message):
     TRANSFORM_KEY_FIELD_NUMBER: _builtins.int
     HOOK_SECRET_FIELD_NUMBER: _builtins.int
     transform_key: _builtins.str
-    """Secret key of the keyed transformers, at least 16 characters; generated when empty. It is
-    stored encrypted and never returned.
+    """Passphrase the job's key is derived from: at least 16 characters and about 64 bits of
+    estimated entropy (INVALID_ARGUMENT otherwise), stretched with scrypt (N=2^17, r=8, p=1)
+    under a random salt of this job, so the same passphrase keys two jobs differently. Only
+    the derived key is stored, encrypted, and never returned. Empty: a random 256-bit key.
     """
     hook_secret: _builtins.str
     """Secret that signs the job's hook calls, at least 16 characters; required when the job
@@ -1761,7 +2123,9 @@ class UpdateJobRequest(_message.Message):
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Fields to change: source, destinations, mappings, max_parallel_tables, split_table_rows,
-        schedule, allow_overlap, run_options, hooks, generate, synthesize. Empty means all of them.
+        schedule, allow_overlap, run_options, hooks, generate, synthesize, privacy. Empty means all
+        of them. transformer_versions, only when named, records the API's current versions
+        (Job.transformer_versions).
         """
 
     def __init__(

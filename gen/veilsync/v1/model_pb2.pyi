@@ -341,7 +341,9 @@ Global___ColumnPairScore: _TypeAlias = ColumnPairScore  # noqa: Y015
 
 @_typing.final
 class ModelQuality(_message.Message):
-    """ModelQuality is the SDMetrics quality report of a model's samples against its training rows."""
+    """ModelQuality is the SDMetrics quality report of a model's samples against the rows held out of
+    its training (ModelEvaluation.holdout_rows), which the model never saw.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -382,6 +384,55 @@ class ModelQuality(_message.Message):
 Global___ModelQuality: _TypeAlias = ModelQuality  # noqa: Y015
 
 @_typing.final
+class ModelEvaluation(_message.Message):
+    """ModelEvaluation measures a trained model on rows it never saw: a share of the training table
+    is held out before fitting, and synthetic rows are compared with it for fidelity (quality) and
+    for privacy (distance to closest record, DCR).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLDOUT_ROWS_FIELD_NUMBER: _builtins.int
+    QUALITY_SCORE_FIELD_NUMBER: _builtins.int
+    DCR_SHARE_FIELD_NUMBER: _builtins.int
+    MEMORIZES_FIELD_NUMBER: _builtins.int
+    DCR_ROWS_FIELD_NUMBER: _builtins.int
+    holdout_rows: _builtins.int
+    """Rows held out of training: 20% of the rows read, at least 20 and at most 5000, never more
+    than half. 0 when the table was too small to split; nothing below is measured then.
+    """
+    quality_score: _builtins.float
+    """SDMetrics overall quality of synthetic rows against the holdout rows, from 0 to 1."""
+    dcr_share: _builtins.float
+    """Share of synthetic rows closer to a training row than to a holdout row, from 0 to 1: the
+    two sets weighed as if equal in size, and synthetic rows sharing one closest record counted
+    once. Near 0.5: the model generalizes, its rows no closer to the rows it learned from than
+    to unseen ones; near 1: it reproduces its training rows.
+    """
+    memorizes: _builtins.bool
+    """Whether dcr_share is 0.8 or more: most of the model's rows copy or nearly copy training
+    rows, and its samples may disclose them.
+    """
+    dcr_rows: _builtins.int
+    """Synthetic rows whose closest record was measured; 0 when DCR was not measured."""
+    def __init__(
+        self,
+        *,
+        holdout_rows: _builtins.int = ...,
+        quality_score: _builtins.float = ...,
+        dcr_share: _builtins.float = ...,
+        memorizes: _builtins.bool = ...,
+        dcr_rows: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dcr_rows", b"dcr_rows", "dcr_share", b"dcr_share", "holdout_rows", b"holdout_rows", "memorizes", b"memorizes", "quality_score", b"quality_score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModelEvaluation: _TypeAlias = ModelEvaluation  # noqa: Y015
+
+@_typing.final
 class Model(_message.Message):
     """Model is a synthetic-data model trained on one table, or uploaded."""
 
@@ -404,6 +455,7 @@ class Model(_message.Message):
     SHA256_FIELD_NUMBER: _builtins.int
     SIZE_BYTES_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    EVALUATION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned identifier."""
     name: _builtins.str
@@ -417,13 +469,15 @@ class Model(_message.Message):
     status: Global___ModelStatus.ValueType
     """Where the model is in its life."""
     training_rows: _builtins.int
-    """Rows it was trained on."""
+    """Rows it was trained on: the rows read less the holdout (evaluation.holdout_rows)."""
     error: _builtins.str
     """Why training failed; empty otherwise."""
     format: Global___ModelFormat.ValueType
     """File format of an uploaded model; unset for trained models."""
     quality_score: _builtins.float
-    """Overall quality score from 0 to 1, when measured."""
+    """Overall quality score from 0 to 1, when measured: of synthetic rows against the rows held
+    out of training, as evaluation.quality_score.
+    """
     sha256: _builtins.str
     """SHA-256 of the model's artifact, hex."""
     size_bytes: _builtins.int
@@ -448,6 +502,12 @@ class Model(_message.Message):
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When the model last changed."""
 
+    @_builtins.property
+    def evaluation(self) -> Global___ModelEvaluation:
+        """Fidelity and privacy measured on held-out rows after training; unset for uploaded models
+        and models trained before it was measured.
+        """
+
     def __init__(
         self,
         *,
@@ -468,10 +528,11 @@ class Model(_message.Message):
         sha256: _builtins.str = ...,
         size_bytes: _builtins.int = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        evaluation: Global___ModelEvaluation | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "options", b"options", "progress", b"progress", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "evaluation", b"evaluation", "options", b"options", "progress", b"progress", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "create_time", b"create_time", "error", b"error", "format", b"format", "id", b"id", "kind", b"kind", "name", b"name", "options", b"options", "progress", b"progress", "quality_score", b"quality_score", "sha256", b"sha256", "size_bytes", b"size_bytes", "source_connection", b"source_connection", "status", b"status", "table", b"table", "training_rows", b"training_rows", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "create_time", b"create_time", "error", b"error", "evaluation", b"evaluation", "format", b"format", "id", b"id", "kind", b"kind", "name", b"name", "options", b"options", "progress", b"progress", "quality_score", b"quality_score", "sha256", b"sha256", "size_bytes", b"size_bytes", "source_connection", b"source_connection", "status", b"status", "table", b"table", "training_rows", b"training_rows", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1520,12 +1520,17 @@ class SystemTransformer(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     DATA_TYPES_FIELD_NUMBER: _builtins.int
     DETERMINISTIC_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The transformer's field name in TransformerConfig, such as "transform_email"."""
     description: _builtins.str
     """What the transformer does."""
     deterministic: _builtins.bool
     """Whether the same input and key always give the same output."""
+    version: _builtins.int
+    """The algorithm version this server implements; a job records it (Job.transformer_versions)
+    and a new version means new outputs for the same input and key.
+    """
     @_builtins.property
     def data_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Column type families it accepts: "text", "integer", "numeric", "any"."""
@@ -1537,10 +1542,11 @@ class SystemTransformer(_message.Message):
         description: _builtins.str = ...,
         data_types: _abc.Iterable[_builtins.str] | None = ...,
         deterministic: _builtins.bool = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_types", b"data_types", "description", b"description", "deterministic", b"deterministic", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_types", b"data_types", "description", b"description", "deterministic", b"deterministic", "name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

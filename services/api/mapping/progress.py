@@ -41,6 +41,8 @@ def _table(table: sync_pb2.TableProgress, now: datetime) -> job_pb2.TableRunProg
         rows_total=table.rows_total,
         percent=_percent(table.rows_read, table.rows_total, done=done),
     )
+    if table.HasField("model_evaluation"):
+        result.model_evaluation.CopyFrom(table.model_evaluation)
     if not table.HasField("start_time"):
         return result
     end = _end(table.end_time if table.HasField("end_time") else None, now)

@@ -17,6 +17,8 @@ class TransformerDescription(Protocol):
     def data_types(self) -> Sequence[str]: ...
     @property
     def deterministic(self) -> bool: ...
+    @property
+    def version(self) -> int: ...
 
 
 def transformers_to_proto(
@@ -29,6 +31,7 @@ def transformers_to_proto(
                 description=info.description,
                 data_types=list(info.data_types),
                 deterministic=info.deterministic,
+                version=info.version,
             )
             for info in sorted(infos, key=lambda info: info.name)
         ]

@@ -72,7 +72,12 @@ class Job(Base):
     name: Mapped[str] = mapped_column(String(63))
     # The Job message's proto3 JSON without id, name and times, which live in columns.
     spec_json: Mapped[str] = mapped_column(Text)
+    # The key the transformers derive from: generated, or stretched from the user's passphrase
+    # (which is not kept) with scrypt under transform_key_salt as transform_key_kdf says. Both
+    # NULL for a generated key and for keys stored before stretching, used as they are.
     transform_key_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    transform_key_salt: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    transform_key_kdf: Mapped[str | None] = mapped_column(String(64), nullable=True)
     create_time: Mapped[datetime] = mapped_column(UtcDateTime())
     update_time: Mapped[datetime] = mapped_column(UtcDateTime())
     # Whether the job's schedule is paused; the Temporal Schedule follows this column.

@@ -175,10 +175,14 @@ class MetadataStore:
         job: job_pb2.Job,
         transform_key: str,
         *,
+        key_salt: bytes | None = None,
+        key_kdf: str | None = None,
         hook_secret: str = "",
         schema_snapshot: str | None = None,
     ) -> job_pb2.Job:
-        """Store a job whose connections exist; the caller validated it against its source."""
+        """Store a job whose connections exist; the caller validated it against its source.
+        `transform_key` is the key its transformers derive from, kept encrypted; `key_salt`
+        and `key_kdf` say how it was stretched from a passphrase (transform_keys.py)."""
         check_name(job.name, "job.name")
         now = _now()
         row = models.Job(
@@ -187,6 +191,8 @@ class MetadataStore:
             name=job.name,
             spec_json=_spec_json(job),
             transform_key_ciphertext=self._cipher.encrypt(transform_key),
+            transform_key_salt=key_salt,
+            transform_key_kdf=key_kdf,
             create_time=now,
             update_time=now,
             paused=False,
@@ -287,6 +293,8 @@ class MetadataStore:
             return self._cipher.decrypt(row.hook_secret_ciphertext).encode()
 
     def transform_key(self, account_id: str, job_id: str) -> bytes:
+        """The key the job's transformers derive from, ready to use: a passphrase was stretched
+        when the job was created, so runs never pay for the KDF."""
         with self._session() as session:
             row = _job_row(session, account_id, job_id=job_id)
             return self._cipher.decrypt(row.transform_key_ciphertext).encode()

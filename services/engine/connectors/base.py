@@ -150,6 +150,17 @@ class CopyStreamWriter(Protocol):
     def commit(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class GroupSizes:
+    """A table's rows grouped by some columns' values (NULL counting as a value): what its
+    k-anonymity over those columns is read from."""
+
+    rows: int
+    groups: int
+    smallest: int  # the smallest group's size; 0 for an empty table
+    unique_rows: int  # rows alone in their group
+
+
 class Database(Protocol):
     engine: str  # "postgres", "sqlite"
     default_schema: str
@@ -166,6 +177,17 @@ class Database(Protocol):
     def dangling(self, schema: str, table: str, reference: Reference) -> int:
         """Rows of `schema`.`table` whose `reference` names no existing row (MATCH SIMPLE: a
         row with a NULL in the reference's columns does not count)."""
+
+    def group_sizes(self, schema: str, table: str, columns: Sequence[str]) -> GroupSizes:
+        """The rows of `schema`.`table` grouped by the values of `columns`, counted where
+        they are: no row leaves the database."""
+
+    def number_ranges(
+        self, columns: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], tuple[float, float]]:
+        """The smallest and largest value of each (schema, table, column), where the database's
+        own statistics know them without reading the table; columns they do not cover are left
+        out (an engine keeping none returns nothing)."""
 
     def split_keys(
         self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""

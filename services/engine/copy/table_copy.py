@@ -19,6 +19,7 @@ from services.engine.connectors.base import (
     WriteRequest,
 )
 from services.engine.copy.prefetch import prefetch
+from services.engine.privacy.unchanged import UnchangedCounter
 from services.engine.transformers import Transformer, build_transformer
 from services.engine.transformers.bounds import ColumnBounds
 from veilsync.temporal.v1 import ml_pb2, sync_pb2
@@ -47,12 +48,15 @@ class Destination:
         return self.database.target_name(schema, table)
 
 
-def _transformers(table: sync_pb2.TablePlan, key: bytes) -> dict[str, Transformer]:
+def _transformers(
+    table: sync_pb2.TablePlan, key: bytes, run_key: bytes | None
+) -> dict[str, Transformer]:
     return {
         c.name: build_transformer(
             c.transformer,
             key,
             f"{table.name}.{c.name}",
+            run_key=run_key,
             bounds=ColumnBounds.of(c.data_type, c.max_length or None),
         )
         for c in table.columns
@@ -74,15 +78,20 @@ def transform_batch(
     table: sync_pb2.TablePlan,
     transformers: dict[str, Transformer],
     null_columns: Sequence[str] = (),
+    counter: UnchangedCounter | None = None,
 ) -> pa.RecordBatch:
-    """The batch with transformed columns replaced; `null_columns` written as NULL."""
+    """The batch with transformed columns replaced; `null_columns` written as NULL. A
+    `counter` counts the values each transformer wrote unchanged."""
     limits = {c.name: c.max_length for c in table.columns}
     arrays = []
     for name, array in zip(batch.schema.names, batch.columns, strict=True):
         if name in null_columns:
             array = pa.nulls(len(array), array.type)
         elif name in transformers:
-            array = transformers[name].transform_in(batch, array, limits.get(name) or None)
+            transformed = transformers[name].transform_in(batch, array, limits.get(name) or None)
+            if counter is not None and not transformers[name].omits_column:
+                counter.count(name, array, transformed)
+            array = transformed
         arrays.append(array)
     return pa.record_batch(arrays, names=batch.schema.names)
 
@@ -93,6 +102,8 @@ class CopyResult:
     rows_written: int
     rows_resumed: int  # committed by earlier attempts, not copied again by this one
     rows_skipped: int = 0  # left out because a reference would dangle (per destination)
+    # Per transformed column, values written unchanged, over every attempt's rows.
+    unchanged: tuple[sync_pb2.ColumnUnchanged, ...] = ()
 
 
 def resumed_from(resume: sync_pb2.TableCheckpoint | None) -> sync_pb2.TableCheckpoint:
@@ -171,6 +182,8 @@ def copy_table(
     chunk_rows: int = CHUNK_ROWS,
     retrying: bool = False,
     part: sync_pb2.KeyRange | None = None,
+    run_key: bytes | None = None,
+    count_unchanged: bool = True,
 ) -> CopyResult:
     """Copy every row of `table` (of its key range `part`, when given) to each destination,
     deferred columns as NULL.
@@ -179,12 +192,17 @@ def copy_table(
     each commit is reported as a checkpoint, and a copy given `resume` starts after it. Rows
     of the chunk in flight when an attempt died may already be committed, so a resumed copy
     (or any `retrying` one) skips rows whose key exists. A table without a key is one
-    transaction: a retry redoes it.
+    transaction: a retry redoes it. `random: true` transformers use `run_key`, the run's key
+    (random_keys.py), so they map alike in every table, range and attempt of the run. With
+    `count_unchanged`, the values each transformer wrote unchanged are counted; a resumed copy
+    goes on from its checkpoint's counts.
     """
-    transformers = _transformers(table, key)
+    transformers = _transformers(table, key, run_key)
     columns = _written_columns(table, transformers)
     key_columns = list(table.primary_key)
     checkpoint = resumed_from(resume)
+    families = {c.name: c.family for c in table.columns}
+    counter = UnchangedCounter(checkpoint.unchanged, families) if count_unchanged else None
     part = part if part is not None else sync_pb2.KeyRange()
     after = list(checkpoint.last_key or part.after.values) or None
     until = list(part.until.values) if part.HasField("until") else None
@@ -213,8 +231,11 @@ def copy_table(
         merging=bool(checkpoint.last_key) or retrying,
         chunk_rows=chunk_rows,
         position=lambda batch, _: _key_text(batch, key_columns),
-        transform=lambda batch: transform_batch(batch, table, transformers, table.deferred_columns),
+        transform=lambda batch: transform_batch(
+            batch, table, transformers, table.deferred_columns, counter
+        ),
         pipe=pipe,
+        counter=counter,
     )
 
 
@@ -235,13 +256,15 @@ def write_table(
     position: Position,
     transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
     pipe: Callable[[Sequence[TableWriter]], int | None] | None = None,
+    counter: UnchangedCounter | None = None,
 ) -> CopyResult:
     """Write `batches` (each through `transform`) to a writer per destination. A keyed table
     commits every `chunk_rows` rows and reports each commit as a checkpoint at `position`;
     counts go on from `checkpoint`, the one resumed from (empty when none). A `merging` write
     (resumed or retried) leaves rows already there rather than failing on them. `pipe`, when
     given, is tried first: it gets the writers and copies everything, returning the rows it
-    copied, or None to let `batches` be written instead."""
+    copied, or None to let `batches` be written instead. `counter`, which `transform` feeds,
+    goes into each checkpoint: at a commit it has counted exactly the rows committed."""
     start, resumed = checkpoint, checkpoint.rows_read
     read, sent, since_commit = checkpoint.rows_read, 0, 0  # sent: rows given to writers
     last_report = time.monotonic()
@@ -278,6 +301,7 @@ def write_table(
                     rows_read=read,
                     rows_written=written,
                     rows_skipped=skipped,
+                    unchanged=counter.counts() if counter is not None else (),
                 )
                 report(checkpoint, read, written)
                 last_report = time.monotonic()
@@ -286,7 +310,8 @@ def write_table(
                 last_report = time.monotonic()
     written, skipped = counts()
     report(checkpoint, read, written)
-    return CopyResult(read, written, resumed, skipped)
+    unchanged = tuple(counter.counts()) if counter is not None else ()
+    return CopyResult(read, written, resumed, skipped, unchanged)
 
 
 def _table_writer(
@@ -309,12 +334,19 @@ def _table_writer(
 
 
 def fill_deferred_columns(
-    source: Database, destinations: Sequence[Destination], table: sync_pb2.TablePlan, key: bytes
+    source: Database,
+    destinations: Sequence[Destination],
+    table: sync_pb2.TablePlan,
+    key: bytes,
+    run_key: bytes | None = None,
 ) -> int:
     """Write the deferred foreign-key columns of rows already copied, matched on the
-    (transformed) primary key. Returns rows updated over all destinations."""
+    (transformed) primary key, transformed as copy_table with the same `run_key` did. Returns
+    rows updated over all destinations."""
     columns = [*table.primary_key, *table.deferred_columns]
-    transformers = {name: t for name, t in _transformers(table, key).items() if name in columns}
+    transformers = {
+        name: t for name, t in _transformers(table, key, run_key).items() if name in columns
+    }
     updated = 0
     for destination in destinations:
         schema, name = destination.target(table.schema, table.name)

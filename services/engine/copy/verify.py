@@ -7,6 +7,8 @@ from collections.abc import Callable, Collection, Sequence
 
 from services.engine.connectors.base import Database
 from services.engine.copy.table_copy import Destination, destination_reference
+from services.engine.privacy.policy import apply_policy
+from services.engine.privacy.report import privacy_report
 from veilsync.temporal.v1 import ml_pb2, sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -18,10 +20,13 @@ def verify_run(
     progress: sync_pb2.SyncProgress,
     created: Sequence[Collection[str]] = (),
     beat: Callable[[], None] = lambda: None,
+    privacy: bool = True,
 ) -> job_pb2.RunVerification:
     """The verification of a finished run whose final counts are `progress`; `created` holds
     the tables (destination names) the run created in each destination. The source is only
-    counted, for the rows a subset left out. The run must fail when it lists failures. `beat` is called after each table, whose queries may be long."""
+    counted, for the rows a subset left out. The run must fail when it lists failures. `beat`
+    is called after each table, whose queries may be long. With `privacy`, the verification
+    holds the run's privacy report, and the findings the plan's policy fails on are failures."""
     done = {t.table: t for t in progress.tables}
     verification = job_pb2.RunVerification()
     for table in plan.tables:
@@ -44,6 +49,9 @@ def verify_run(
             for destination in destinations:
                 _check_reference(destination, table, ref, len(destinations) > 1, verification)
         beat()
+    if privacy and destinations:
+        verification.privacy.CopyFrom(privacy_report(destinations[0], plan, progress, beat))
+        verification.failures.extend(apply_policy(verification.privacy, plan.privacy))
     return verification
 
 

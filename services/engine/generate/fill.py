@@ -29,11 +29,15 @@ def generated_batches(
     after: int = 0,
     null_columns: Sequence[str] = (),
     batch_rows: int = BATCH_ROWS,
+    run_key: bytes | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Rows after ordinal `after` up to the table's count, columns `names`, `null_columns` NULL."""
+    """Rows after ordinal `after` up to the table's count, columns `names`, `null_columns` NULL;
+    `random: true` generators keyed by `run_key`, the run's."""
     by_name = {c.name: c for c in generation.columns}
     makers = {
-        n: ColumnValues(by_name[n], key, generation.table) for n in names if n not in null_columns
+        n: ColumnValues(by_name[n], key, generation.table, run_key)
+        for n in names
+        if n not in null_columns
     }
     for first in range(after + 1, generation.rows + 1, batch_rows):
         ordinals = np.arange(first, min(first + batch_rows, generation.rows + 1), dtype=np.int64)
@@ -54,6 +58,7 @@ def generate_table(
     report: CheckpointCallback,
     resume: sync_pb2.TableCheckpoint | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    run_key: bytes | None = None,
 ) -> CopyResult:
     """Write rows 1..N of the table to each destination, deferred columns NULL. A keyed table
     commits every `chunk_rows` rows and reports the last ordinal as its checkpoint; a retry
@@ -63,7 +68,13 @@ def generate_table(
     checkpoint = resumed_from(resume)
     after = int(checkpoint.last_key[0]) if checkpoint.last_key else 0
     batches = generated_batches(
-        generation, names, key, after, table.deferred_columns, min(BATCH_ROWS, chunk_rows)
+        generation,
+        names,
+        key,
+        after,
+        table.deferred_columns,
+        min(BATCH_ROWS, chunk_rows),
+        run_key,
     )
     return write_table(
         destinations,

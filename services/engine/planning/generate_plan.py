@@ -1,18 +1,26 @@
 """A generate job and the schema of its shape to the plan a generate run follows: the sync's
-foreign-key order and deferred columns, and how each column is made from the row ordinals.
-Pure code."""
+foreign-key order and deferred columns, and how each column is made from the row ordinals:
+the job's generator where it names one, else one chosen by what the column's name says it
+holds (meanings.py, dates.py), else a default for its type. Pure code."""
 
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 from services.common.errors import InvalidArgumentError
-from services.engine.generate.defaults import check_generator, default_generator
+from services.engine.generate.believable import TableChoices
+from services.engine.generate.dates import Follows
+from services.engine.generate.defaults import check_generator
+from services.engine.generate.meanings import meaning
+from services.engine.inspect.pii import PiiKind
 from services.engine.planning.load_order import plan_tables
 from services.engine.planning.sync_plan import DEFAULT_PARALLEL_TABLES
 from services.engine.planning.table_plans import table_plan
 from services.engine.planning.virtual_keys import with_virtual_foreign_keys
 from services.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
 from services.engine.transformers import ColumnBounds, transformer_class
+from services.engine.transformers.email import SHORTEST as SHORTEST_EMAIL
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
 from veilsync.v1 import job_pb2, transformer_pb2
 
@@ -44,11 +52,16 @@ def build_generate_plan(
     schema: Schema,
     shape_connection_id: str,
     destinations: list[sync_pb2.DestinationPlan],
+    now: int | None = None,
+    learned: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
 ) -> generate_pb2.GeneratePlan:
-    """InvalidArgumentError names the first part of the spec that cannot be generated."""
+    """InvalidArgumentError names the first part of the spec that cannot be generated. Dates
+    in the past end before the day of `now` (seconds since 1970; the clock's by default);
+    `learned` holds number columns' smallest and largest values in the source, by qualified
+    table and column name."""
     schema = with_virtual_foreign_keys(schema, job.source.virtual_foreign_keys)
     specs = _table_specs(job.generate, schema)
-    columns = _Columns(schema, specs)
+    columns = _Columns(schema, specs, int(time.time()) if now is None else now, learned or {})
     plan = generate_pb2.GeneratePlan(
         sync=sync_pb2.SyncPlan(
             source_connection_id=shape_connection_id,
@@ -114,11 +127,18 @@ class _Columns:
     """How each column is made, memoized: a foreign key's values are its parent key's values,
     so a reference is described by the parent's own column, recursively."""
 
-    def __init__(self, schema: Schema, specs: dict[str, _TableSpec]) -> None:
-        self._schema, self._specs = schema, specs
+    def __init__(
+        self,
+        schema: Schema,
+        specs: dict[str, _TableSpec],
+        now: int,
+        learned: Mapping[str, Mapping[str, tuple[float, float]]],
+    ) -> None:
+        self._schema, self._specs, self._now, self._learned = schema, specs, now, learned
         self._done: dict[tuple[str, str], generate_pb2.GeneratedColumn] = {}
         self._visiting: set[tuple[str, str]] = set()
         self._table_keys: dict[str, _TableKeys] = {}
+        self._table_choices: dict[str, TableChoices] = {}
 
     def omitted(self, table: Table, column: Column) -> bool:
         """A column left to its default (generate_default) is not written at all."""
@@ -163,8 +183,31 @@ class _Columns:
         elif name in keys.unique:
             self._unique_values(table, column, made)
         else:
-            made.generator.CopyFrom(default_generator(column, f"{SPEC} ({table.qualified}.{name})"))
+            self._believable(table, column, made)
         return made
+
+    def _believable(self, table: Table, column: Column, made: generate_pb2.GeneratedColumn) -> None:
+        choices = self._table_choices.get(table.qualified)
+        if choices is None:
+            keys = self._keys(table)
+            taken = {c for fk in keys.references for c in fk.columns} | keys.unique
+            taken |= set(self._specs[table.qualified].columns)
+            open_columns = {c.name for c in table.columns if c.name not in taken}
+            learned = self._learned.get(table.qualified)
+            choices = TableChoices(table, open_columns, self._now, learned)
+            self._table_choices[table.qualified] = choices
+        chosen = choices.choose(column, f"{SPEC} ({table.qualified}.{column.name})")
+        if isinstance(chosen, Follows):
+            made.following.CopyFrom(
+                generate_pb2.FollowingTimestamp(
+                    after=self.column(table, chosen.after),
+                    min_gap_seconds=chosen.min_gap,
+                    max_gap_seconds=chosen.max_gap,
+                    latest=chosen.latest,
+                )
+            )
+        else:
+            made.generator.CopyFrom(chosen)
 
     def _keys(self, table: Table) -> _TableKeys:
         """Worked out once per table, however many of its columns ask."""
@@ -246,6 +289,11 @@ class _Columns:
             made.ordinal = True
             return
         if column.family == TypeFamily.TEXT:
+            if meaning(column) == PiiKind.EMAIL and (
+                not column.max_length or column.max_length >= len(str(rows)) + SHORTEST_EMAIL - 1
+            ):
+                made.ordinal_email = True
+                return
             if column.max_length and column.max_length < len(str(rows)):
                 raise InvalidArgumentError(
                     where, f"{rows} unique keys do not fit {column.max_length} characters"

@@ -14,8 +14,13 @@ from services.engine.planning.generate_plan import build_generate_plan
 from services.engine.planning.rules import Kind, Violation, resolve_mappings
 from services.engine.planning.saved_transformers import resolve_saved
 from services.engine.planning.sync_plan import build_plan
+from services.engine.planning.transformer_versions import (
+    check_versions,
+    generate_versions,
+    sync_versions,
+)
 from services.engine.planning.virtual_keys import with_virtual_foreign_keys
-from services.engine.schema import Schema
+from services.engine.schema import Schema, TypeFamily
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
 from veilsync.v1 import job_pb2, transformer_pb2
 
@@ -81,15 +86,42 @@ def read_shape(job: job_pb2.Job, account_id: str, connections: JobConnections) -
 
 
 def sync_plan(shape: JobShape) -> sync_pb2.SyncPlan:
+    check_versions(shape.job.transformer_versions)
     plan = build_plan(shape.job, shape.schema, shape.shape_id, shape.destinations)
     _check_init_schema(shape, plan)
     return plan
 
 
 def generate_plan(shape: JobShape) -> generate_pb2.GeneratePlan:
-    plan = build_generate_plan(shape.job, shape.schema, shape.shape_id, shape.destinations)
+    check_versions(shape.job.transformer_versions)
+    plan = build_generate_plan(
+        shape.job,
+        shape.schema,
+        shape.shape_id,
+        shape.destinations,
+        learned=learned_ranges(shape),
+    )
     _check_init_schema(shape, plan.sync)
     return plan
+
+
+def learned_ranges(shape: JobShape) -> dict[str, dict[str, tuple[float, float]]]:
+    """For a generate job with a source: its number columns' smallest and largest values, from
+    the source's statistics (no row is read, no value other than these two is kept); by
+    qualified table and column name. Nothing for a job that only has destinations."""
+    if not shape.job.source.connection:
+        return {}
+    numbers = (TypeFamily.INTEGER, TypeFamily.NUMERIC)
+    wanted = [
+        (table.schema, table.name, column.name)
+        for table in shape.schema.tables.values()
+        for column in table.columns
+        if column.family in numbers and column.generated is None
+    ]
+    learned: dict[str, dict[str, tuple[float, float]]] = {}
+    for (schema, table, column), extent in shape.database.number_ranges(wanted).items():
+        learned.setdefault(f"{schema}.{table}", {})[column] = extent
+    return learned
 
 
 def _check_init_schema(shape: JobShape, plan: sync_pb2.SyncPlan) -> None:
@@ -104,6 +136,14 @@ def check_plan(shape: JobShape) -> None:
         generate_plan(shape)
     else:
         sync_plan(shape)
+
+
+def transformer_versions(shape: JobShape) -> dict[str, int]:
+    """The version of every transformer the job's runs apply, as planned now: propagated keys,
+    saved transformers and generators included (what the API records in the job)."""
+    if shape.job.HasField("generate"):
+        return generate_versions(generate_plan(shape))
+    return sync_versions(sync_plan(shape))
 
 
 def effective_job(shape: JobShape) -> job_pb2.Job:

@@ -8,6 +8,7 @@ from services.engine.planning.synthesize import synthesize_plans
 from services.engine.planning.table_plans import reference, table_plan
 from services.engine.planning.virtual_keys import with_virtual_foreign_keys
 from services.engine.planning.where_clause import parse_where
+from services.engine.privacy import quasi_identifiers
 from services.engine.schema import Schema, Table
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
@@ -48,11 +49,13 @@ def build_plan(
         else None
     )
     synthesized = synthesize_plans(job, schema)
+    declared = quasi_identifiers.declared(job.privacy, schema)
     plan = sync_pb2.SyncPlan(
         source_connection_id=source_connection_id,
         destinations=destinations,
         max_parallel_tables=job.max_parallel_tables or DEFAULT_PARALLEL_TABLES,
         has_hooks=bool(job.hooks),
+        privacy=job.privacy,
     )
     for step in steps:
         table = step.table
@@ -82,6 +85,8 @@ def build_plan(
             reference(fk) for fk in table.foreign_keys if fk.ref_qualified in schema.tables
         )
         planned.subset_root = table.qualified in wheres
+        columns, planned.quasi_identifiers_declared = quasi_identifiers.of(table, declared)
+        planned.quasi_identifiers.extend(columns)
         plan.tables.append(planned)
     return plan
 

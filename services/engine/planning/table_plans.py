@@ -26,6 +26,7 @@ def table_plan(step: TableStep, transformers: Transformers | None = None) -> syn
                 nullable=c.nullable,
                 max_length=c.max_length or 0,
                 generated=c.generated is not None,
+                family=c.family.value,
             )
             for c in table.columns
         ],

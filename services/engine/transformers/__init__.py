@@ -12,6 +12,7 @@ from services.engine.schema import Column
 from services.engine.transformers import base
 from services.engine.transformers.bounds import ColumnBounds
 from services.engine.transformers.builtin import CATALOG
+from services.engine.transformers.random_keys import transformer_key
 from veilsync.v1 import transformer_pb2
 
 __all__ = [
@@ -38,6 +39,7 @@ class TransformerInfo:
     description: str
     data_types: list[str]
     deterministic: bool
+    version: int
 
 
 def transformer_class(config: transformer_pb2.TransformerConfig, field: str) -> type[Transformer]:
@@ -66,12 +68,16 @@ def build_transformer(
     field: str = "config",
     *,
     random: bool = False,
+    run_key: bytes | None = None,
     bounds: ColumnBounds | None = None,
 ) -> Transformer:
-    """`random` draws a fresh key per transformer (outputs differ run to run); `bounds` are the
-    column's limits (ColumnBounds.of(plan.data_type, plan.max_length)) that outputs respect."""
+    """`random` (or the config's `random: true`) swaps the job's `key` for `run_key`, the run's
+    (random_keys.derive_run_key), or without one a fresh key for this transformer alone;
+    `bounds` are the column's limits (ColumnBounds.of(plan.data_type, plan.max_length)) that
+    outputs respect."""
     cls = validate_transformer(config, field)
-    return cls(getattr(config, cls.name), key, random=random or config.random, bounds=bounds)
+    chosen = transformer_key(key, random or config.random, run_key)
+    return cls(getattr(config, cls.name), chosen, bounds=bounds)
 
 
 def describe_transformers() -> list[TransformerInfo]:
@@ -81,6 +87,7 @@ def describe_transformers() -> list[TransformerInfo]:
             description=cls.description,
             data_types=[str(t) for t in cls.data_types],
             deterministic=cls.deterministic,
+            version=cls.version,
         )
         for cls in sorted(CATALOG.values(), key=lambda c: c.name)
     ]

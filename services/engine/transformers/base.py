@@ -2,7 +2,6 @@
 subclasses implement `_transform` over a whole column of non-NULL strings at once."""
 
 import hashlib
-import secrets
 from abc import ABC, abstractmethod
 from typing import ClassVar, Generic, TypeVar
 
@@ -40,6 +39,14 @@ class Transformer(ABC, Generic[OptionsT]):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    # The algorithm's version: bumped whenever the outputs for a (key, options, value) change,
+    # since a destination synced before the change would no longer join with rows synced
+    # after it. Jobs record it when saved and workers refuse versions they do not implement;
+    # tests/unit/transformer_vectors.json pins the outputs of each version.
+    version: ClassVar[int] = 1
+    # Whether outputs depend on the job's key (every transformer but those that keep, drop or
+    # mask a value): the ones known-answer vectors must cover.
+    keyed: ClassVar[bool] = True
     data_types: ClassVar[tuple[TypeFamily, ...]] = (TypeFamily.TEXT,)
     deterministic: ClassVar[bool] = True
     # Whether NULL is a possible output for a non-NULL input (the column must be nullable).
@@ -56,20 +63,17 @@ class Transformer(ABC, Generic[OptionsT]):
         options: OptionsT,
         key: bytes,
         *,
-        random: bool = False,
         bounds: ColumnBounds | None = None,
         hashing: type[Hashing] = Hashing,
     ) -> None:
+        """`key` is the job's, or for `random: true` the run's (random_keys.py)."""
         self.options = options
         self.bounds = bounds or ColumnBounds()
-        # Random mode draws a fresh key per instance: outputs then differ from run to run and
-        # no longer join across tables, which is the point when nothing must be linkable.
-        material = secrets.token_bytes(32) if random else key
         # One subkey per (key, transformer, options): the same triple always gives the same
         # outputs, and different options never share a mapping.
         self._subkey = hashlib.blake2b(
             options.SerializeToString(deterministic=True),
-            key=hashlib.blake2b(material).digest(),
+            key=hashlib.blake2b(key).digest(),
             person=self.name.encode()[:16],
         ).digest()
         self._hashing = hashing(self._subkey)

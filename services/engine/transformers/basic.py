@@ -11,6 +11,7 @@ from veilsync.v1 import transformer_pb2 as t
 
 class Passthrough(Transformer[t.Passthrough]):
     name = "passthrough"
+    keyed = False
     description = "Copies the value unchanged."
     data_types = tuple(TypeFamily)
 
@@ -23,6 +24,7 @@ class Passthrough(Transformer[t.Passthrough]):
 
 class Null(Transformer[t.Null]):
     name = "null"
+    keyed = False
     description = "Writes NULL in place of every value; the column must be nullable."
     data_types = tuple(TypeFamily)
     writes_null = True
@@ -40,6 +42,7 @@ class GenerateDefault(Transformer[t.GenerateDefault]):
     NULLs `transform` returns stand in for the column until then and are never written."""
 
     name = "generate_default"
+    keyed = False
     description = (
         "Leaves the column out of the rows written so the destination fills in its DEFAULT; the "
         "column must have a default, an identity or accept NULL."
@@ -63,6 +66,7 @@ class GenerateDefault(Transformer[t.GenerateDefault]):
 
 class Mask(Transformer[t.Mask]):
     name = "mask"
+    keyed = False
     description = "Keeps the first and last characters and masks the ones between."
 
     @classmethod

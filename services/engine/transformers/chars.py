@@ -25,6 +25,15 @@ def to_bytes(values: pa.Array) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.in
     return data, offsets - offsets[0]
 
 
+# Character classes a scramble replaces, as (first byte, size): digits, then ASCII letters.
+_CLASSES = ((ord("0"), 10), (ord("a"), 26), (ord("A"), 26))
+# Draws of a row after the first, while it comes out as its own input, before the last resort;
+# a row with k replaceable characters still equals its input after them with odds 10^-4k at most.
+_REDRAWS = 3
+# derive() streams of the redraws' row hashes, past those any transformer uses.
+_REDRAW_STREAM = 64
+
+
 def scramble(
     values: pa.Array,
     h: U64,
@@ -32,21 +41,83 @@ def scramble(
     letters: bool = True,
 ) -> pa.Array:
     """Each ASCII digit (and letter, when `letters`) replaced by a keyed one of the same class
-    and case, at positions `selected` (all when None); other bytes, UTF-8 included, kept."""
+    and case, at positions `selected` (all when None); other bytes, UTF-8 included, kept.
+
+    No value comes back as itself unless it has no character to replace (those stay as they
+    are): a row whose draw equals its input is drawn again from a hash derived from its own, so
+    that it is uniform over the other values of its shape, and one still unchanged after
+    _REDRAWS redraws (odds of 10^-4 at most) gets its first replaceable character moved to
+    another of its class. Only rows that would have come back unchanged get another output than
+    the first draw's."""
     data, offsets = to_bytes(values)
-    out = data.copy()
     lengths = np.diff(offsets)
     rows = np.repeat(np.arange(len(lengths)), lengths)
     position = (np.arange(len(data), dtype=np.int64) - offsets[rows]).astype(np.uint64)
-    noise = derive(h[rows] ^ (position * _GOLDEN), 7)
     keep = np.ones(len(data), dtype=np.bool_) if selected is None else selected
-    digit = keep & (data >= ord("0")) & (data <= ord("9"))
-    out[digit] = ord("0") + below(noise[digit], 10)
-    if letters:
-        for first in (ord("a"), ord("A")):
-            letter = keep & (data >= first) & (data < first + 26)
-            out[letter] = first + below(noise[letter], 26)
+    classes = _CLASSES if letters else _CLASSES[:1]
+    out, replaced = _draw(data, h[rows] ^ (position * _GOLDEN), keep, classes)
+    # Per row, the most of: 0 nothing replaced, 1 replaced but unchanged, 2 changed. One
+    # reduction over the bytes and a trailing 0, so that every offset is an index; an empty row
+    # reads the next row's first byte instead, hence the length test.
+    state = np.zeros(len(data) + 1, dtype=np.int8)
+    np.add(replaced, (out != data) * np.int8(2), out=state[:-1], dtype=np.int8)
+    todo = np.flatnonzero((np.maximum.reduceat(state, offsets[:-1]) == 1) & (lengths > 0))
+    for attempt in range(1, _REDRAWS + 1):
+        if not len(todo):
+            return strings(out, lengths)
+        at = _bytes_of(todo, offsets)
+        seeds = derive(h[rows[at]], _REDRAW_STREAM + attempt) ^ (position[at] * _GOLDEN)
+        out[at] = _draw(data[at], seeds, keep[at], classes)[0]
+        moved = np.zeros(len(lengths), dtype=np.bool_)
+        moved[rows[at][out[at] != data[at]]] = True
+        todo = todo[~moved[todo]]
+    if len(todo):
+        # The first replaceable byte of each row still unchanged, moved 1 to size - 1 places.
+        at = _bytes_of(todo, offsets)
+        base, size = _classes(data[at], keep[at], classes)
+        _, firsts = np.unique(rows[at][size > 0], return_index=True)
+        pick = np.flatnonzero(size)[firsts]
+        step = 1 + below(derive(h[todo], _REDRAW_STREAM), size[pick] - 1)
+        out[at[pick]] = base[pick] + (data[at[pick]] - base[pick] + step) % size[pick]
     return strings(out, lengths)
+
+
+def _draw(
+    data: npt.NDArray[np.uint8],
+    seeds: U64,
+    keep: npt.NDArray[np.bool_],
+    classes: tuple[tuple[int, int], ...],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    """`data` with each kept byte of `classes` replaced by one of its class drawn from its
+    seed, and the mask of the bytes replaced."""
+    out = data.copy()
+    noise = derive(seeds, 7)
+    replaced = np.zeros(len(data), dtype=np.bool_)
+    for first, count in classes:
+        inside = keep & (data >= first) & (data < first + count)
+        out[inside] = first + below(noise[inside], count)
+        replaced |= inside
+    return out, replaced
+
+
+def _classes(
+    data: npt.NDArray[np.uint8], keep: npt.NDArray[np.bool_], classes: tuple[tuple[int, int], ...]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Each byte's class among `classes` as the class's first byte and its size; size 0 for a
+    byte in none of them or not kept."""
+    base = np.zeros(len(data), dtype=np.uint8)
+    size = np.zeros(len(data), dtype=np.int64)
+    for first, count in classes:
+        inside = keep & (data >= first) & (data < first + count)
+        base[inside], size[inside] = first, count
+    return base, size
+
+
+def _bytes_of(rows: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The byte positions of `rows`, row after row."""
+    lengths = offsets[rows + 1] - offsets[rows]
+    firsts = np.repeat(offsets[rows] - np.cumsum(lengths) + lengths, lengths)
+    return firsts + np.arange(lengths.sum(), dtype=np.int64)
 
 
 def matched(values: pa.Array, pattern: str) -> npt.NDArray[np.bool_]:

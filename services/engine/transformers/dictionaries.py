@@ -1,33 +1,34 @@
-"""Word lists the generators draw from, built once per process from Faker's data files (Faker
-itself is never called per value)."""
+"""Word lists the generators draw from, read once per process from the data files beside this
+module (data/*.txt). They were copied from Faker once and are never read from it at run time:
+keyed outputs index these lists, so a Faker upgrade must not change them."""
 
 from functools import cache
+from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from faker.providers.address.en_US import Provider as AddressProvider
-from faker.providers.company.en_US import Provider as CompanyProvider
-from faker.providers.person.en_US import Provider as PersonProvider
 
 # RFC 2606 domains: never delivered, so an anonymized address can never reach a person.
 SAFE_EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 GENDERS = ("female", "male", "non-binary", "unknown")
 
 
-def _words(items: object) -> pa.Array:
-    return pa.array(sorted(set(items)), pa.string())  # type: ignore[call-overload]
+def _words(name: str) -> pa.Array:
+    """data/<name>.txt in file order (the order outputs index), less its '#' header lines."""
+    text = resources.files(__package__).joinpath("data", f"{name}.txt").read_text("utf-8")
+    return pa.array([w for w in text.splitlines() if w and not w.startswith("#")], pa.string())
 
 
 @cache
 def first_names() -> pa.Array:
-    return _words(PersonProvider.first_names)
+    return _words("first_names")
 
 
 @cache
 def last_names() -> pa.Array:
-    return _words(PersonProvider.last_names)
+    return _words("last_names")
 
 
 @cache
@@ -37,43 +38,43 @@ def safe_email_domains() -> pa.Array:
 
 @cache
 def states() -> pa.Array:
-    return pa.array(AddressProvider.states, pa.string())
+    return _words("states")
 
 
 @cache
 def state_codes() -> pa.Array:
-    # Drawn independently of states(): Faker's two lists are not in the same order.
-    return _words(AddressProvider.states_abbr)
+    # Drawn independently of states(): the two lists are not in the same order.
+    return _words("state_codes")
 
 
 @cache
 def countries() -> pa.Array:
-    return _words(AddressProvider.countries)
+    return _words("countries")
 
 
 @cache
 def country_codes() -> pa.Array:
-    return _words(AddressProvider.alpha_2_country_codes)
+    return _words("country_codes")
 
 
 @cache
 def street_suffixes() -> pa.Array:
-    return _words(AddressProvider.street_suffixes)
+    return _words("street_suffixes")
 
 
 @cache
 def city_prefixes() -> pa.Array:
-    return _words(AddressProvider.city_prefixes)
+    return _words("city_prefixes")
 
 
 @cache
 def city_suffixes() -> pa.Array:
-    return _words(AddressProvider.city_suffixes)
+    return _words("city_suffixes")
 
 
 @cache
 def company_suffixes() -> pa.Array:
-    return _words(CompanyProvider.company_suffixes)
+    return _words("company_suffixes")
 
 
 @cache

@@ -1,19 +1,19 @@
 """Identifiers: hashes, UUIDs, integer keys, social security and card numbers. Where a key
 must stay a key, the mapping is a keyed permutation, so it is unique by construction."""
 
+import hashlib
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from services.common.errors import InvalidArgumentError
 from services.engine.schema import Column, TypeFamily
 from services.engine.transformers.base import Transformer, option_error
 from services.engine.transformers.chars import to_bytes
-from services.engine.transformers.feistel import (
-    permute_128,
-    permute_below,
-    round_keys,
-)
+from services.engine.transformers.feistel import MIN_SIZE, RangeCycle
 from services.engine.transformers.numbers import column_range, parse, text
 from services.engine.transformers.prf import (
     HEX_DIGITS,
@@ -27,10 +27,15 @@ from veilsync.v1 import transformer_pb2 as t
 
 # Byte positions of the 32 hex digits in the 36-character 8-4-4-4-12 form.
 _UUID_DIGITS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+# Keeps the keys derived here apart from any other keyed BLAKE2b of the subkey.
+PERSON = b"veilsync-ident"
 UUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
-# Integer keys are permuted within these ranges, so a key that fit smallint or integer still
-# does, whatever the column's own type (a bigint reference to an integer key maps alike).
-_BUCKETS = ((0, 2**15), (2**15, 2**31), (2**31, 2**63))
+# Non-negative integer keys are permuted within these ranges, by their value alone, so a bigint
+# reference to an integer key maps alike. Their bounds are those of the integer types (signed
+# and unsigned mediumint, integer, bigint), so a key of any of them keeps fitting it; each holds
+# at least the 10^6 values a keyed permutation needs (feistel.py), which is why a smallint
+# column is refused rather than given a range of its own.
+_BUCKETS = ((0, 2**23), (2**23, 2**24), (2**24, 2**31), (2**31, 2**32), (2**32, 2**63))
 
 
 def uuid_text(high: U64, low: U64) -> pa.Array:
@@ -95,24 +100,26 @@ class GenerateUuid(Transformer[t.GenerateUuid]):
 
 
 class TransformUuid(Transformer[t.TransformUuid]):
-    """A 128-bit Feistel permutation of each UUID, so distinct UUIDs stay distinct (version
-    and variant bits are permuted too). Values that are not UUIDs get a keyed version 4 UUID,
-    which may meet another output only with the odds of a random UUID collision (n^2 / 2^123)."""
+    """Each UUID's 128 bits encrypted with AES-256, a keyed permutation of 128-bit blocks, so
+    distinct UUIDs stay distinct (version and variant bits are permuted too). Values that are
+    not UUIDs get a keyed version 4 UUID, which may meet another output only with the odds of a
+    random UUID collision (n^2 / 2^123)."""
 
     name = "transform_uuid"
     description = "Replaces a UUID with a keyed permutation of it; distinct UUIDs stay distinct."
     data_types = (TypeFamily.UUID, TypeFamily.TEXT)
     unique_outputs = True
+    version = 2  # 2: AES-256 instead of an 8-round Feistel network of SplitMix64 rounds
 
     def _transform(self, values: pa.Array) -> pa.Array:
-        keys = round_keys(self._subkey, "uuid")
+        key = hashlib.blake2b(b"uuid", key=self._subkey, digest_size=32, person=PERSON).digest()
         valid = pc.match_substring_regex(values, UUID)
         if pc.all(valid).as_py():
-            return uuid_text(*permute_128(*uuid_words(values), keys))
+            return uuid_text(*encrypt_128(*uuid_words(values), key))
         outputs = uuid_text(*version_4(self._hashes(values, 2)))
         good = pc.filter(values, valid)
         if len(good):
-            permuted = uuid_text(*permute_128(*uuid_words(good), keys))
+            permuted = uuid_text(*encrypt_128(*uuid_words(good), key))
             rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
             chars, _ = to_bytes(outputs)
             chars = chars.reshape(-1, 36).copy()
@@ -122,31 +129,74 @@ class TransformUuid(Transformer[t.TransformUuid]):
 
 
 class TransformScrambleIdentity(Transformer[t.TransformScrambleIdentity]):
-    """Non-negative keys are permuted within [0, 2^15), [2^15, 2^31) or [2^31, 2^63),
-    whichever holds them, and negative ones alike through -1 - key: a bijection of int64, so
-    keys stay unique and references stay joinable. The range a key falls in is not hidden."""
+    """Non-negative keys are permuted within whichever of _BUCKETS holds them, by FF1 with
+    cycle walking (feistel.py), and negative ones alike through -1 - key: a bijection of int64,
+    so keys stay unique and references stay joinable. The range a key falls in is not hidden.
+    The permutation of each range is a single cycle through it (RangeCycle), so no key is ever
+    its own replacement."""
 
     name = "transform_scramble_identity"
     description = (
-        "Replaces an integer key with a keyed permutation of it, so keys stay unique; the "
-        "output fits the smallest of smallint, integer and bigint that held the input."
+        "Replaces an integer key with a keyed permutation of it (FF1), so keys stay unique and "
+        "fit their column; smallint and smaller columns are refused (under 10^6 values)."
     )
     data_types = (TypeFamily.INTEGER,)
     unique_outputs = True
+    # 2: FF1-AES256 over ranges of at least 10^6 values, conjugating a shift by one so that
+    # no key maps to itself, instead of a Feistel network of SplitMix64 rounds whose smallest
+    # range held 2^15.
+    version = 2
+
+    @classmethod
+    def check_column(cls, options: t.TransformScrambleIdentity, column: Column, field: str) -> None:
+        bounds = column_range(column)
+        if bounds is None or _keeps_range(*bounds):
+            return
+        low, high = bounds
+        held = f"{column.name} ({column.data_type}) holds {high - low + 1:,} values ({low}..{high})"
+        if high - low + 1 >= MIN_SIZE:  # no integer type gets here; a future one might
+            raise InvalidArgumentError(field, f"{held}: outputs could fall outside it")
+        raise InvalidArgumentError(
+            field,
+            f"{held}, fewer than the {MIN_SIZE:,} a keyed permutation needs (NIST SP 800-38G): "
+            "over so few, some known (input, output) pairs give the rest away. Leave it "
+            "unchanged if it reveals nothing (passthrough), or replace it with transform_int64 "
+            "or generate_int64, which do not keep keys unique",
+        )
 
     def _transform(self, values: pa.Array) -> pa.Array:
         numbers = parse(values, pa.int64(), self.name).astype(np.int64)
         negative = numbers < 0
         magnitude = np.where(negative, -1 - numbers, numbers).astype(np.uint64)
         out = magnitude.copy()
-        for i, (start, end) in enumerate(_BUCKETS):
-            rows = (magnitude >= np.uint64(start)) & (magnitude < np.uint64(end))
-            if rows.any():
-                keys = round_keys(self._subkey, f"bucket{i}")
-                shifted = magnitude[rows] - np.uint64(start)
-                out[rows] = permute_below(shifted, end - start, keys) + np.uint64(start)
+        for start, end in _BUCKETS:
+            rows = np.flatnonzero((magnitude >= np.uint64(start)) & (magnitude < np.uint64(end)))
+            if len(rows):
+                label = f"ff1 {start}..{end}".encode()
+                key = hashlib.blake2b(label, key=self._subkey, digest_size=32, person=PERSON)
+                permute = RangeCycle(key.digest(), end - start)
+                out[rows] = permute(magnitude[rows] - np.uint64(start)) + np.uint64(start)
         signed = out.astype(np.int64)
         return text(np.where(negative, -1 - signed, signed))
+
+
+def _keeps_range(low: int, high: int) -> bool:
+    """Whether the permutation maps [low, high] onto itself: its non-negative part, and the
+    mirror of its negative part, are each empty or a run of whole buckets."""
+    starts, ends = {start for start, _ in _BUCKETS}, {end - 1 for _, end in _BUCKETS}
+
+    def whole(first: int, last: int) -> bool:
+        return first > last or (first in starts and last in ends)
+
+    return whole(max(low, 0), high) and whole(-1 - min(high, -1), -1 - low)
+
+
+def encrypt_128(high: U64, low: U64, key: bytes) -> tuple[U64, U64]:
+    """AES-256 of 128-bit values held as two 64-bit halves, most significant first."""
+    blocks = np.stack([high, low], axis=1).astype(">u8")
+    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    out = np.frombuffer(encryptor.update(blocks.tobytes()), ">u8").reshape(-1, 2)
+    return out[:, 0].astype(np.uint64), out[:, 1].astype(np.uint64)
 
 
 class GenerateSsn(Transformer[t.GenerateSsn]):

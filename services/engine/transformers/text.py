@@ -95,7 +95,8 @@ class TransformCharacterScramble(Transformer[t.TransformCharacterScramble]):
     name = "transform_character_scramble"
     description = (
         "Replaces ASCII letters with letters of the same case and digits with digits, in the "
-        "parts matching regex (everywhere by default); other characters are kept."
+        "parts matching regex (everywhere by default); other characters are kept. Never gives "
+        "back its input, except a value with no such character to replace, kept as is."
     )
 
     @classmethod

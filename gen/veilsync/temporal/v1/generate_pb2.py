@@ -27,7 +27,7 @@ from veilsync.v1 import job_pb2 as veilsync_dot_v1_dot_job__pb2
 from veilsync.v1 import transformer_pb2 as veilsync_dot_v1_dot_transformer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#veilsync/temporal/v1/generate.proto\x12\x14veilsync.temporal.v1\x1a\x1fveilsync/temporal/v1/sync.proto\x1a\x15veilsync/v1/job.proto\x1a\x1dveilsync/v1/transformer.proto\"\x87\x01\n\x15GenerateWorkflowInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x38\n\x0brun_options\x18\x03 \x01(\x0b\x32\x17.veilsync.v1.RunOptionsR\nrunOptions\"\xa2\x01\n\x16GenerateWorkflowResult\x12>\n\x08progress\x18\x01 \x01(\x0b\x32\".veilsync.temporal.v1.SyncProgressR\x08progress\x12%\n\x0erows_generated\x18\x02 \x01(\x03R\rrowsGenerated\x12!\n\x0crows_written\x18\x03 \x01(\x03R\x0browsWritten\"\xc0\x01\n\x0f\x43olumnReference\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x12\n\x04rows\x18\x02 \x01(\x03R\x04rows\x12=\n\x06\x63olumn\x18\x03 \x01(\x0b\x32%.veilsync.temporal.v1.GeneratedColumnR\x06\x63olumn\x12\x12\n\x04pick\x18\x04 \x01(\tR\x04pick\x12\x1c\n\none_to_one\x18\x05 \x01(\x08R\x08oneToOne\x12\x12\n\x04tree\x18\x06 \x01(\x08R\x04tree\"\x8e\x02\n\x0fGeneratedColumn\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n\tdata_type\x18\x02 \x01(\tR\x08\x64\x61taType\x12\x1d\n\nmax_length\x18\x03 \x01(\x05R\tmaxLength\x12>\n\tgenerator\x18\x04 \x01(\x0b\x32\x1e.veilsync.v1.TransformerConfigH\x00R\tgenerator\x12\x1a\n\x07ordinal\x18\x05 \x01(\x08H\x00R\x07ordinal\x12\x45\n\treference\x18\x06 \x01(\x0b\x32%.veilsync.temporal.v1.ColumnReferenceH\x00R\treferenceB\x08\n\x06values\"|\n\x0fTableGeneration\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x12\n\x04rows\x18\x02 \x01(\x03R\x04rows\x12?\n\x07\x63olumns\x18\x03 \x03(\x0b\x32%.veilsync.temporal.v1.GeneratedColumnR\x07\x63olumns\"\x81\x01\n\x0cGeneratePlan\x12\x32\n\x04sync\x18\x01 \x01(\x0b\x32\x1e.veilsync.temporal.v1.SyncPlanR\x04sync\x12=\n\x06tables\x18\x02 \x03(\x0b\x32%.veilsync.temporal.v1.TableGenerationR\x06tables\"I\n\x11PlanGenerateInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\"L\n\x12PlanGenerateResult\x12\x36\n\x04plan\x18\x01 \x01(\x0b\x32\".veilsync.temporal.v1.GeneratePlanR\x04plan\"\x93\x02\n\x12GenerateTableInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12I\n\x0c\x64\x65stinations\x18\x03 \x03(\x0b\x32%.veilsync.temporal.v1.DestinationPlanR\x0c\x64\x65stinations\x12\x35\n\x05table\x18\x04 \x01(\x0b\x32\x1f.veilsync.temporal.v1.TablePlanR\x05table\x12\x45\n\ngeneration\x18\x05 \x01(\x0b\x32%.veilsync.temporal.v1.TableGenerationR\ngeneration\"\x98\x01\n\x13GenerateTableResult\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12%\n\x0erows_generated\x18\x02 \x01(\x03R\rrowsGenerated\x12!\n\x0crows_written\x18\x03 \x01(\x03R\x0browsWritten\x12!\n\x0crows_resumed\x18\x04 \x01(\x03R\x0browsResumed\"^\n\x1c\x46illGeneratedReferencesInput\x12>\n\x05table\x18\x01 \x01(\x0b\x32(.veilsync.temporal.v1.GenerateTableInputR\x05table\"B\n\x1d\x46illGeneratedReferencesResult\x12!\n\x0crows_updated\x18\x01 \x01(\x03R\x0browsUpdatedb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#veilsync/temporal/v1/generate.proto\x12\x14veilsync.temporal.v1\x1a\x1fveilsync/temporal/v1/sync.proto\x1a\x15veilsync/v1/job.proto\x1a\x1dveilsync/v1/transformer.proto\"\x87\x01\n\x15GenerateWorkflowInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x38\n\x0brun_options\x18\x03 \x01(\x0b\x32\x17.veilsync.v1.RunOptionsR\nrunOptions\"\xa2\x01\n\x16GenerateWorkflowResult\x12>\n\x08progress\x18\x01 \x01(\x0b\x32\".veilsync.temporal.v1.SyncProgressR\x08progress\x12%\n\x0erows_generated\x18\x02 \x01(\x03R\rrowsGenerated\x12!\n\x0crows_written\x18\x03 \x01(\x03R\x0browsWritten\"\xc0\x01\n\x0f\x43olumnReference\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x12\n\x04rows\x18\x02 \x01(\x03R\x04rows\x12=\n\x06\x63olumn\x18\x03 \x01(\x0b\x32%.veilsync.temporal.v1.GeneratedColumnR\x06\x63olumn\x12\x12\n\x04pick\x18\x04 \x01(\tR\x04pick\x12\x1c\n\none_to_one\x18\x05 \x01(\x08R\x08oneToOne\x12\x12\n\x04tree\x18\x06 \x01(\x08R\x04tree\"\xff\x02\n\x0fGeneratedColumn\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n\tdata_type\x18\x02 \x01(\tR\x08\x64\x61taType\x12\x1d\n\nmax_length\x18\x03 \x01(\x05R\tmaxLength\x12>\n\tgenerator\x18\x04 \x01(\x0b\x32\x1e.veilsync.v1.TransformerConfigH\x00R\tgenerator\x12\x1a\n\x07ordinal\x18\x05 \x01(\x08H\x00R\x07ordinal\x12\x45\n\treference\x18\x06 \x01(\x0b\x32%.veilsync.temporal.v1.ColumnReferenceH\x00R\treference\x12H\n\tfollowing\x18\x07 \x01(\x0b\x32(.veilsync.temporal.v1.FollowingTimestampH\x00R\tfollowing\x12%\n\rordinal_email\x18\x08 \x01(\x08H\x00R\x0cordinalEmailB\x08\n\x06values\"\xc9\x01\n\x12\x46ollowingTimestamp\x12;\n\x05\x61\x66ter\x18\x01 \x01(\x0b\x32%.veilsync.temporal.v1.GeneratedColumnR\x05\x61\x66ter\x12&\n\x0fmin_gap_seconds\x18\x02 \x01(\x03R\rminGapSeconds\x12&\n\x0fmax_gap_seconds\x18\x03 \x01(\x03R\rmaxGapSeconds\x12\x1b\n\x06latest\x18\x04 \x01(\x03H\x00R\x06latest\x88\x01\x01\x42\t\n\x07_latest\"|\n\x0fTableGeneration\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x12\n\x04rows\x18\x02 \x01(\x03R\x04rows\x12?\n\x07\x63olumns\x18\x03 \x03(\x0b\x32%.veilsync.temporal.v1.GeneratedColumnR\x07\x63olumns\"\x81\x01\n\x0cGeneratePlan\x12\x32\n\x04sync\x18\x01 \x01(\x0b\x32\x1e.veilsync.temporal.v1.SyncPlanR\x04sync\x12=\n\x06tables\x18\x02 \x03(\x0b\x32%.veilsync.temporal.v1.TableGenerationR\x06tables\"I\n\x11PlanGenerateInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\"L\n\x12PlanGenerateResult\x12\x36\n\x04plan\x18\x01 \x01(\x0b\x32\".veilsync.temporal.v1.GeneratePlanR\x04plan\"\x93\x02\n\x12GenerateTableInput\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12I\n\x0c\x64\x65stinations\x18\x03 \x03(\x0b\x32%.veilsync.temporal.v1.DestinationPlanR\x0c\x64\x65stinations\x12\x35\n\x05table\x18\x04 \x01(\x0b\x32\x1f.veilsync.temporal.v1.TablePlanR\x05table\x12\x45\n\ngeneration\x18\x05 \x01(\x0b\x32%.veilsync.temporal.v1.TableGenerationR\ngeneration\"\x98\x01\n\x13GenerateTableResult\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12%\n\x0erows_generated\x18\x02 \x01(\x03R\rrowsGenerated\x12!\n\x0crows_written\x18\x03 \x01(\x03R\x0browsWritten\x12!\n\x0crows_resumed\x18\x04 \x01(\x03R\x0browsResumed\"^\n\x1c\x46illGeneratedReferencesInput\x12>\n\x05table\x18\x01 \x01(\x0b\x32(.veilsync.temporal.v1.GenerateTableInputR\x05table\"B\n\x1d\x46illGeneratedReferencesResult\x12!\n\x0crows_updated\x18\x01 \x01(\x03R\x0browsUpdatedb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,21 +41,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COLUMNREFERENCE']._serialized_start=452
   _globals['_COLUMNREFERENCE']._serialized_end=644
   _globals['_GENERATEDCOLUMN']._serialized_start=647
-  _globals['_GENERATEDCOLUMN']._serialized_end=917
-  _globals['_TABLEGENERATION']._serialized_start=919
-  _globals['_TABLEGENERATION']._serialized_end=1043
-  _globals['_GENERATEPLAN']._serialized_start=1046
-  _globals['_GENERATEPLAN']._serialized_end=1175
-  _globals['_PLANGENERATEINPUT']._serialized_start=1177
-  _globals['_PLANGENERATEINPUT']._serialized_end=1250
-  _globals['_PLANGENERATERESULT']._serialized_start=1252
-  _globals['_PLANGENERATERESULT']._serialized_end=1328
-  _globals['_GENERATETABLEINPUT']._serialized_start=1331
-  _globals['_GENERATETABLEINPUT']._serialized_end=1606
-  _globals['_GENERATETABLERESULT']._serialized_start=1609
-  _globals['_GENERATETABLERESULT']._serialized_end=1761
-  _globals['_FILLGENERATEDREFERENCESINPUT']._serialized_start=1763
-  _globals['_FILLGENERATEDREFERENCESINPUT']._serialized_end=1857
-  _globals['_FILLGENERATEDREFERENCESRESULT']._serialized_start=1859
-  _globals['_FILLGENERATEDREFERENCESRESULT']._serialized_end=1925
+  _globals['_GENERATEDCOLUMN']._serialized_end=1030
+  _globals['_FOLLOWINGTIMESTAMP']._serialized_start=1033
+  _globals['_FOLLOWINGTIMESTAMP']._serialized_end=1234
+  _globals['_TABLEGENERATION']._serialized_start=1236
+  _globals['_TABLEGENERATION']._serialized_end=1360
+  _globals['_GENERATEPLAN']._serialized_start=1363
+  _globals['_GENERATEPLAN']._serialized_end=1492
+  _globals['_PLANGENERATEINPUT']._serialized_start=1494
+  _globals['_PLANGENERATEINPUT']._serialized_end=1567
+  _globals['_PLANGENERATERESULT']._serialized_start=1569
+  _globals['_PLANGENERATERESULT']._serialized_end=1645
+  _globals['_GENERATETABLEINPUT']._serialized_start=1648
+  _globals['_GENERATETABLEINPUT']._serialized_end=1923
+  _globals['_GENERATETABLERESULT']._serialized_start=1926
+  _globals['_GENERATETABLERESULT']._serialized_end=2078
+  _globals['_FILLGENERATEDREFERENCESINPUT']._serialized_start=2080
+  _globals['_FILLGENERATEDREFERENCESINPUT']._serialized_end=2174
+  _globals['_FILLGENERATEDREFERENCESRESULT']._serialized_start=2176
+  _globals['_FILLGENERATEDREFERENCESRESULT']._serialized_end=2242
 # @@protoc_insertion_point(module_scope)

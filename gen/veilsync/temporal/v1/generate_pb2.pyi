@@ -150,6 +150,8 @@ class GeneratedColumn(_message.Message):
     GENERATOR_FIELD_NUMBER: _builtins.int
     ORDINAL_FIELD_NUMBER: _builtins.int
     REFERENCE_FIELD_NUMBER: _builtins.int
+    FOLLOWING_FIELD_NUMBER: _builtins.int
+    ORDINAL_EMAIL_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Column name."""
     data_type: _builtins.str
@@ -158,6 +160,10 @@ class GeneratedColumn(_message.Message):
     """Maximum length in characters for bounded text types; 0 when unbounded."""
     ordinal: _builtins.bool
     """The ordinal itself: unique keys 1..N."""
+    ordinal_email: _builtins.bool
+    """An email address holding the row ordinal (anna.lee.17@example.org), distinct per row for
+    a UNIQUE email column, where a generator's random digits only make a clash unlikely.
+    """
     @_builtins.property
     def generator(self) -> _transformer_pb2.TransformerConfig:
         """A generator applied to the ordinals' text."""
@@ -165,6 +171,10 @@ class GeneratedColumn(_message.Message):
     @_builtins.property
     def reference(self) -> Global___ColumnReference:
         """A generated parent row's key."""
+
+    @_builtins.property
+    def following(self) -> Global___FollowingTimestamp:
+        """A timestamp that comes after another timestamp of the same row."""
 
     def __init__(
         self,
@@ -175,16 +185,61 @@ class GeneratedColumn(_message.Message):
         generator: _transformer_pb2.TransformerConfig | None = ...,
         ordinal: _builtins.bool = ...,
         reference: Global___ColumnReference | None = ...,
+        following: Global___FollowingTimestamp | None = ...,
+        ordinal_email: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["generator", b"generator", "ordinal", b"ordinal", "reference", b"reference", "values", b"values"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["following", b"following", "generator", b"generator", "ordinal", b"ordinal", "ordinal_email", b"ordinal_email", "reference", b"reference", "values", b"values"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_type", b"data_type", "generator", b"generator", "max_length", b"max_length", "name", b"name", "ordinal", b"ordinal", "reference", b"reference", "values", b"values"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_type", b"data_type", "following", b"following", "generator", b"generator", "max_length", b"max_length", "name", b"name", "ordinal", b"ordinal", "ordinal_email", b"ordinal_email", "reference", b"reference", "values", b"values"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_values: _TypeAlias = _typing.Literal["generator", "ordinal", "reference"]  # noqa: Y015
+    _WhichOneofReturnType_values: _TypeAlias = _typing.Literal["generator", "ordinal", "reference", "following", "ordinal_email"]  # noqa: Y015
     _WhichOneofArgType_values: _TypeAlias = _typing.Literal["values", b"values"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_values) -> _WhichOneofReturnType_values | None: ...
 
 Global___GeneratedColumn: _TypeAlias = GeneratedColumn  # noqa: Y015
+
+@_typing.final
+class FollowingTimestamp(_message.Message):
+    """FollowingTimestamp orders two timestamps of one row, as their names imply: birth_date before
+    hire_date, created_at before updated_at, a start before its end. Written like
+    generate_utctimestamp ("2024-05-01 13:45:10+00").
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_FIELD_NUMBER: _builtins.int
+    MIN_GAP_SECONDS_FIELD_NUMBER: _builtins.int
+    MAX_GAP_SECONDS_FIELD_NUMBER: _builtins.int
+    LATEST_FIELD_NUMBER: _builtins.int
+    min_gap_seconds: _builtins.int
+    """The least number of seconds after the earlier value."""
+    max_gap_seconds: _builtins.int
+    """The most seconds after the earlier value."""
+    latest: _builtins.int
+    """The latest value allowed, in seconds since 1970-01-01 UTC (a date in the past): the gap
+    shrinks to fit, down to min_gap_seconds. Unset: no limit.
+    """
+    @_builtins.property
+    def after(self) -> Global___GeneratedColumn:
+        """The earlier column, as it is generated (generate_utctimestamp, or following another)."""
+
+    def __init__(
+        self,
+        *,
+        after: Global___GeneratedColumn | None = ...,
+        min_gap_seconds: _builtins.int = ...,
+        max_gap_seconds: _builtins.int = ...,
+        latest: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_latest", b"_latest", "after", b"after", "latest", b"latest"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_latest", b"_latest", "after", b"after", "latest", b"latest", "max_gap_seconds", b"max_gap_seconds", "min_gap_seconds", b"min_gap_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__latest: _TypeAlias = _typing.Literal["latest"]  # noqa: Y015
+    _WhichOneofArgType__latest: _TypeAlias = _typing.Literal["_latest", b"_latest"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__latest) -> _WhichOneofReturnType__latest | None: ...
+
+Global___FollowingTimestamp: _TypeAlias = FollowingTimestamp  # noqa: Y015
 
 @_typing.final
 class TableGeneration(_message.Message):

@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from veilsync.v1 import model_pb2 as veilsync_dot_v1_dot_model__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dveilsync/temporal/v1/ml.proto\x12\x14veilsync.temporal.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17veilsync/v1/model.proto\"\xc2\x03\n\x17TrainModelWorkflowInput\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x19\n\x08model_id\x18\x02 \x01(\tR\x07modelId\x12\x30\n\x14source_connection_id\x18\x03 \x01(\tR\x12sourceConnectionId\x12\x16\n\x06schema\x18\x04 \x01(\tR\x06schema\x12\x14\n\x05table\x18\x05 \x01(\tR\x05table\x12*\n\x04kind\x18\x06 \x01(\x0e\x32\x16.veilsync.v1.ModelKindR\x04kind\x12\x36\n\x07options\x18\x07 \x01(\x0b\x32\x1c.veilsync.v1.TrainingOptionsR\x07options\x12\x42\n\x0ctransformers\x18\x08 \x03(\x0b\x32\x1e.veilsync.v1.ColumnTransformerR\x0ctransformers\x12\x1d\n\nmodel_name\x18\t \x01(\tR\tmodelName\x12\x46\n\x11heartbeat_timeout\x18\n \x01(\x0b\x32\x19.google.protobuf.DurationR\x10heartbeatTimeout\"\xea\x01\n\x18TrainModelWorkflowResult\x12\x19\n\x08model_id\x18\x01 \x01(\tR\x07modelId\x12#\n\rtraining_rows\x18\x02 \x01(\x03R\x0ctrainingRows\x12\x16\n\x06\x65pochs\x18\x03 \x01(\x05R\x06\x65pochs\x12\x12\n\x04loss\x18\x04 \x01(\x01R\x04loss\x12#\n\rquality_score\x18\x05 \x01(\x01R\x0cqualityScore\x12%\n\x0eresumed_epochs\x18\x06 \x01(\x05R\rresumedEpochs\x12\x16\n\x06reused\x18\x07 \x01(\x08R\x06reused\"]\n\x12RegisterModelInput\x12G\n\x07request\x18\x01 \x01(\x0b\x32-.veilsync.temporal.v1.TrainModelWorkflowInputR\x07request\"F\n\x13RegisterModelResult\x12\x19\n\x08model_id\x18\x01 \x01(\tR\x07modelId\x12\x14\n\x05train\x18\x02 \x01(\x08R\x05train\"\xb6\x01\n\x13\x46oreignKeyReference\x12\x18\n\x07\x63olumns\x18\x01 \x03(\tR\x07\x63olumns\x12+\n\x11referenced_schema\x18\x02 \x01(\tR\x10referencedSchema\x12)\n\x10referenced_table\x18\x03 \x01(\tR\x0freferencedTable\x12-\n\x12referenced_columns\x18\x04 \x03(\tR\x11referencedColumns\"Z\n\x0fTrainModelInput\x12G\n\x07request\x18\x01 \x01(\x0b\x32-.veilsync.temporal.v1.TrainModelWorkflowInputR\x07request\"Z\n\x10TrainModelResult\x12\x46\n\x06result\x18\x01 \x01(\x0b\x32..veilsync.temporal.v1.TrainModelWorkflowResultR\x06result\"l\n\x1aRecordTrainingFailureInput\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x19\n\x08model_id\x18\x02 \x01(\tR\x07modelId\x12\x14\n\x05\x65rror\x18\x03 \x01(\tR\x05\x65rror\"\x1d\n\x1bRecordTrainingFailureResult\"\x1c\n\x1aGetTrainingProgressRequest\"X\n\x1bGetTrainingProgressResponse\x12\x39\n\x08progress\x18\x01 \x01(\x0b\x32\x1d.veilsync.v1.TrainingProgressR\x08progress\"W\n\x1aSetTrainingProgressRequest\x12\x39\n\x08progress\x18\x01 \x01(\x0b\x32\x1d.veilsync.v1.TrainingProgressR\x08progress\"\xbf\x03\n\x18SampleModelWorkflowInput\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x19\n\x08model_id\x18\x02 \x01(\tR\x07modelId\x12:\n\x19\x64\x65stination_connection_id\x18\x03 \x01(\tR\x17\x64\x65stinationConnectionId\x12\x16\n\x06schema\x18\x04 \x01(\tR\x06schema\x12\x14\n\x05table\x18\x05 \x01(\tR\x05table\x12\x1b\n\trow_count\x18\x06 \x01(\x03R\x08rowCount\x12\x12\n\x04seed\x18\x07 \x01(\x03R\x04seed\x12\x18\n\x07preview\x18\x08 \x01(\x08R\x07preview\x12I\n\nreferences\x18\t \x03(\x0b\x32).veilsync.temporal.v1.ForeignKeyReferenceR\nreferences\x12!\n\x0cnull_columns\x18\n \x03(\tR\x0bnullColumns\x12\x46\n\x11heartbeat_timeout\x18\x0b \x01(\x0b\x32\x19.google.protobuf.DurationR\x10heartbeatTimeout\"\x85\x01\n\x19SampleModelWorkflowResult\x12!\n\x0crows_written\x18\x01 \x01(\x03R\x0browsWritten\x12\x18\n\x07\x63olumns\x18\x02 \x03(\tR\x07\x63olumns\x12+\n\x04rows\x18\x03 \x03(\x0b\x32\x17.google.protobuf.StructR\x04rows\"\\\n\x10SampleModelInput\x12H\n\x07request\x18\x01 \x01(\x0b\x32..veilsync.temporal.v1.SampleModelWorkflowInputR\x07request\"\\\n\x11SampleModelResult\x12G\n\x06result\x18\x01 \x01(\x0b\x32/.veilsync.temporal.v1.SampleModelWorkflowResultR\x06result\"z\n\x1bValidateUploadWorkflowInput\x12\x1d\n\nstaged_key\x18\x01 \x01(\tR\tstagedKey\x12<\n\x08metadata\x18\x02 \x01(\x0b\x32 .veilsync.v1.UploadModelMetadataR\x08metadata\"=\n\x1cValidateUploadWorkflowResult\x12\x1d\n\nsmoke_rows\x18\x01 \x01(\x03R\tsmokeRows\"b\n\x13ValidateUploadInput\x12K\n\x07request\x18\x01 \x01(\x0b\x32\x31.veilsync.temporal.v1.ValidateUploadWorkflowInputR\x07request\"b\n\x14ValidateUploadResult\x12J\n\x06result\x18\x01 \x01(\x0b\x32\x32.veilsync.temporal.v1.ValidateUploadWorkflowResultR\x06resultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dveilsync/temporal/v1/ml.proto\x12\x14veilsync.temporal.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17veilsync/v1/model.proto\"\xc2\x03\n\x17TrainModelWorkflowInput\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x19\n\x08model_id\x18\x02 \x01(\tR\x07modelId\x12\x30\n\x14source_connection_id\x18\x03 \x01(\tR\x12sourceConnectionId\x12\x16\n\x06schema\x18\x04 \x01(\tR\x06schema\x12\x14\n\x05table\x18\x05 \x01(\tR\x05table\x12*\n\x04kind\x18\x06 \x01(\x0e\x32\x16.veilsync.v1.ModelKindR\x04kind\x12\x36\n\x07options\x18\x07 \x01(\x0b\x32\x1c.veilsync.v1.TrainingOptionsR\x07options\x12\x42\n\x0ctransformers\x18\x08 \x03(\x0b\x32\x1e.veilsync.v1.ColumnTransformerR\x0ctransformers\x12\x1d\n\nmodel_name\x18\t \x01(\tR\tmodelName\x12\x46\n\x11heartbeat_timeout\x18\n \x01(\x0b\x32\x19.google.protobuf.DurationR\x10heartbeatTimeout\"\xa8\x02\n\x18TrainModelWorkflowResult\x12\x19\n\x08model_id\x18\x01 \x01(\tR\x07modelId\x12#\n\rtraining_rows\x18\x02 \x01(\x03R\x0ctrainingRows\x12\x16\n\x06\x65pochs\x18\x03 \x01(\x05R\x06\x65pochs\x12\x12\n\x04loss\x18\x04 \x01(\x01R\x04loss\x12#\n\rquality_score\x18\x05 \x01(\x01R\x0cqualityScore\x12%\n\x0eresumed_epochs\x18\x06 \x01(\x05R\rresumedEpochs\x12\x16\n\x06reused\x18\x07 \x01(\x08R\x06reused\x12<\n\nevaluation\x18\x08 \x01(\x0b\x32\x1c.veilsync.v1.ModelEvaluationR\nevaluation\"]\n\x12RegisterModelInput\x12G\n\x07request\x18\x01 \x01(\x0b\x32-.veilsync.temporal.v1.TrainModelWorkflowInputR\x07request\"\x84\x01\n\x13RegisterModelResult\x12\x19\n\x08model_id\x18\x01 \x01(\tR\x07modelId\x12\x14\n\x05train\x18\x02 \x01(\x08R\x05train\x12<\n\nevaluation\x18\x03 \x01(\x0b\x32\x1c.veilsync.v1.ModelEvaluationR\nevaluation\"\xb6\x01\n\x13\x46oreignKeyReference\x12\x18\n\x07\x63olumns\x18\x01 \x03(\tR\x07\x63olumns\x12+\n\x11referenced_schema\x18\x02 \x01(\tR\x10referencedSchema\x12)\n\x10referenced_table\x18\x03 \x01(\tR\x0freferencedTable\x12-\n\x12referenced_columns\x18\x04 \x03(\tR\x11referencedColumns\"Z\n\x0fTrainModelInput\x12G\n\x07request\x18\x01 \x01(\x0b\x32-.veilsync.temporal.v1.TrainModelWorkflowInputR\x07request\"Z\n\x10TrainModelResult\x12\x46\n\x06result\x18\x01 \x01(\x0b\x32..veilsync.temporal.v1.TrainModelWorkflowResultR\x06result\"l\n\x1aRecordTrainingFailureInput\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x19\n\x08model_id\x18\x02 \x01(\tR\x07modelId\x12\x14\n\x05\x65rror\x18\x03 \x01(\tR\x05\x65rror\"\x1d\n\x1bRecordTrainingFailureResult\"\x1c\n\x1aGetTrainingProgressRequest\"X\n\x1bGetTrainingProgressResponse\x12\x39\n\x08progress\x18\x01 \x01(\x0b\x32\x1d.veilsync.v1.TrainingProgressR\x08progress\"W\n\x1aSetTrainingProgressRequest\x12\x39\n\x08progress\x18\x01 \x01(\x0b\x32\x1d.veilsync.v1.TrainingProgressR\x08progress\"\xbf\x03\n\x18SampleModelWorkflowInput\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x19\n\x08model_id\x18\x02 \x01(\tR\x07modelId\x12:\n\x19\x64\x65stination_connection_id\x18\x03 \x01(\tR\x17\x64\x65stinationConnectionId\x12\x16\n\x06schema\x18\x04 \x01(\tR\x06schema\x12\x14\n\x05table\x18\x05 \x01(\tR\x05table\x12\x1b\n\trow_count\x18\x06 \x01(\x03R\x08rowCount\x12\x12\n\x04seed\x18\x07 \x01(\x03R\x04seed\x12\x18\n\x07preview\x18\x08 \x01(\x08R\x07preview\x12I\n\nreferences\x18\t \x03(\x0b\x32).veilsync.temporal.v1.ForeignKeyReferenceR\nreferences\x12!\n\x0cnull_columns\x18\n \x03(\tR\x0bnullColumns\x12\x46\n\x11heartbeat_timeout\x18\x0b \x01(\x0b\x32\x19.google.protobuf.DurationR\x10heartbeatTimeout\"\x85\x01\n\x19SampleModelWorkflowResult\x12!\n\x0crows_written\x18\x01 \x01(\x03R\x0browsWritten\x12\x18\n\x07\x63olumns\x18\x02 \x03(\tR\x07\x63olumns\x12+\n\x04rows\x18\x03 \x03(\x0b\x32\x17.google.protobuf.StructR\x04rows\"\\\n\x10SampleModelInput\x12H\n\x07request\x18\x01 \x01(\x0b\x32..veilsync.temporal.v1.SampleModelWorkflowInputR\x07request\"\\\n\x11SampleModelResult\x12G\n\x06result\x18\x01 \x01(\x0b\x32/.veilsync.temporal.v1.SampleModelWorkflowResultR\x06result\"z\n\x1bValidateUploadWorkflowInput\x12\x1d\n\nstaged_key\x18\x01 \x01(\tR\tstagedKey\x12<\n\x08metadata\x18\x02 \x01(\x0b\x32 .veilsync.v1.UploadModelMetadataR\x08metadata\"=\n\x1cValidateUploadWorkflowResult\x12\x1d\n\nsmoke_rows\x18\x01 \x01(\x03R\tsmokeRows\"b\n\x13ValidateUploadInput\x12K\n\x07request\x18\x01 \x01(\x0b\x32\x31.veilsync.temporal.v1.ValidateUploadWorkflowInputR\x07request\"b\n\x14ValidateUploadResult\x12J\n\x06result\x18\x01 \x01(\x0b\x32\x32.veilsync.temporal.v1.ValidateUploadWorkflowResultR\x06resultb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,41 +37,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TRAINMODELWORKFLOWINPUT']._serialized_start=143
   _globals['_TRAINMODELWORKFLOWINPUT']._serialized_end=593
   _globals['_TRAINMODELWORKFLOWRESULT']._serialized_start=596
-  _globals['_TRAINMODELWORKFLOWRESULT']._serialized_end=830
-  _globals['_REGISTERMODELINPUT']._serialized_start=832
-  _globals['_REGISTERMODELINPUT']._serialized_end=925
-  _globals['_REGISTERMODELRESULT']._serialized_start=927
-  _globals['_REGISTERMODELRESULT']._serialized_end=997
-  _globals['_FOREIGNKEYREFERENCE']._serialized_start=1000
-  _globals['_FOREIGNKEYREFERENCE']._serialized_end=1182
-  _globals['_TRAINMODELINPUT']._serialized_start=1184
-  _globals['_TRAINMODELINPUT']._serialized_end=1274
-  _globals['_TRAINMODELRESULT']._serialized_start=1276
-  _globals['_TRAINMODELRESULT']._serialized_end=1366
-  _globals['_RECORDTRAININGFAILUREINPUT']._serialized_start=1368
-  _globals['_RECORDTRAININGFAILUREINPUT']._serialized_end=1476
-  _globals['_RECORDTRAININGFAILURERESULT']._serialized_start=1478
-  _globals['_RECORDTRAININGFAILURERESULT']._serialized_end=1507
-  _globals['_GETTRAININGPROGRESSREQUEST']._serialized_start=1509
-  _globals['_GETTRAININGPROGRESSREQUEST']._serialized_end=1537
-  _globals['_GETTRAININGPROGRESSRESPONSE']._serialized_start=1539
-  _globals['_GETTRAININGPROGRESSRESPONSE']._serialized_end=1627
-  _globals['_SETTRAININGPROGRESSREQUEST']._serialized_start=1629
-  _globals['_SETTRAININGPROGRESSREQUEST']._serialized_end=1716
-  _globals['_SAMPLEMODELWORKFLOWINPUT']._serialized_start=1719
-  _globals['_SAMPLEMODELWORKFLOWINPUT']._serialized_end=2166
-  _globals['_SAMPLEMODELWORKFLOWRESULT']._serialized_start=2169
-  _globals['_SAMPLEMODELWORKFLOWRESULT']._serialized_end=2302
-  _globals['_SAMPLEMODELINPUT']._serialized_start=2304
-  _globals['_SAMPLEMODELINPUT']._serialized_end=2396
-  _globals['_SAMPLEMODELRESULT']._serialized_start=2398
-  _globals['_SAMPLEMODELRESULT']._serialized_end=2490
-  _globals['_VALIDATEUPLOADWORKFLOWINPUT']._serialized_start=2492
-  _globals['_VALIDATEUPLOADWORKFLOWINPUT']._serialized_end=2614
-  _globals['_VALIDATEUPLOADWORKFLOWRESULT']._serialized_start=2616
-  _globals['_VALIDATEUPLOADWORKFLOWRESULT']._serialized_end=2677
-  _globals['_VALIDATEUPLOADINPUT']._serialized_start=2679
-  _globals['_VALIDATEUPLOADINPUT']._serialized_end=2777
-  _globals['_VALIDATEUPLOADRESULT']._serialized_start=2779
-  _globals['_VALIDATEUPLOADRESULT']._serialized_end=2877
+  _globals['_TRAINMODELWORKFLOWRESULT']._serialized_end=892
+  _globals['_REGISTERMODELINPUT']._serialized_start=894
+  _globals['_REGISTERMODELINPUT']._serialized_end=987
+  _globals['_REGISTERMODELRESULT']._serialized_start=990
+  _globals['_REGISTERMODELRESULT']._serialized_end=1122
+  _globals['_FOREIGNKEYREFERENCE']._serialized_start=1125
+  _globals['_FOREIGNKEYREFERENCE']._serialized_end=1307
+  _globals['_TRAINMODELINPUT']._serialized_start=1309
+  _globals['_TRAINMODELINPUT']._serialized_end=1399
+  _globals['_TRAINMODELRESULT']._serialized_start=1401
+  _globals['_TRAINMODELRESULT']._serialized_end=1491
+  _globals['_RECORDTRAININGFAILUREINPUT']._serialized_start=1493
+  _globals['_RECORDTRAININGFAILUREINPUT']._serialized_end=1601
+  _globals['_RECORDTRAININGFAILURERESULT']._serialized_start=1603
+  _globals['_RECORDTRAININGFAILURERESULT']._serialized_end=1632
+  _globals['_GETTRAININGPROGRESSREQUEST']._serialized_start=1634
+  _globals['_GETTRAININGPROGRESSREQUEST']._serialized_end=1662
+  _globals['_GETTRAININGPROGRESSRESPONSE']._serialized_start=1664
+  _globals['_GETTRAININGPROGRESSRESPONSE']._serialized_end=1752
+  _globals['_SETTRAININGPROGRESSREQUEST']._serialized_start=1754
+  _globals['_SETTRAININGPROGRESSREQUEST']._serialized_end=1841
+  _globals['_SAMPLEMODELWORKFLOWINPUT']._serialized_start=1844
+  _globals['_SAMPLEMODELWORKFLOWINPUT']._serialized_end=2291
+  _globals['_SAMPLEMODELWORKFLOWRESULT']._serialized_start=2294
+  _globals['_SAMPLEMODELWORKFLOWRESULT']._serialized_end=2427
+  _globals['_SAMPLEMODELINPUT']._serialized_start=2429
+  _globals['_SAMPLEMODELINPUT']._serialized_end=2521
+  _globals['_SAMPLEMODELRESULT']._serialized_start=2523
+  _globals['_SAMPLEMODELRESULT']._serialized_end=2615
+  _globals['_VALIDATEUPLOADWORKFLOWINPUT']._serialized_start=2617
+  _globals['_VALIDATEUPLOADWORKFLOWINPUT']._serialized_end=2739
+  _globals['_VALIDATEUPLOADWORKFLOWRESULT']._serialized_start=2741
+  _globals['_VALIDATEUPLOADWORKFLOWRESULT']._serialized_end=2802
+  _globals['_VALIDATEUPLOADINPUT']._serialized_start=2804
+  _globals['_VALIDATEUPLOADINPUT']._serialized_end=2902
+  _globals['_VALIDATEUPLOADRESULT']._serialized_start=2904
+  _globals['_VALIDATEUPLOADRESULT']._serialized_end=3002
 # @@protoc_insertion_point(module_scope)

@@ -111,6 +111,7 @@ class TrainModelWorkflowResult(_message.Message):
     QUALITY_SCORE_FIELD_NUMBER: _builtins.int
     RESUMED_EPOCHS_FIELD_NUMBER: _builtins.int
     REUSED_FIELD_NUMBER: _builtins.int
+    EVALUATION_FIELD_NUMBER: _builtins.int
     model_id: _builtins.str
     """The model."""
     training_rows: _builtins.int
@@ -120,11 +121,17 @@ class TrainModelWorkflowResult(_message.Message):
     loss: _builtins.float
     """Loss of the last epoch; 0 for models without epochs."""
     quality_score: _builtins.float
-    """SDMetrics overall quality score from 0 to 1."""
+    """SDMetrics overall quality score from 0 to 1, of synthetic rows against the holdout rows."""
     resumed_epochs: _builtins.int
     """Epochs restored from a checkpoint by the attempt that finished (a retried training)."""
     reused: _builtins.bool
     """Whether an existing READY model was reused and nothing was trained (model_name set)."""
+    @_builtins.property
+    def evaluation(self) -> _model_pb2.ModelEvaluation:
+        """Quality and privacy on the held-out rows, measured when the model was trained; a reused
+        model's own.
+        """
+
     def __init__(
         self,
         *,
@@ -135,10 +142,11 @@ class TrainModelWorkflowResult(_message.Message):
         quality_score: _builtins.float = ...,
         resumed_epochs: _builtins.int = ...,
         reused: _builtins.bool = ...,
+        evaluation: _model_pb2.ModelEvaluation | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evaluation", b"evaluation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["epochs", b"epochs", "loss", b"loss", "model_id", b"model_id", "quality_score", b"quality_score", "resumed_epochs", b"resumed_epochs", "reused", b"reused", "training_rows", b"training_rows"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epochs", b"epochs", "evaluation", b"evaluation", "loss", b"loss", "model_id", b"model_id", "quality_score", b"quality_score", "resumed_epochs", b"resumed_epochs", "reused", b"reused", "training_rows", b"training_rows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -176,19 +184,25 @@ class RegisterModelResult(_message.Message):
 
     MODEL_ID_FIELD_NUMBER: _builtins.int
     TRAIN_FIELD_NUMBER: _builtins.int
+    EVALUATION_FIELD_NUMBER: _builtins.int
     model_id: _builtins.str
     """The existing READY model's id, or model_id for the model row just created."""
     train: _builtins.bool
     """Whether the model was created and must be trained."""
+    @_builtins.property
+    def evaluation(self) -> _model_pb2.ModelEvaluation:
+        """The existing READY model's evaluation, returned with it; unset when it must be trained."""
+
     def __init__(
         self,
         *,
         model_id: _builtins.str = ...,
         train: _builtins.bool = ...,
+        evaluation: _model_pb2.ModelEvaluation | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evaluation", b"evaluation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_id", b"model_id", "train", b"train"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evaluation", b"evaluation", "model_id", b"model_id", "train", b"train"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

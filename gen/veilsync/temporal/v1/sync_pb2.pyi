@@ -167,6 +167,7 @@ class ColumnPlan(_message.Message):
     NULLABLE_FIELD_NUMBER: _builtins.int
     MAX_LENGTH_FIELD_NUMBER: _builtins.int
     GENERATED_FIELD_NUMBER: _builtins.int
+    FAMILY_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Column name."""
     data_type: _builtins.str
@@ -177,6 +178,10 @@ class ColumnPlan(_message.Message):
     """Maximum length in characters for bounded text types; 0 when unbounded."""
     generated: _builtins.bool
     """Generated columns are computed by the destination and never written."""
+    family: _builtins.str
+    """The column's type family (text, integer, temporal, ...), which the privacy report's PII
+    detector reads; empty in plans made before it was recorded.
+    """
     @_builtins.property
     def transformer(self) -> _transformer_pb2.TransformerConfig:
         """The transformer; unset means passthrough."""
@@ -190,10 +195,11 @@ class ColumnPlan(_message.Message):
         nullable: _builtins.bool = ...,
         max_length: _builtins.int = ...,
         generated: _builtins.bool = ...,
+        family: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["transformer", b"transformer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_type", b"data_type", "generated", b"generated", "max_length", b"max_length", "name", b"name", "nullable", b"nullable", "transformer", b"transformer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_type", b"data_type", "family", b"family", "generated", b"generated", "max_length", b"max_length", "name", b"name", "nullable", b"nullable", "transformer", b"transformer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -241,6 +247,8 @@ class TablePlan(_message.Message):
     SUBSET_ROOT_FIELD_NUMBER: _builtins.int
     RELAXED_REFERENCES_FIELD_NUMBER: _builtins.int
     LOAD_GROUP_FIELD_NUMBER: _builtins.int
+    QUASI_IDENTIFIERS_FIELD_NUMBER: _builtins.int
+    QUASI_IDENTIFIERS_DECLARED_FIELD_NUMBER: _builtins.int
     schema: _builtins.str
     """Schema name."""
     name: _builtins.str
@@ -258,6 +266,8 @@ class TablePlan(_message.Message):
     in plan order, in one transaction where the destination needs it. Its tables are adjacent
     in the plan and share their depends_on; none is split into key ranges.
     """
+    quasi_identifiers_declared: _builtins.bool
+    """Whether the job declared quasi_identifiers rather than they were detected."""
     @_builtins.property
     def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnPlan]:
         """Columns in source order."""
@@ -311,6 +321,12 @@ class TablePlan(_message.Message):
         destination checks them only once the whole load group is written.
         """
 
+    @_builtins.property
+    def quasi_identifiers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Columns whose combined values the privacy report computes k-anonymity over: the job's
+        declared ones, else those detected by name; empty: none.
+        """
+
     def __init__(
         self,
         *,
@@ -330,10 +346,12 @@ class TablePlan(_message.Message):
         subset_root: _builtins.bool = ...,
         relaxed_references: _abc.Iterable[_ml_pb2.ForeignKeyReference] | None = ...,
         load_group: _builtins.str = ...,
+        quasi_identifiers: _abc.Iterable[_builtins.str] | None = ...,
+        quasi_identifiers_declared: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["synthesize", b"synthesize"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checked_references", b"checked_references", "columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "load_group", b"load_group", "name", b"name", "primary_key", b"primary_key", "references", b"references", "relaxed_references", b"relaxed_references", "schema", b"schema", "split_keys", b"split_keys", "subset_root", b"subset_root", "synthesize", b"synthesize", "where", b"where"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checked_references", b"checked_references", "columns", b"columns", "deferred_columns", b"deferred_columns", "deferred_values", b"deferred_values", "depends_on", b"depends_on", "estimated_rows", b"estimated_rows", "load_group", b"load_group", "name", b"name", "primary_key", b"primary_key", "quasi_identifiers", b"quasi_identifiers", "quasi_identifiers_declared", b"quasi_identifiers_declared", "references", b"references", "relaxed_references", b"relaxed_references", "schema", b"schema", "split_keys", b"split_keys", "subset_root", b"subset_root", "synthesize", b"synthesize", "where", b"where"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -551,6 +569,7 @@ class SyncPlan(_message.Message):
     MAX_PARALLEL_TABLES_FIELD_NUMBER: _builtins.int
     HAS_HOOKS_FIELD_NUMBER: _builtins.int
     ML_TASK_QUEUE_FIELD_NUMBER: _builtins.int
+    PRIVACY_FIELD_NUMBER: _builtins.int
     source_connection_id: _builtins.str
     """The source connection's id."""
     max_parallel_tables: _builtins.int
@@ -567,6 +586,12 @@ class SyncPlan(_message.Message):
     def tables(self) -> _containers.RepeatedCompositeFieldContainer[Global___TablePlan]:
         """Tables in a valid foreign-key order."""
 
+    @_builtins.property
+    def privacy(self) -> _job_pb2.PrivacyPolicy:
+        """The job's privacy policy when the run was planned: the findings of the run's privacy
+        report that fail it.
+        """
+
     def __init__(
         self,
         *,
@@ -576,10 +601,11 @@ class SyncPlan(_message.Message):
         max_parallel_tables: _builtins.int = ...,
         has_hooks: _builtins.bool = ...,
         ml_task_queue: _builtins.str = ...,
+        privacy: _job_pb2.PrivacyPolicy | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["privacy", b"privacy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["destinations", b"destinations", "has_hooks", b"has_hooks", "max_parallel_tables", b"max_parallel_tables", "ml_task_queue", b"ml_task_queue", "source_connection_id", b"source_connection_id", "tables", b"tables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destinations", b"destinations", "has_hooks", b"has_hooks", "max_parallel_tables", b"max_parallel_tables", "ml_task_queue", b"ml_task_queue", "privacy", b"privacy", "source_connection_id", b"source_connection_id", "tables", b"tables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -780,6 +806,7 @@ class SyncTableResult(_message.Message):
     ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
     ROWS_RESUMED_FIELD_NUMBER: _builtins.int
     ROWS_SKIPPED_FIELD_NUMBER: _builtins.int
+    UNCHANGED_FIELD_NUMBER: _builtins.int
     table: _builtins.str
     """Qualified table name."""
     rows_read: _builtins.int
@@ -790,6 +817,10 @@ class SyncTableResult(_message.Message):
     """Rows an earlier attempt had already committed, which this attempt did not copy again."""
     rows_skipped: _builtins.int
     """Rows left out because a reference would dangle, counted once per destination."""
+    @_builtins.property
+    def unchanged(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnUnchanged]:
+        """Per transformed column, the values its transformer left unchanged, over every row read."""
+
     def __init__(
         self,
         *,
@@ -798,14 +829,47 @@ class SyncTableResult(_message.Message):
         rows_written: _builtins.int = ...,
         rows_resumed: _builtins.int = ...,
         rows_skipped: _builtins.int = ...,
+        unchanged: _abc.Iterable[Global___ColumnUnchanged] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows_read", b"rows_read", "rows_resumed", b"rows_resumed", "rows_skipped", b"rows_skipped", "rows_written", b"rows_written", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows_read", b"rows_read", "rows_resumed", b"rows_resumed", "rows_skipped", b"rows_skipped", "rows_written", b"rows_written", "table", b"table", "unchanged", b"unchanged"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SyncTableResult: _TypeAlias = SyncTableResult  # noqa: Y015
+
+@_typing.final
+class ColumnUnchanged(_message.Message):
+    """ColumnUnchanged counts the values one column's transformer wrote exactly as it read them,
+    compared as text while copying: counts only, never a value.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMN_FIELD_NUMBER: _builtins.int
+    UNCHANGED_FIELD_NUMBER: _builtins.int
+    COMPARED_FIELD_NUMBER: _builtins.int
+    column: _builtins.str
+    """Column name."""
+    unchanged: _builtins.int
+    """Values whose output equals the input."""
+    compared: _builtins.int
+    """Values compared: rows whose input and output are both non-NULL."""
+    def __init__(
+        self,
+        *,
+        column: _builtins.str = ...,
+        unchanged: _builtins.int = ...,
+        compared: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["column", b"column", "compared", b"compared", "unchanged", b"unchanged"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ColumnUnchanged: _TypeAlias = ColumnUnchanged  # noqa: Y015
 
 @_typing.final
 class TableCheckpoint(_message.Message):
@@ -819,6 +883,7 @@ class TableCheckpoint(_message.Message):
     ROWS_READ_FIELD_NUMBER: _builtins.int
     ROWS_WRITTEN_FIELD_NUMBER: _builtins.int
     ROWS_SKIPPED_FIELD_NUMBER: _builtins.int
+    UNCHANGED_FIELD_NUMBER: _builtins.int
     rows_read: _builtins.int
     """Rows read and committed up to that row."""
     rows_written: _builtins.int
@@ -833,6 +898,12 @@ class TableCheckpoint(_message.Message):
     def last_key(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Primary-key values of the last committed row, in key order, in the source's text form."""
 
+    @_builtins.property
+    def unchanged(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnUnchanged]:
+        """Per transformed column, the values left unchanged up to that row: a resumed copy goes on
+        counting from them.
+        """
+
     def __init__(
         self,
         *,
@@ -840,10 +911,11 @@ class TableCheckpoint(_message.Message):
         rows_read: _builtins.int = ...,
         rows_written: _builtins.int = ...,
         rows_skipped: _builtins.int = ...,
+        unchanged: _abc.Iterable[Global___ColumnUnchanged] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_key", b"last_key", "rows_read", b"rows_read", "rows_skipped", b"rows_skipped", "rows_written", b"rows_written"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_key", b"last_key", "rows_read", b"rows_read", "rows_skipped", b"rows_skipped", "rows_written", b"rows_written", "unchanged", b"unchanged"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1132,6 +1204,8 @@ class TableProgress(_message.Message):
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     ROWS_RESUMED_FIELD_NUMBER: _builtins.int
+    MODEL_EVALUATION_FIELD_NUMBER: _builtins.int
+    UNCHANGED_FIELD_NUMBER: _builtins.int
     table: _builtins.str
     """Qualified table name."""
     status: _job_pb2.TableSyncStatus.ValueType
@@ -1154,6 +1228,18 @@ class TableProgress(_message.Message):
     def end_time(self) -> _timestamp_pb2.Timestamp:
         """When the table finished; unset before."""
 
+    @_builtins.property
+    def model_evaluation(self) -> _model_pb2.ModelEvaluation:
+        """A synthesized table's model measured on rows held out of its training: quality and
+        privacy (DCR). Unset for copied tables.
+        """
+
+    @_builtins.property
+    def unchanged(self) -> _containers.RepeatedCompositeFieldContainer[Global___ColumnUnchanged]:
+        """Per transformed column, the values its transformer left unchanged; set once the table
+        is done, for the run's privacy report.
+        """
+
     def __init__(
         self,
         *,
@@ -1166,10 +1252,12 @@ class TableProgress(_message.Message):
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         rows_resumed: _builtins.int = ...,
+        model_evaluation: _model_pb2.ModelEvaluation | None = ...,
+        unchanged: _abc.Iterable[Global___ColumnUnchanged] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "model_evaluation", b"model_evaluation", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "rows_read", b"rows_read", "rows_resumed", b"rows_resumed", "rows_skipped", b"rows_skipped", "rows_total", b"rows_total", "rows_written", b"rows_written", "start_time", b"start_time", "status", b"status", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "model_evaluation", b"model_evaluation", "rows_read", b"rows_read", "rows_resumed", b"rows_resumed", "rows_skipped", b"rows_skipped", "rows_total", b"rows_total", "rows_written", b"rows_written", "start_time", b"start_time", "status", b"status", "table", b"table", "unchanged", b"unchanged"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

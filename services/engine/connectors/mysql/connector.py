@@ -29,11 +29,13 @@ from services.common.logging import scrub
 from services.engine.connectors.base import (
     BATCH_ROWS,
     FillRequest,
+    GroupSizes,
     LoadGroup,
     ReadRequest,
     Reference,
     WriteRequest,
 )
+from services.engine.connectors.group_sizes import group_sizes_of, group_sizes_query
 from services.engine.connectors.key_checks import check_keys, declared_keys
 from services.engine.connectors.keyset import split_query
 from services.engine.connectors.mysql.arrow_text import (
@@ -192,6 +194,17 @@ class MysqlDatabase:
 
     def dangling(self, schema: str, table: str, reference: Reference) -> int:
         return int(self._scalar(dangling_query((schema, table), reference, quote)))
+
+    def group_sizes(self, schema: str, table: str, columns: Sequence[str]) -> GroupSizes:
+        with self._connect() as conn, conn.cursor() as cur:
+            cur.execute(group_sizes_query((schema, table), columns, quote))  # no parameters
+            return group_sizes_of(cur.fetchone())
+
+    def number_ranges(
+        self, columns: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], tuple[float, float]]:
+        # No planner statistics to read without scanning the tables: nothing is learned.
+        return {}
 
     def split_keys(
         self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""

@@ -21,12 +21,15 @@ from services.engine.connectors.arrow_csv import read_csv_batches, to_csv
 from services.engine.connectors.base import (
     BATCH_BYTES,
     FillRequest,
+    GroupSizes,
     LoadGroup,
     ReadRequest,
     Reference,
     WriteRequest,
 )
+from services.engine.connectors.group_sizes import group_sizes_of, group_sizes_query
 from services.engine.connectors.keyset import split_query
+from services.engine.connectors.postgres import statistics
 from services.engine.connectors.postgres.catalog import introspect
 from services.engine.connectors.postgres.ddl import (
     create_table_statements,
@@ -303,6 +306,18 @@ class PostgresDatabase:
             # Without parameters: a % in a quoted name stays a %.
             result = conn.execute(sql.SQL(query)).fetchone()
             return int(result[0]) if result else 0
+
+    def group_sizes(self, schema: str, table: str, columns: Sequence[str]) -> GroupSizes:
+        with self._connect() as conn:
+            # Without parameters: a % in a quoted name stays a %.
+            query = sql.SQL(group_sizes_query((schema, table), columns, quoted))
+            return group_sizes_of(conn.execute(query).fetchone())
+
+    def number_ranges(
+        self, columns: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], tuple[float, float]]:
+        with self._connect() as conn:
+            return statistics.number_ranges(conn, columns)
 
     def read(self, request: ReadRequest) -> Iterator[pa.RecordBatch]:
         # Always the SELECT form: as fast as COPY of the table, and it reads a partitioned

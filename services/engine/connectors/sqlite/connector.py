@@ -12,11 +12,13 @@ from services.common.errors import DatabaseUnavailableError, DataRejectedError
 from services.engine.connectors.base import (
     BATCH_ROWS,
     FillRequest,
+    GroupSizes,
     LoadGroup,
     ReadRequest,
     Reference,
     WriteRequest,
 )
+from services.engine.connectors.group_sizes import group_sizes_of, group_sizes_query
 from services.engine.connectors.key_checks import check_keys, declared_keys
 from services.engine.connectors.keyset import split_query
 from services.engine.connectors.references import dangling_query, references_hold
@@ -186,6 +188,17 @@ class SqliteDatabase:
         with self._connect() as conn:
             query = dangling_query((schema, table), reference, _quote)
             return int(conn.execute(query).fetchone()[0])
+
+    def group_sizes(self, schema: str, table: str, columns: Sequence[str]) -> GroupSizes:
+        with self._connect() as conn:
+            query = group_sizes_query((schema, table), columns, _quote)
+            return group_sizes_of(conn.execute(query).fetchone())
+
+    def number_ranges(
+        self, columns: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], tuple[float, float]]:
+        # No planner statistics to read without scanning the tables: nothing is learned.
+        return {}
 
     def split_keys(
         self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
