@@ -26,6 +26,7 @@ from bench.common import scratch_databases
 from bench.ml_gpu import compare
 from services.common import ml_contract
 from services.common.model_files import ModelFiles
+from services.common.object_store import LocalObjectStore
 from services.common.secrets import SecretCipher
 from services.common.store.models_store import ModelStore
 from services.common.store.store import MetadataStore
@@ -191,7 +192,7 @@ async def overhead(kinds: list[str], rows: int, epochs: int, repeat: int) -> Non
                 env.client,
                 Directory(),
                 models,
-                ModelFiles(Path(tmp) / "models"),
+                ModelFiles(LocalObjectStore(Path(tmp) / "models")),
                 CPU,
                 b"bench",
                 executor,

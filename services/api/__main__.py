@@ -5,8 +5,11 @@ import logging
 import signal
 
 from services.api.bootstrap import ensure_first_key
+from services.api.codec_server import codec_server
 from services.api.server import build_server
 from services.common.logging import configure
+from services.common.observability.metrics import serve_metrics
+from services.common.observability.tracing import configure_tracing
 from services.common.secrets import load_cipher
 from services.common.settings import Settings
 from services.common.store.store import MetadataStore
@@ -29,12 +32,19 @@ async def serve(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        codec = client.data_converter.payload_codec
+        codecs = codec_server(settings, store.api_keys, codec) if codec else None
         await server.start()
         _log.info("API serving on %s", settings.api)
+        if codecs is not None:
+            codecs.start()
+            _log.info("codec server on port %d", codecs.port)
         try:
             await stop.wait()
         finally:
             _log.info("API stopping")
+            if codecs is not None:
+                codecs.stop()
             await server.stop(SHUTDOWN_GRACE_SECONDS)
     finally:
         store.close()
@@ -42,7 +52,9 @@ async def serve(settings: Settings) -> None:
 
 def main() -> None:
     settings = Settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
+    configure_tracing("veilsync-api")
+    serve_metrics(settings)
     asyncio.run(serve(settings))
 
 

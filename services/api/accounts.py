@@ -21,3 +21,9 @@ def account_of(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     if account is None:
         raise RuntimeError("no authenticated account: is the AuthInterceptor installed?")
     return account
+
+
+def current_account() -> str | None:
+    """The account of the request being served, None before (or without) authentication:
+    for the request log, which must not fail a call that never authenticated."""
+    return _ACCOUNT.get()

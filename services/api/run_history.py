@@ -2,11 +2,13 @@
 from the activity's (encrypted) input."""
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.api.mapping.run_events import TABLE_ACTIVITIES, pending_steps, table_events
+from services.api.mapping.runs import failure_message
 from services.common.errors import NotFoundError
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
@@ -23,6 +25,7 @@ async def run_events(client: Client, run_id: str) -> list[job_pb2.TableEvent]:
     execution: str | None = None
     while True:
         events = await _history(client, run_id, execution)
+        await _decode_failures(client, events)
         scheduled = await _tables(client, events)
         by_event = {event_id: value for event_id, (_, value) in scheduled.items()}
         found[:0] = table_events(events, by_event)
@@ -38,6 +41,9 @@ async def run_pending_steps(
     pending = list(description.raw_description.pending_activities)
     if not pending:
         return []
+    for info in pending:
+        if info.HasField("last_failure"):
+            await _decode_failure(client, info.last_failure)
     scheduled = await _tables(client, await _history(client, run_id, description.run_id))
     by_activity = {activity_id: table for activity_id, (table, _) in _by_activity(scheduled)}
     return pending_steps(pending, by_activity)
@@ -58,6 +64,28 @@ async def _history(client: Client, run_id: str, execution: str | None) -> list[H
             raise NotFoundError(f'run "{run_id}" not found') from err
         raise
     return list(history.events)
+
+
+async def _decode_failures(client: Client, events: list[HistoryEvent]) -> None:
+    """Each activity failure's message decrypted in place: with encoded attributes, history
+    holds only "Encoded failure" where the reason was."""
+    for event in events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+            await _decode_failure(client, event.activity_task_failed_event_attributes.failure)
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            started = event.activity_task_started_event_attributes
+            if started.HasField("last_failure"):
+                await _decode_failure(client, started.last_failure)
+
+
+async def _decode_failure(client: Client, failure: Failure) -> None:
+    """The failure's message replaced by the reason its chain gives, readable and cut to its
+    head, as GetJobRun shows a run's; its other fields dropped, as nothing here reads them."""
+    decoded = Failure()
+    decoded.CopyFrom(failure)
+    message = failure_message(await client.data_converter.decode_failure(decoded))
+    failure.Clear()
+    failure.message = message
 
 
 async def _tables(

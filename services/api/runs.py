@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import uuid4
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
     Client,
     WorkflowExecution,
@@ -63,23 +61,6 @@ class ListedRun:
 class RunPage:
     runs: list[ListedRun]
     next_page_token: str
-
-
-async def ensure_search_attributes(client: Client) -> None:
-    """Register the run search attributes; adding existing ones again is harmless."""
-    try:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-                    for key in (run_search.ACCOUNT, run_search.JOB)
-                },
-            )
-        )
-    except RPCError as err:
-        if err.status != RPCStatusCode.ALREADY_EXISTS:
-            raise
 
 
 class RunControl:

@@ -3,13 +3,16 @@
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry import trace
 from temporalio.client import Client
 
 from services.api.auth import AuthInterceptor
 from services.api.errors import DomainErrorInterceptor
 from services.api.jobs import JobControl
-from services.api.runs import RunControl, ensure_search_attributes
+from services.api.observability import ObservabilityInterceptor
+from services.api.runs import RunControl
 from services.api.schedules import ScheduleControl
+from services.api.search_attributes import ensure_search_attributes
 from services.api.servicers.accounts import AccountServicer
 from services.api.servicers.connections import ConnectionServicer
 from services.api.servicers.jobs import JobServicer
@@ -17,6 +20,7 @@ from services.api.servicers.models import build_model_servicer
 from services.api.servicers.transformers import TransformerServicer
 from services.common.settings import Settings
 from services.common.store.store import MetadataStore
+from services.common.tls import api_server_credentials
 from veilsync.v1 import (
     account_pb2,
     account_pb2_grpc,
@@ -40,19 +44,30 @@ SERVICE_NAMES = [
 
 
 async def build_server(
-    settings: Settings, store: MetadataStore, temporal_client: Client
+    settings: Settings,
+    store: MetadataStore,
+    temporal_client: Client,
+    tracer: trace.Tracer | None = None,
 ) -> grpc.aio.Server:
-    """The API server bound to settings.api, not started."""
-    await ensure_search_attributes(temporal_client)
+    """The API server bound to settings.api, not started. `tracer`: the global one unless
+    given (tests give their own, with an in-memory exporter)."""
+    await ensure_search_attributes(temporal_client.operator_service, temporal_client.namespace)
     # The error interceptor is outermost, so an authentication refusal passes through it.
     server = grpc.aio.server(
-        interceptors=[DomainErrorInterceptor(), AuthInterceptor(store.api_keys)],
+        interceptors=[
+            # Outermost of all: it sees the code the error interceptor chose, and the account.
+            ObservabilityInterceptor(tracer),
+            DomainErrorInterceptor(),
+            AuthInterceptor(store.api_keys),
+        ],
         options=[("grpc.max_receive_message_length", settings.grpc_message_bytes())],
     )
     runs = RunControl(temporal_client, settings.sync_task_queue)
     schedules = ScheduleControl(temporal_client, settings.sync_task_queue)
     account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(store.api_keys), server)
-    connection_pb2_grpc.add_ConnectionServiceServicer_to_server(ConnectionServicer(store), server)
+    connection_pb2_grpc.add_ConnectionServiceServicer_to_server(
+        ConnectionServicer(store, settings.allow_local_url_options), server
+    )
     job_pb2_grpc.add_JobServiceServicer_to_server(
         JobServicer(
             JobControl(store, runs, schedules, settings.max_job_bytes), runs, schedules, store
@@ -74,6 +89,11 @@ async def build_server(
         [*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
 
-    if server.add_insecure_port(settings.api) == 0:
+    credentials = api_server_credentials(settings)
+    if credentials is None:
+        port = server.add_insecure_port(settings.api)
+    else:
+        port = server.add_secure_port(settings.api, credentials)
+    if port == 0:
         raise OSError(f"cannot bind the API to {settings.api}")
     return server

@@ -19,7 +19,9 @@ from veilsync.v1 import connection_pb2, job_pb2
 MAX_PARALLEL_TABLES = 64
 
 
-def check_url(url: str, field: str = "url") -> str:
+def check_url(url: str, allow_local_options: bool, field: str = "url") -> str:
+    """A URL Veilsync reads; with `allow_local_options` off (the server's setting), none of
+    its options may reach the worker's local files or sockets."""
     if not url:
         raise InvalidArgumentError(field, "is required")
     try:
@@ -27,12 +29,16 @@ def check_url(url: str, field: str = "url") -> str:
         urlsplit(url).port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError as err:
         raise InvalidArgumentError(field, "not a URL") from err
+    if not allow_local_options:
+        db_urls.check_local_options(url, field)
     return url
 
 
-def check_create_connection(request: connection_pb2.CreateConnectionRequest) -> None:
+def check_create_connection(
+    request: connection_pb2.CreateConnectionRequest, allow_local_options: bool
+) -> None:
     check_name(request.name, "name")
-    check_url(request.url, "url")
+    check_url(request.url, allow_local_options)
 
 
 def connection_ref(
@@ -57,9 +63,11 @@ def job_ref(ref: job_pb2.JobRef, field: str = "job") -> tuple[str | None, str | 
     raise InvalidArgumentError(field, "set the job's id or name")
 
 
-def check_update_connection(request: connection_pb2.UpdateConnectionRequest) -> None:
+def check_update_connection(
+    request: connection_pb2.UpdateConnectionRequest, allow_local_options: bool
+) -> None:
     connection_ref(request.connection)
-    check_url(request.url)
+    check_url(request.url, allow_local_options)
 
 
 def run_id(value: str, field: str = "run_id") -> str:

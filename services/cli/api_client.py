@@ -8,8 +8,9 @@ from typing import Protocol, TypeVar
 import grpc
 
 from services.cli.auth import BearerInterceptor, resolve_api_key
-from services.cli.errors import from_rpc_error
+from services.cli.errors import EXIT_INVALID_ARGUMENT, CliError, from_rpc_error
 from services.common.settings import Settings
+from services.common.tls import TlsSettingsError, api_channel_credentials
 from veilsync.v1 import (
     account_pb2_grpc,
     connection_pb2_grpc,
@@ -63,8 +64,8 @@ class Api:
 
 @contextmanager
 def open_api(settings: Settings) -> Iterator[Api]:
-    """The API at settings.api, every call carrying the API key; a grpc.RpcError raised
-    inside becomes a CliError.
+    """The API at settings.api, over TLS when the settings say so, every call carrying the API
+    key; a grpc.RpcError raised inside becomes a CliError.
 
     The key is resolved here, not at start-up, so commands that never call the API (`dev up`)
     work before the stack has written its key file. The channel is closed on the way out: a
@@ -75,7 +76,16 @@ def open_api(settings: Settings) -> Iterator[Api]:
     address = settings.api
     # A job may be as large as the API takes (max_job_bytes): `jobs get` must read it back.
     options = [("grpc.max_receive_message_length", settings.grpc_message_bytes())]
-    with grpc.insecure_channel(address, options=options) as raw:
+    try:
+        credentials = api_channel_credentials(settings)
+    except TlsSettingsError as err:
+        raise CliError(str(err), EXIT_INVALID_ARGUMENT) from err
+    raw_channel = (
+        grpc.insecure_channel(address, options=options)
+        if credentials is None
+        else grpc.secure_channel(address, credentials, options=options)
+    )
+    with raw_channel as raw:
         channel = grpc.intercept_channel(raw, BearerInterceptor(key.secret))
         api = Api(
             address=address,

@@ -37,14 +37,59 @@ from services.common.settings import Settings
     default=None,
     help="API key sent on every call  [default: the key file <data dir>/api-key]",
 )
+@click.option(
+    "--tls",
+    envvar="VEILSYNC_API_TLS",
+    show_envvar=True,
+    is_flag=True,
+    default=False,
+    help="Dial the API over TLS (implied by --ca-file and --client-cert)",
+)
+@click.option(
+    "--ca-file",
+    envvar="VEILSYNC_API_CA_FILE",
+    show_envvar=True,
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="PEM CA bundle the API's certificate must chain to  [default: the system's roots]",
+)
+@click.option(
+    "--client-cert",
+    envvar="VEILSYNC_API_CLIENT_CERT",
+    show_envvar=True,
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="PEM client certificate, for an API that requires one",
+)
+@click.option(
+    "--client-key",
+    envvar="VEILSYNC_API_CLIENT_KEY",
+    show_envvar=True,
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="PEM key of --client-cert",
+)
 @click.pass_context
-def cli(ctx: click.Context, api: str | None, api_key: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    api: str | None,
+    api_key: str | None,
+    tls: bool,
+    ca_file: str | None,
+    client_cert: str | None,
+    client_key: str | None,
+) -> None:
     """Veilsync: production-like data without production risk."""
-    settings = Settings()
-    if api:
-        settings = settings.model_copy(update={"api": api})
-    if api_key:
-        settings = settings.model_copy(update={"api_key": api_key})
+    given = {
+        "api": api,
+        "api_key": api_key,
+        "api_tls": tls,
+        "api_ca_file": ca_file,
+        "api_client_cert": client_cert,
+        "api_client_key": client_key,
+    }
+    # Options left unset keep what Settings read from the environment.
+    settings = Settings().model_copy(update={name: v for name, v in given.items() if v})
     ctx.obj = CliContext(settings=settings)
 
 

@@ -78,6 +78,14 @@ def ui_url(settings: Settings) -> str:
     return f"http://127.0.0.1:{settings.temporal_ui_port}"
 
 
+# The embedded stack always runs the API's codec server, so the dev UI can decode payloads.
+DEV_CODEC_SERVER_PORT = 8234
+
+
+def codec_server_port(settings: Settings) -> int:
+    return settings.codec_server_port or DEV_CODEC_SERVER_PORT
+
+
 def services(settings: Settings) -> list[Service]:
     """The stack's processes in start order."""
     from services.common.temporal import dev_server_binary  # imports temporalio: only here
@@ -93,6 +101,7 @@ def services(settings: Settings) -> list[Service]:
         *("--ui-port", str(settings.temporal_ui_port)),
         *("--namespace", settings.temporal_namespace),
         *("--log-level", "warn"),
+        *("--ui-codec-endpoint", f"http://{host}:{codec_server_port(settings)}"),
     ]
     return [
         Service(
@@ -105,7 +114,7 @@ def services(settings: Settings) -> list[Service]:
             "api",
             [sys.executable, "-m", "services.api"],
             lambda: is_serving(settings.api),
-            (api_port,),
+            (api_port, codec_server_port(settings)),
         ),
         Service("sync-worker", [sys.executable, "-m", "services.sync_worker"], None, ()),
         *(
@@ -130,6 +139,7 @@ def child_environment(settings: Settings) -> dict[str, str]:
         VEILSYNC_TEMPORAL_ADDRESS=settings.temporal_address,
         VEILSYNC_TEMPORAL_NAMESPACE=settings.temporal_namespace,
         VEILSYNC_TEMPORAL_UI_PORT=str(settings.temporal_ui_port),
+        VEILSYNC_CODEC_SERVER_PORT=str(codec_server_port(settings)),
     )
     return env
 

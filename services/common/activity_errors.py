@@ -7,6 +7,7 @@ from typing import ParamSpec, TypeVar
 
 from temporalio.exceptions import ApplicationError
 
+from services.common.driver_errors import scrub_driver_error
 from services.common.errors import DatabaseUnavailableError, VeilsyncError
 
 P = ParamSpec("P")
@@ -19,8 +20,18 @@ def domain_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except DatabaseUnavailableError as err:
-            raise ApplicationError(str(err), type=type(err).__name__) from err
+            raise _failure(err, non_retryable=False) from None
         except VeilsyncError as err:
-            raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
+            raise _failure(err, non_retryable=True) from None
 
     return wrapper
+
+
+def _failure(err: VeilsyncError, non_retryable: bool) -> ApplicationError:
+    """The failure Temporal records, with the error's own traceback but not its causes: the
+    SDK writes a cause chain into history and the worker's log, and a driver error there
+    quotes the row it refused (DETAIL: Key (email)=(...))."""
+    failure = ApplicationError(
+        scrub_driver_error(str(err)), type=type(err).__name__, non_retryable=non_retryable
+    )
+    return failure.with_traceback(err.__traceback__)

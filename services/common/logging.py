@@ -1,14 +1,15 @@
 """Logging setup shared by every process, with passwords scrubbed from every record."""
 
+import json
 import logging
-import re
+from datetime import UTC, datetime
 
-_URL_PASSWORD = re.compile(r"(?P<prefix>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
+from services.common.db_urls import redact
 
 
 def scrub(text: str) -> str:
-    """The text with the password of any URL in it replaced by ***."""
-    return _URL_PASSWORD.sub(r"\g<prefix>***@", text)
+    """The text with every URL password in it (userinfo or query parameter) replaced by ***."""
+    return redact(text)
 
 
 class ScrubSecretsFilter(logging.Filter):
@@ -22,9 +23,36 @@ class ScrubSecretsFilter(logging.Filter):
         return True
 
 
-def configure(level: str = "INFO") -> None:
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is kept.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the `extra=` fields and any
+    traceback, so a log shipper indexes fields instead of parsing text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(
+            (key, value) for key, value in vars(record).items() if key not in _RECORD_ATTRIBUTES
+        )
+        if record.exc_info:
+            entry["exception"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+def configure(level: str = "INFO", log_format: str = "text") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
     handler.addFilter(ScrubSecretsFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,16 +1,14 @@
-"""The model store's files: a local directory by default (VEILSYNC_MODELS_DIR, else
-data_dir/models), shared by the API (uploads) and the ML workers (artifacts). Torch-free."""
+"""The model store's files: trained models, checkpoints and uploads by key in an object store
+(services.common.object_store), shared by the API (uploads) and the ML workers (artifacts).
+Torch-free."""
 
 import hashlib
-import os
-import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
 
-from services.common.errors import InvalidArgumentError
+from services.common.object_store import ObjectStore, open_object_store
 from services.common.settings import Settings
 
 DEFAULT_UPLOAD_LIMIT = 512 << 20
@@ -18,56 +16,51 @@ UPLOAD_FILE = "upload"  # an uploaded TorchScript or ONNX file, byte for byte
 
 
 def models_dir(settings: Settings) -> Path:
-    configured = os.environ.get("VEILSYNC_MODELS_DIR", "")
-    return Path(configured) if configured else settings.data_dir / "models"
+    return settings.models_dir or settings.data_dir / "models"
+
+
+def open_model_files(settings: Settings) -> "ModelFiles":
+    """The model files every process of a deployment shares: VEILSYNC_ARTIFACT_STORE, else
+    the local models_dir."""
+    return ModelFiles(
+        open_object_store(settings.artifact_store, models_dir(settings), settings.s3_endpoint_url)
+    )
 
 
 class ModelFiles:
-    """Files by key ("account/model/name"); keys never leave this class as paths."""
+    """Model files by key ("account/model/name"), in whichever store the deployment uses."""
 
-    def __init__(self, root: Path, upload_limit: int = DEFAULT_UPLOAD_LIMIT) -> None:
-        self.root = root
+    def __init__(self, store: ObjectStore, upload_limit: int = DEFAULT_UPLOAD_LIMIT) -> None:
+        self.store = store
         self.upload_limit = upload_limit
-
-    def path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()):
-            raise InvalidArgumentError("key", "outside the model store")
-        return path
 
     def model_key(self, account_id: str, model_id: str, name: str) -> str:
         return f"{account_id}/{model_id}/{name}"
 
-    @contextmanager
-    def writing(self, key: str) -> Iterator[BinaryIO]:
-        """A file that appears under `key` only when the block exits without error."""
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-        try:
-            with partial.open("wb") as out:
-                yield out
-            partial.replace(path)
-        finally:
-            partial.unlink(missing_ok=True)
+    def writing(self, key: str) -> AbstractContextManager[BinaryIO]:
+        return self.store.writing(key)
+
+    def reading(self, key: str) -> AbstractContextManager[BinaryIO]:
+        return self.store.reading(key)
+
+    def local_file(self, key: str) -> AbstractContextManager[Path]:
+        return self.store.local_file(key)
 
     def exists(self, key: str) -> bool:
-        return self.path(key).exists()
+        return self.store.exists(key)
 
     def move(self, source_key: str, target_key: str) -> None:
-        target = self.path(target_key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.path(source_key).replace(target)
+        self.store.move(source_key, target_key)
 
     def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
+        self.store.delete(key)
 
     def delete_model(self, account_id: str, model_id: str) -> None:
-        shutil.rmtree(self.path(f"{account_id}/{model_id}"), ignore_errors=True)
+        self.store.delete_prefix(f"{account_id}/{model_id}")
 
     def sha256(self, key: str) -> str:
         digest = hashlib.sha256()
-        with self.path(key).open("rb") as source:
+        with self.reading(key) as source:
             for block in iter(lambda: source.read(1 << 20), b""):
                 digest.update(block)
         return digest.hexdigest()

@@ -1,6 +1,7 @@
 """Process settings, read from VEILSYNC_* environment variables."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,9 +25,40 @@ class Settings(BaseSettings):
     api: str = "127.0.0.1:50051"
     # API key clients send; empty means the key file the API writes into data_dir.
     api_key: str = ""
+    # PEM files of the API's own certificate and key: set both and the API serves TLS only.
+    api_tls_cert: str = ""
+    api_tls_key: str = ""
+    # PEM CA bundle of client certificates; set, the API refuses clients without one it signed.
+    api_tls_client_ca: str = ""
+    # How the CLI dials the API: TLS when api_tls or api_ca_file is set (api_ca_file empty
+    # trusts the system's roots), with a client certificate when the API asks for one.
+    api_tls: bool = False
+    api_ca_file: str = ""
+    api_client_cert: str = ""
+    api_client_key: str = ""
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    # TLS to Temporal. Any of the settings below turns it on; temporal_tls alone trusts the
+    # system's CA roots (Temporal Cloud). A client cert and key together give mTLS.
+    temporal_tls: bool = False
+    temporal_tls_ca_file: str = ""
+    temporal_tls_cert_file: str = ""
+    temporal_tls_key_file: str = ""
+    # Name the server's certificate is checked against, when it is not temporal_address's host
+    # (a proxy or load balancer addressed by IP, say).
+    temporal_tls_server_name: str = ""
+    # Temporal Cloud API key, sent as a bearer token; implies TLS.
+    temporal_api_key: str = ""
     temporal_ui_port: int = 8233
+    # Port of the API's codec server (Temporal's HTTP codec-server protocol, on the API's
+    # host), which decrypts payloads for the Temporal Web UI; 0 is off.
+    codec_server_port: int = 0
+    # Comma-separated origins the codec server answers cross-origin: the Web UI's.
+    codec_server_origins: str = "http://localhost:8233,http://127.0.0.1:8233"
+    # /encode lets a key holder write payloads workers trust; off unless asked for.
+    codec_server_encode: bool = False
+    # Largest request body the codec server reads, in bytes.
+    codec_server_max_bytes: int = 4 * 1024 * 1024
     # SQLAlchemy URL of the metadata store; empty means a SQLite file in data_dir.
     database_url: str = ""
     # Fernet key (urlsafe base64, 32 bytes) encrypting secrets at rest; empty means a key file
@@ -43,6 +75,28 @@ class Settings(BaseSettings):
     # hand synthesized tables to.
     ml_task_queue: str = "ml"
     log_level: str = "INFO"
+    # Where trained and uploaded models live, shared by the API and the ML workers: empty
+    # means the local directory models_dir (default data_dir/models); s3://bucket/prefix
+    # means an S3-compatible store, with credentials from the standard AWS_* variables.
+    artifact_store: str = ""
+    models_dir: Path | None = None
+    # Endpoint of a non-AWS S3-compatible store (MinIO, Ceph): http://minio:9000.
+    s3_endpoint_url: str = ""
+    # "text" (one readable line per record) or "json" (one JSON object per line, for a log
+    # shipper).
+    log_format: Literal["text", "json"] = "text"
+    # Interface the metrics endpoints listen on.
+    metrics_host: str = "127.0.0.1"
+    # Port of this process's Prometheus endpoint for Veilsync's own metrics; 0 serves none.
+    metrics_port: int = 0
+    # Port of this process's Prometheus endpoint for the Temporal SDK's metrics (served by
+    # the SDK's Rust core, hence a port of its own); 0 serves none.
+    temporal_metrics_port: int = 0
+    # Whether connection URLs may carry options that make a worker read its local files or
+    # sockets (libpq passfile, sslkey, options, a socket-directory host; MySQL unix_socket,
+    # read_default_file, ssl_* files...). Off: an account's user would choose what the
+    # worker's host reads. On for deployments whose users are trusted with those hosts.
+    allow_local_url_options: bool = False
     # Largest job the CLI sends and the API takes, in bytes: a job file on disk for the CLI,
     # the encoded Job message for the API. Either refuses a bigger one before parsing it.
     max_job_bytes: int = 1_000_000

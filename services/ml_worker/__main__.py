@@ -8,7 +8,9 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from services.common import logging as vs_logging
-from services.common.model_files import ModelFiles, models_dir
+from services.common.model_files import open_model_files
+from services.common.observability.metrics import serve_metrics
+from services.common.observability.tracing import configure_tracing
 from services.common.secrets import load_cipher, secret_key
 from services.common.settings import Settings
 from services.common.store.models_store import ModelStore
@@ -34,12 +36,14 @@ def _arguments() -> argparse.Namespace:
 async def main() -> None:
     arguments = _arguments()
     settings = Settings()
-    vs_logging.configure(settings.log_level)
+    vs_logging.configure(settings.log_level, settings.log_format)
+    configure_tracing("veilsync-ml-worker")
+    serve_metrics(settings)
     device = pick_device(arguments.device)
     log.info("ML worker device: %s", pin(device))
     store = MetadataStore(settings.metadata_url(), load_cipher(settings))
     models = ModelStore(settings.metadata_url())
-    files = ModelFiles(models_dir(settings))
+    files = open_model_files(settings)
     client = await connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -61,7 +65,7 @@ async def main() -> None:
                 "ML worker polling task queue %r at %s, models in %s",
                 worker.task_queue,
                 settings.temporal_address,
-                files.root,
+                files.store.location,
             )
             await stop.wait()
     models.close()

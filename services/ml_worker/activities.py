@@ -269,11 +269,8 @@ class MlActivities:
     @domain_errors
     def validate_upload(self, request: ml_pb2.ValidateUploadInput) -> ml_pb2.ValidateUploadResult:
         req = request.request
-        rows = validate_upload(
-            self.artifacts.files.path(req.staged_key),
-            req.metadata.format,
-            list(req.metadata.columns),
-        )
+        with self.artifacts.files.local_file(req.staged_key) as path:
+            rows = validate_upload(path, req.metadata.format, list(req.metadata.columns))
         return ml_pb2.ValidateUploadResult(
             result=ml_pb2.ValidateUploadWorkflowResult(smoke_rows=rows)
         )
@@ -292,11 +289,9 @@ class MlActivities:
             raise FailedPreconditionError(f'model "{model.name}" is not ready')
         files = self.artifacts.files
         if model.kind == model_pb2.MODEL_KIND_UPLOADED:
-            uploaded = UploadedModel(
-                files.path(files.model_key(account, model.id, UPLOAD_FILE)),
-                model.format,
-                list(model.columns),
-            )
+            # The model is read whole when loaded, so a downloaded copy may go right after.
+            with files.local_file(files.model_key(account, model.id, UPLOAD_FILE)) as path:
+                uploaded = UploadedModel(path, model.format, list(model.columns))
             return _batches(lambda n, offset: uploaded.sample(n, seed + offset), rows), []
         payload = self.artifacts.load_model(account, model.id)
         spec = TableSpec.from_dict(payload["spec"])

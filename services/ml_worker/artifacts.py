@@ -54,7 +54,7 @@ class ArtifactStore:
         return data
 
     def _load(self, key: str) -> dict[str, Any]:
-        with self.files.path(key).open("rb") as source:
+        with self.files.reading(key) as source:
             loaded: dict[str, Any] = torch.load(
                 source, map_location=self.device, weights_only=False
             )

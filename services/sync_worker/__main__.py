@@ -6,6 +6,8 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from services.common import logging as vs_logging
+from services.common.observability.metrics import serve_metrics
+from services.common.observability.tracing import configure_tracing
 from services.common.secrets import load_cipher
 from services.common.settings import Settings
 from services.common.store.store import MetadataStore
@@ -21,7 +23,9 @@ log = logging.getLogger("veilsync.sync_worker")
 
 async def main() -> None:
     settings = Settings()
-    vs_logging.configure(settings.log_level)
+    vs_logging.configure(settings.log_level, settings.log_format)
+    configure_tracing("veilsync-sync-worker")
+    serve_metrics(settings)
     release_memory_promptly()
     store = MetadataStore(settings.metadata_url(), load_cipher(settings))
     client = await connect(settings)

@@ -12,6 +12,7 @@ from temporalio import activity
 
 from services.common import contract
 from services.common.activity_errors import domain_errors
+from services.common.observability.metrics import record_table_copy
 from services.engine.connectors import open_database
 from services.engine.connectors.base import ConnectionSharing
 from services.engine.copy.destinations import (
@@ -231,6 +232,9 @@ class SyncActivities(JobActivities):
         except Exception:
             self._report_committed([(name, request.range.index, committed)])
             raise
+        record_table_copy(
+            request.job_id, result.rows_read, result.rows_written, time.monotonic() - started
+        )
         log.info(
             "copied %s part %d: %d rows read, %d written, %d resumed from attempt %d's checkpoint",
             name,
@@ -286,6 +290,7 @@ class SyncActivities(JobActivities):
                 if name in done:
                     continue
                 committed = sync_pb2.TableCheckpoint()
+                started = time.monotonic()
                 try:
                     result = copy_table(
                         source,
@@ -309,6 +314,12 @@ class SyncActivities(JobActivities):
                             ]
                         )
                     raise
+                record_table_copy(
+                    request.job_id,
+                    result.rows_read,
+                    result.rows_written,
+                    time.monotonic() - started,
+                )
                 checkpoint.done.add(
                     table=name,
                     rows_read=result.rows_read,

@@ -61,6 +61,7 @@ def stack_cli(data_dir: Path) -> Cli:
         "VEILSYNC_API": f"127.0.0.1:{_free_port()}",
         "VEILSYNC_TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
         "VEILSYNC_TEMPORAL_UI_PORT": str(_free_port()),
+        "VEILSYNC_CODEC_SERVER_PORT": str(_free_port()),
     }
     # The CLI must find the key the test stack writes, not one meant for another stack.
     env.pop("VEILSYNC_API_KEY", None)

@@ -1,6 +1,7 @@
 """An ML worker in its own process, for tests that kill it: `python -m
 tests.integration.ml_worker_process CONFIG.json`. The config names the Temporal address, the
-task queue, the connections, the metadata database and the model directory; each epoch is
+task queue, the connections, the metadata database and the model directory (or an artifact_store
+URL with its s3_endpoint_url); each epoch is
 slowed down so a kill lands mid-training."""
 
 import asyncio
@@ -16,6 +17,7 @@ import torch
 from temporalio.client import Client
 
 from services.common.model_files import ModelFiles
+from services.common.object_store import open_object_store
 from services.common.store.models_store import ModelStore
 from services.ml_worker import activities
 from services.ml_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_ml_worker
@@ -46,7 +48,13 @@ async def main(config: dict[str, Any]) -> None:
             client,
             Directory(config["urls"]),
             models,
-            ModelFiles(Path(config["models_dir"])),
+            ModelFiles(
+                open_object_store(
+                    config.get("artifact_store", ""),
+                    Path(config["models_dir"]),
+                    config.get("s3_endpoint_url", ""),
+                )
+            ),
             torch.device("cpu"),
             b"resume-secret",
             executor,

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
-from services.common.model_files import ModelFiles, models_dir  # noqa: E402
+from services.common.model_files import models_dir, open_model_files  # noqa: E402
 from services.common.store.models_store import ModelStore  # noqa: E402
 from services.ml_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_ml_worker  # noqa: E402
 from tests.integration.conftest import Api  # noqa: E402
@@ -42,7 +42,7 @@ async def ml_api(api: Api) -> AsyncIterator[Api]:
             api.temporal,
             api.store,
             models,
-            ModelFiles(models_dir(api.settings)),
+            open_model_files(api.settings),
             torch.device("cpu"),
             b"api-test-secret",
             executor,

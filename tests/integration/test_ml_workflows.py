@@ -21,6 +21,7 @@ from services.api.model_formats import check_format  # noqa: E402
 from services.common import ml_contract  # noqa: E402
 from services.common.errors import InvalidArgumentError  # noqa: E402
 from services.common.model_files import UPLOAD_FILE, ModelFiles  # noqa: E402
+from services.common.object_store import LocalObjectStore  # noqa: E402
 from services.common.secrets import SecretCipher  # noqa: E402
 from services.common.store.models_store import ModelStore  # noqa: E402
 from services.common.store.store import MetadataStore  # noqa: E402
@@ -98,7 +99,7 @@ async def _ml_worker(
 ) -> AsyncIterator[Ml]:
     url = f"sqlite:///{tmp_path / 'metadata.db'}"
     MetadataStore(url, SecretCipher(b"0" * 43 + b"=")).migrate()
-    models, files = ModelStore(url), ModelFiles(tmp_path / "models")
+    models, files = ModelStore(url), ModelFiles(LocalObjectStore(tmp_path / "models"))
     directory = FakeDirectory()
     queue = f"ml-test-{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
@@ -330,13 +331,14 @@ async def test_uploaded_models_validate_and_sample(
     ml: Ml, tmp_path: Path, model_format: int
 ) -> None:
     staged = ml.files.staging_key()
-    path = ml.files.path(staged)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "upload"
     if model_format == model_pb2.MODEL_FORMAT_TORCHSCRIPT:
         torch.jit.save(torch.jit.script(Generator()), str(path))
     else:
         _onnx_model(path)
     check_format(path, model_format)  # type: ignore[arg-type]
+    with ml.files.writing(staged) as out:
+        out.write(path.read_bytes())
     metadata = model_pb2.UploadModelMetadata(
         name="byo",
         format=model_format,
@@ -367,11 +369,12 @@ async def test_uploaded_models_validate_and_sample(
     assert [dict(r) for r in preview.rows] == [{"id": i, "amount": i * 1.5} for i in (1, 2, 3, 4)]
 
 
-async def test_an_upload_whose_outputs_do_not_match_is_refused(ml: Ml) -> None:
+async def test_an_upload_whose_outputs_do_not_match_is_refused(ml: Ml, tmp_path: Path) -> None:
     staged = ml.files.staging_key()
-    path = ml.files.path(staged)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "upload.onnx"
     _onnx_model(path)
+    with ml.files.writing(staged) as out:
+        out.write(path.read_bytes())
     wrong = [model_pb2.ModelColumn(name="id", type=model_pb2.MODEL_COLUMN_TYPE_BOOLEAN)] * 2
     with pytest.raises(WorkflowFailureError) as failure:
         await ml.client.execute_workflow(

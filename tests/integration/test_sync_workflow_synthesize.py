@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch")
 
 from services.common import contract  # noqa: E402
 from services.common.model_files import ModelFiles  # noqa: E402
+from services.common.object_store import LocalObjectStore  # noqa: E402
 from services.common.secrets import SecretCipher  # noqa: E402
 from services.common.store.models_store import ModelStore  # noqa: E402
 from services.common.store.store import MetadataStore  # noqa: E402
@@ -59,7 +60,7 @@ async def workers(tmp_path: Path, temporal_env: WorkflowEnvironment) -> AsyncIte
             client,
             directory,
             models,
-            ModelFiles(tmp_path / "models"),
+            ModelFiles(LocalObjectStore(tmp_path / "models")),
             torch.device("cpu"),
             b"test-secret",
             ml_executor,

@@ -274,5 +274,5 @@ def test_valid_job_and_keys() -> None:
 def test_bad_urls(url: str) -> None:
     with pytest.raises(InvalidArgumentError, match="url"):
         validation.check_create_connection(
-            connection_pb2.CreateConnectionRequest(name="x", url=url)
+            connection_pb2.CreateConnectionRequest(name="x", url=url), False
         )

@@ -11,6 +11,7 @@ pa = pytest.importorskip("pyarrow")
 torch = pytest.importorskip("torch")
 
 from services.common.model_files import ModelFiles  # noqa: E402
+from services.common.object_store import LocalObjectStore  # noqa: E402
 from services.engine.schema import Column, Table, TypeFamily  # noqa: E402
 from services.ml_worker.artifacts import MODEL_FILE, ArtifactStore  # noqa: E402
 from services.ml_worker.tables import arrow_batches, typed  # noqa: E402
@@ -42,7 +43,8 @@ def test_text_is_each_value_spelled_by_str_and_missing_values_as_null() -> None:
 
 
 def test_the_model_hash_and_size_are_those_of_the_file_written(tmp_path: Path) -> None:
-    files = ModelFiles(tmp_path)
+    files = ModelFiles(LocalObjectStore(tmp_path))
     sha, size = ArtifactStore(files, torch.device("cpu")).save_model("a", "m", {"state": [1]})
-    written = files.path(files.model_key("a", "m", MODEL_FILE)).read_bytes()
+    with files.reading(files.model_key("a", "m", MODEL_FILE)) as source:
+        written = source.read()
     assert (sha, size) == (hashlib.sha256(written).hexdigest(), len(written))

@@ -6,8 +6,12 @@ from datetime import datetime
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 
+from services.common.failures import head
 from services.common.logging import scrub
 from veilsync.v1 import job_pb2
+
+# What a failure's message reads when its text is in its encrypted attributes.
+ENCODED_FAILURE = "Encoded failure"
 
 _STATUSES = {
     WorkflowExecutionStatus.RUNNING: job_pb2.RUN_STATUS_RUNNING,
@@ -40,7 +44,8 @@ def run_status(status: WorkflowExecutionStatus | None) -> job_pb2.RunStatus.Valu
 
 def failure_message(error: BaseException) -> str:
     """The innermost ApplicationError's message in a failure's cause chain: the reason an
-    activity or the workflow gave, rather than Temporal's wrappers around it."""
+    activity or the workflow gave, rather than Temporal's wrappers around it; its head only
+    when it is long."""
     innermost: BaseException = error
     application: ApplicationError | None = None
     current: BaseException | None = error
@@ -51,7 +56,10 @@ def failure_message(error: BaseException) -> str:
         current = current.__cause__
     chosen = application if application is not None else innermost
     text = chosen.message if isinstance(chosen, ApplicationError) else str(chosen)
-    return scrub(text)
+    if text == ENCODED_FAILURE:
+        # The server replaced a failure over its size limit, dropping the encrypted part.
+        return "the failure was too large for Temporal to keep; the worker's log has it"
+    return head(scrub(text))
 
 
 def failed_verification(error: BaseException) -> job_pb2.RunVerification | None:

@@ -26,13 +26,14 @@ _ROLES = {pb.CONNECTION_ROLE_SOURCE: Role.SOURCE, pb.CONNECTION_ROLE_DESTINATION
 
 
 class ConnectionServicer(connection_pb2_grpc.ConnectionServiceServicer):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: MetadataStore, allow_local_url_options: bool) -> None:
         self._store = store
+        self._allow_local = allow_local_url_options
 
     async def CreateConnection(
         self, request: pb.CreateConnectionRequest, context: Context
     ) -> pb.CreateConnectionResponse:
-        validation.check_create_connection(request)
+        validation.check_create_connection(request, self._allow_local)
         record = await asyncio.to_thread(
             self._store.create_connection, account_of(context), request.name, request.url
         )
@@ -83,7 +84,7 @@ class ConnectionServicer(connection_pb2_grpc.ConnectionServiceServicer):
         role = _ROLES.get(request.role)
         target = request.WhichOneof("target")
         if target == "url":
-            url = validation.check_url(request.url)
+            url = validation.check_url(request.url, self._allow_local)
         elif target == "connection":
             connection_id, name = validation.connection_ref(request.connection)
             url = await asyncio.to_thread(
@@ -97,7 +98,7 @@ class ConnectionServicer(connection_pb2_grpc.ConnectionServiceServicer):
     async def UpdateConnection(
         self, request: pb.UpdateConnectionRequest, context: Context
     ) -> pb.UpdateConnectionResponse:
-        validation.check_update_connection(request)
+        validation.check_update_connection(request, self._allow_local)
         connection_id, name = validation.connection_ref(request.connection)
         record = await asyncio.to_thread(
             self._store.update_connection,

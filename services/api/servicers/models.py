@@ -15,7 +15,7 @@ from services.api.errors import error_status
 from services.api.model_formats import check_format
 from services.api.model_runs import ModelRuns
 from services.common.errors import FailedPreconditionError, InvalidArgumentError, VeilsyncError
-from services.common.model_files import UPLOAD_FILE, ModelFiles, models_dir
+from services.common.model_files import UPLOAD_FILE, ModelFiles, open_model_files
 from services.common.settings import Settings
 from services.common.store.models_store import ModelStore
 from services.common.store.store import MetadataStore
@@ -152,7 +152,7 @@ class ModelServicer(model_pb2_grpc.ModelServiceServicer):
         staged = self._files.staging_key()
         try:
             await self._receive(requests, staged, metadata)
-            await asyncio.to_thread(check_format, self._files.path(staged), metadata.format)
+            await asyncio.to_thread(self._check_format, staged, metadata.format)
             await self._runs.validate_upload(
                 ml_pb2.ValidateUploadWorkflowInput(staged_key=staged, metadata=metadata)
             )
@@ -203,6 +203,10 @@ class ModelServicer(model_pb2_grpc.ModelServiceServicer):
         if digest.hexdigest() != metadata.sha256:
             raise InvalidArgumentError("metadata.sha256", "does not match the uploaded bytes")
 
+    def _check_format(self, key: str, declared: "pb.ModelFormat.ValueType") -> None:
+        with self._files.local_file(key) as path:
+            check_format(path, declared)
+
     def _training_input(
         self, account: str, request: pb.TrainModelRequest
     ) -> ml_pb2.TrainModelWorkflowInput:
@@ -236,11 +240,12 @@ def build_model_servicer(
     settings: Settings, store: MetadataStore, temporal_client: Client
 ) -> ModelServicer:
     """The servicer with its ports: the model store shares the metadata database, model files
-    live under VEILSYNC_MODELS_DIR (default data_dir/models), shared with the ML workers."""
+    live in VEILSYNC_ARTIFACT_STORE (default the directory data_dir/models), shared with the
+    ML workers."""
     return ModelServicer(
         store,
         ModelStore(settings.metadata_url()),
-        ModelFiles(models_dir(settings)),
+        open_model_files(settings),
         ModelRuns(temporal_client, settings.ml_task_queue),
     )
 

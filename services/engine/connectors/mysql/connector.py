@@ -6,7 +6,6 @@ MySQL and MariaDB alike, and it has what the fast paths need: unbuffered cursors
 LOCAL. Its per-value decoding cost is kept small by reading text and casting in Arrow."""
 
 import os
-import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,13 +18,13 @@ import pymysql.converters
 import pymysql.cursors
 from pymysql.constants import CLIENT
 
+from services.common.driver_errors import scrub_driver_error
 from services.common.errors import (
     DatabaseUnavailableError,
     DataRejectedError,
     FailedPreconditionError,
     InvalidArgumentError,
 )
-from services.common.logging import scrub
 from services.engine.connectors.base import (
     BATCH_ROWS,
     FillRequest,
@@ -98,14 +97,9 @@ _ACCESS_DENIED = {1044, 1045, 1142, 1143, 1227}
 _STAGE = "_veilsync_stage"
 
 
-# The values MySQL quotes in its messages ("Duplicate entry 'ann@corp.com' for key ...",
-# "Incorrect integer value: 'x' for column ..."): row data, kept out of logs and history.
-_QUOTED_VALUES = re.compile(r"(?<=entry )'(?:[^'\\]|\\.)*' ?|(?<=value): '(?:[^'\\]|\\.)*'")
-
-
 def _translate(err: pymysql.MySQLError) -> Exception | None:
     code = err.args[0] if err.args and isinstance(err.args[0], int) else 0
-    message = _QUOTED_VALUES.sub("", scrub(str(err.args[1]) if len(err.args) > 1 else str(err)))
+    message = scrub_driver_error(str(err.args[1]) if len(err.args) > 1 else str(err))
     if isinstance(err, pymysql.IntegrityError | pymysql.DataError) or code in _DATA_ERRORS:
         return DataRejectedError(message)
     if code in _ACCESS_DENIED:
@@ -148,7 +142,9 @@ class MysqlDatabase:
                 conv=_TEXT_ONLY if text_only else None,
             )
         except pymysql.MySQLError as err:
-            raise DatabaseUnavailableError(scrub(f"{self._url.split('@')[-1]}: {err}")) from err
+            raise DatabaseUnavailableError(
+                scrub_driver_error(f"{self._url.split('@')[-1]}: {err}")
+            ) from err
         try:
             with conn.cursor() as cur:
                 cur.execute(_SESSION + (", foreign_key_checks = 0" if self._checks_off else ""))
@@ -490,7 +486,7 @@ class _MysqlWriter:
             if loaded != batch.num_rows or cur.warning_count:
                 # LOCAL turns errors into warnings and skips the row: fail like INSERT would.
                 cur.execute("SHOW WARNINGS LIMIT 3")
-                reasons = "; ".join(_QUOTED_VALUES.sub("", str(w[2])) for w in cur.fetchall())
+                reasons = "; ".join(scrub_driver_error(str(w[2])) for w in cur.fetchall())
                 raise DataRejectedError(
                     f"{self._into}: {batch.num_rows - loaded} of {batch.num_rows} rows refused"
                     f" ({reasons or 'no reason given'})"

@@ -11,12 +11,12 @@ import pyarrow as pa
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
+from services.common.driver_errors import scrub_driver_error
 from services.common.errors import (
     DatabaseUnavailableError,
     DataRejectedError,
     FailedPreconditionError,
 )
-from services.common.logging import scrub
 from services.engine.connectors.arrow_csv import read_csv_batches, to_csv
 from services.engine.connectors.base import (
     BATCH_BYTES,
@@ -244,7 +244,7 @@ class PostgresDatabase:
         try:
             return psycopg.connect(self._url, connect_timeout=10, options=_SESSION)
         except psycopg.OperationalError as err:
-            raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
+            raise DatabaseUnavailableError(scrub_driver_error(str(err))) from err
 
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection[Any]]:
@@ -513,7 +513,7 @@ def _translated(conn: psycopg.Connection[Any]) -> Iterator[None]:
         yield
     except psycopg.Error as err:
         if conn.broken or isinstance(err, _TRANSIENT):
-            raise DatabaseUnavailableError(scrub(str(err)).strip()) from err
+            raise DatabaseUnavailableError(scrub_driver_error(str(err))) from err
         raise DataRejectedError(describe(err)) from err
 
 

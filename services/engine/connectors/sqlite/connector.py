@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
+from services.common.driver_errors import scrub_driver_error
 from services.common.errors import DatabaseUnavailableError, DataRejectedError
 from services.engine.connectors.base import (
     BATCH_ROWS,
@@ -94,7 +95,7 @@ class SqliteDatabase:
             with closing(conn), conn:
                 yield conn
         except sqlite3.IntegrityError as err:
-            raise DataRejectedError(str(err)) from err
+            raise DataRejectedError(scrub_driver_error(str(err))) from err
 
     def version(self) -> str:
         with self._connect() as conn:
