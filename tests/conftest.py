@@ -3,6 +3,7 @@
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -50,19 +51,30 @@ def postgres_server() -> None:
         unavailable(f"no PostgreSQL at {PG_ADMIN_URL} ({err})")
 
 
-@pytest.fixture
-def pg_database(postgres_server: None) -> Iterator[Callable[[str], str]]:
-    """Factory of empty PostgreSQL databases, dropped after the test; returns their URLs."""
+@contextmanager
+def database_factory(template: str = "") -> Iterator[Callable[[str], str]]:
+    """Makes PostgreSQL databases (empty, or copies of `template`) and drops them at exit;
+    the factory returns their URLs."""
     created: list[str] = []
+    copy = f' TEMPLATE "{template}"' if template else ""
 
     def make(label: str = "db") -> str:
         name = f"vs_{label}_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
         created.append(name)
         return database_url(name)
 
-    yield make
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield make
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            for name in created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database(postgres_server: None) -> Iterator[Callable[[str], str]]:
+    """Factory of empty PostgreSQL databases, dropped after the test; returns their URLs."""
+    with database_factory() as make:
+        yield make

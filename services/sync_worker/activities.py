@@ -14,7 +14,7 @@ from services.common import contract
 from services.common.activity_errors import domain_errors
 from services.common.observability.metrics import record_table_copy
 from services.engine.connectors import open_database
-from services.engine.connectors.base import ConnectionSharing
+from services.engine.connectors.base import ConnectionSharing, Database
 from services.engine.copy.destinations import (
     check_source_privileges,
     finish_destinations,
@@ -212,14 +212,14 @@ class SyncActivities(JobActivities):
                 ),
             )
 
-        source = open_database(
-            self._directory.connection_url(account, request.source_connection_id)
+        source, destinations = self._ends(
+            account, request.source_connection_id, request.destinations
         )
         key, run_key = self._keys(account, request.job_id)
         try:
             result = copy_table(
                 source,
-                self._destinations(account, list(request.destinations)),
+                destinations,
                 table,
                 key,
                 report,
@@ -268,10 +268,9 @@ class SyncActivities(JobActivities):
             checkpoint.Clear()  # a load group commits as one: a retry writes all of it again
         done = {result.table: result for result in checkpoint.done}
         account = request.account_id
-        source = open_database(
-            self._directory.connection_url(account, request.source_connection_id)
+        source, destinations = self._ends(
+            account, request.source_connection_id, request.destinations
         )
-        destinations = self._destinations(account, list(request.destinations))
         key, run_key = self._keys(account, request.job_id)
         committed = sync_pb2.TableCheckpoint()  # the last commit of the table being copied
 
@@ -346,16 +345,25 @@ class SyncActivities(JobActivities):
         )
         return sync_pb2.FillDeferredColumnsResult(rows_updated=updated)
 
+    def _ends(
+        self,
+        account_id: str,
+        source_connection_id: str,
+        destinations: Sequence[sync_pb2.DestinationPlan],
+    ) -> tuple[Database, list[Destination]]:
+        """A step's source and destinations, opened from the store's connections."""
+        source = open_database(self._directory.connection_url(account_id, source_connection_id))
+        return source, self._destinations(account_id, list(destinations))
+
     @activity.defn(name="verify_destinations")
     @domain_errors
     def verify_destinations(
         self, request: sync_pb2.VerifyDestinationsInput
     ) -> sync_pb2.VerifyDestinationsResult:
         plan = request.plan
-        source = open_database(
-            self._directory.connection_url(request.account_id, plan.source_connection_id)
+        source, destinations = self._ends(
+            request.account_id, plan.source_connection_id, plan.destinations
         )
-        destinations = self._destinations(request.account_id, list(plan.destinations))
         created = [set(d.tables) for d in request.prepared.created]
         verification = verify_run(
             source,
@@ -374,10 +382,9 @@ class SyncActivities(JobActivities):
         self, request: sync_pb2.FinishDestinationsInput
     ) -> sync_pb2.FinishDestinationsResult:
         plan = request.plan
-        source = open_database(
-            self._directory.connection_url(request.account_id, plan.source_connection_id)
+        source, destinations = self._ends(
+            request.account_id, plan.source_connection_id, plan.destinations
         )
-        destinations = self._destinations(request.account_id, list(plan.destinations))
         reset = finish_destinations(source, destinations, plan)
         return sync_pb2.FinishDestinationsResult(reset_sequences=reset)
 

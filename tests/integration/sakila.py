@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, database_url
+from tests.conftest import PG_ADMIN_URL, database_factory, database_url
 
 # A copy of shared/samples/sakila, unedited, so a clean clone tests on its own.
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "sakila"
@@ -47,16 +47,5 @@ def sakila_template(postgres_server: None) -> Iterator[str]:
 @pytest.fixture
 def sakila_pg(sakila_template: str) -> Iterator[Callable[[], str]]:
     """Factory of fresh Sakila databases (copies of the template); returns their URLs."""
-    created: list[str] = []
-
-    def make() -> str:
-        name = f"vs_sakila_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{sakila_template}"')
-        created.append(name)
-        return database_url(name)
-
-    yield make
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database_factory(sakila_template) as make:
+        yield lambda: make("sakila")
