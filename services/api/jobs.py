@@ -16,11 +16,11 @@ from services.common.store.store import MetadataStore
 from services.common.transform_keys import job_key
 from services.engine.planning.drift import Snapshot, parse_snapshot, snapshot_json
 from services.engine.planning.job_plan import (
+    JobReport,
     JobShape,
     effective_job,
+    job_report,
     read_shape,
-    transformer_versions,
-    validation_report,
 )
 from services.engine.planning.rules import Violation, raise_first
 from services.engine.planning.transformer_versions import REPIN
@@ -154,8 +154,8 @@ class JobControl:
             job = _recorded_anew(spec)  # as CreateJob would save it
         else:
             raise InvalidArgumentError("target", "set a job or a spec")
-        _, found = await asyncio.to_thread(self._report, account_id, job, saved)
-        return found
+        _, report = await asyncio.to_thread(self._report, account_id, job, saved)
+        return report.violations
 
     async def find_run(
         self, account_id: str, run_id: str
@@ -179,21 +179,21 @@ class JobControl:
         of it finds no error. The job then records the versions of the transformers it
         applies (those it recorded before are the ones it plans with: planning refuses
         others)."""
-        shape, found = self._report(account_id, job, None)
-        raise_first(found)
-        versions = transformer_versions(shape)
+        shape, report = self._report(account_id, job, None)
+        raise_first(report.violations)
         job.ClearField("transformer_versions")
-        job.transformer_versions.update(versions)
+        job.transformer_versions.update(report.versions)
         return shape.schema
 
     def _report(
         self, account_id: str, job: job_pb2.Job, saved: Snapshot | None
-    ) -> tuple[JobShape, list[Violation]]:
+    ) -> tuple[JobShape, JobReport]:
         """The job ready to plan and everything that keeps it from saving and planning,
-        errors first: the one check behind CreateJob and UpdateJob (stopping at the first
-        error) and ValidateJob (listing them all)."""
+        errors first, with the transformer versions it plans with: the one check behind
+        CreateJob and UpdateJob (stopping at the first error) and ValidateJob (listing them
+        all), planning the job once."""
         shape = read_shape(job, account_id, self._store)
-        return shape, validation_report(shape, saved)
+        return shape, job_report(shape, saved)
 
 
 def _recorded_anew(job: job_pb2.Job) -> job_pb2.Job:

@@ -10,9 +10,9 @@ from services.common.errors import FailedPreconditionError
 from services.engine.connectors.base import Database
 from services.engine.planning.job_plan import (
     JobShape,
+    check_plan,
     generate_plan,
     sync_plan,
-    transformer_versions,
 )
 from services.engine.planning.transformer_versions import check_versions
 from services.engine.schema import Column, ForeignKey, Schema, Table, TypeFamily
@@ -67,11 +67,11 @@ def test_every_transformer_has_a_positive_version() -> None:
 
 def test_a_job_records_the_transformers_its_runs_apply() -> None:
     # orders.customer_id inherits the key's transformer: recorded as well, once.
-    assert transformer_versions(shape(sync_job())) == {
+    assert check_plan(shape(sync_job())) == {
         "transform_email": CATALOG["transform_email"].version,
         "transform_scramble_identity": CATALOG["transform_scramble_identity"].version,
     }
-    generated = transformer_versions(shape(generate_job()))
+    generated = check_plan(shape(generate_job()))
     assert generated["generate_email"] == CATALOG["generate_email"].version
     # Columns the job leaves to defaults are generated too, and recorded.
     assert len(generated) > 1

@@ -129,18 +129,11 @@ def _check_init_schema(shape: JobShape, plan: sync_pb2.SyncPlan) -> None:
         check_init_schema(plan, shape.schema, shape.destination_engines)
 
 
-def check_plan(shape: JobShape) -> None:
+def check_plan(shape: JobShape) -> dict[str, int]:
     """InvalidArgumentError naming the first field that keeps the job from planning: the check
-    a job passes before it is saved is the one its runs make."""
-    if shape.job.HasField("generate"):
-        generate_plan(shape)
-    else:
-        sync_plan(shape)
-
-
-def transformer_versions(shape: JobShape) -> dict[str, int]:
-    """The version of every transformer the job's runs apply, as planned now: propagated keys,
-    saved transformers and generators included (what the API records in the job)."""
+    a job passes before it is saved is the one its runs make. Returns the version of every
+    transformer the planned runs apply (propagated keys, saved transformers and generators
+    included): what the API records in the job."""
     if shape.job.HasField("generate"):
         return generate_versions(generate_plan(shape))
     return sync_versions(sync_plan(shape))
@@ -166,14 +159,26 @@ def effective_job(shape: JobShape) -> job_pb2.Job:
     return job
 
 
+@dataclass
+class JobReport:
+    violations: list[Violation]
+    versions: dict[str, int]  # of the transformers the job plans with; empty when it does not
+
+
 def validation_report(shape: JobShape, saved: Snapshot | None) -> list[Violation]:
     """Every violation of the job's rules and every drift since `saved`; when the rules find
     no error, whatever else planning refuses (remapping, declared keys, subsets, generate
     settings), so a job reported valid is one that saves and plans."""
+    return job_report(shape, saved).violations
+
+
+def job_report(shape: JobShape, saved: Snapshot | None) -> JobReport:
+    """validation_report's violations and, from the same planning, the transformer versions."""
     found = job_violations(shape.job, shape.schema, saved)
+    versions: dict[str, int] = {}
     if not any(v.error for v in found):
         try:
-            check_plan(shape)
+            versions = check_plan(shape)
         except InvalidArgumentError as err:
             found.insert(0, Violation(Kind.INVALID_MAPPING, err.description, err.field))
-    return found
+    return JobReport(found, versions)
