@@ -12,10 +12,10 @@ WORKDIR /app
 
 # Dependencies first, so code changes do not re-install them.
 COPY pyproject.toml README.md ./
-COPY gen ./gen
+COPY sdk/python ./sdk/python
 COPY services ./services
 ARG EXTRAS=""
-RUN pip install ".${EXTRAS:+[$EXTRAS]}" \
+RUN pip install ./sdk/python ".${EXTRAS:+[$EXTRAS]}" \
     && useradd --system --uid 10001 --home-dir /var/lib/veilsync --create-home veilsync
 
 USER veilsync

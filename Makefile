@@ -11,9 +11,9 @@ venv: $(STAMP)
 # Re-install whenever pyproject.toml changes (new dependency, new entry point). The ml extra
 # pins torch==2.13.0, which pip takes from this machine's CPU wheel (find-links /opt/wheels)
 # rather than PyPI's multi-GB CUDA build.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdk/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev,ml]'
+	$(BIN)/pip install --quiet -e ./sdk/python -e '.[dev,ml]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,4 +1,4 @@
-"""The protos stay lint-clean and gen/ is exactly what `make proto` would write."""
+"""The protos stay lint-clean and sdk/python/gen/ is exactly what `make proto` would write."""
 
 import os
 import shutil
@@ -45,10 +45,11 @@ def test_buf_lint() -> None:
 
 
 def test_generated_code_is_up_to_date(tmp_path: Path) -> None:
-    # --output prefixes every out: path in buf.gen.yaml, so this writes tmp_path/gen.
+    # --output prefixes every out: path in buf.gen.yaml, so this writes tmp_path/sdk/python/gen.
     result = _run("generate", "--output", str(tmp_path))
     assert result.returncode == 0, f"buf generate failed:\n{result.stdout}{result.stderr}"
-    fresh, committed = _files(tmp_path / "gen"), _files(ROOT / "gen")
+    generated = Path("sdk/python/gen")
+    fresh, committed = _files(tmp_path / generated), _files(ROOT / generated)
     assert fresh, "buf generate wrote nothing"
     missing, extra = (
         sorted(fresh.keys() - committed.keys()),
@@ -58,6 +59,6 @@ def test_generated_code_is_up_to_date(tmp_path: Path) -> None:
         name for name in fresh.keys() & committed.keys() if fresh[name] != committed[name]
     )
     assert not (missing or extra or changed), (
-        "gen/ is out of date; run `make proto` and commit the result.\n"
+        f"{generated}/ is out of date; run `make proto` and commit the result.\n"
         f"not committed: {missing}\nnot generated: {extra}\ndiffering: {changed}"
     )

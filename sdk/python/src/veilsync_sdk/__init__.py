@@ -1,0 +1,1 @@
+"""Veilsync's typed Python client."""
