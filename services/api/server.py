@@ -2,7 +2,6 @@
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
 from temporalio.client import Client
 
@@ -10,6 +9,7 @@ from services.api.auth import AuthInterceptor
 from services.api.errors import DomainErrorInterceptor
 from services.api.jobs import JobControl
 from services.api.observability import ObservabilityInterceptor
+from services.api.reflection import enable_reflection
 from services.api.runs import RunControl
 from services.api.schedules import ScheduleControl
 from services.api.search_attributes import ensure_search_attributes
@@ -85,9 +85,7 @@ async def build_server(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ["", *SERVICE_NAMES]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(
-        [*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-    )
+    enable_reflection([*SERVICE_NAMES, health.SERVICE_NAME], server)
 
     credentials = api_server_credentials(settings)
     if credentials is None:

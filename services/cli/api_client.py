@@ -18,6 +18,7 @@ from veilsync.v1 import (
     model_pb2_grpc,
     transformer_pb2_grpc,
 )
+from veilsync_sdk.channel import open_channel
 
 # Long enough for CreateJob to inspect a source schema, short enough that a hung server
 # does not hang a script.
@@ -80,12 +81,7 @@ def open_api(settings: Settings) -> Iterator[Api]:
         credentials = api_channel_credentials(settings)
     except TlsSettingsError as err:
         raise CliError(str(err), EXIT_INVALID_ARGUMENT) from err
-    raw_channel = (
-        grpc.insecure_channel(address, options=options)
-        if credentials is None
-        else grpc.secure_channel(address, credentials, options=options)
-    )
-    with raw_channel as raw:
+    with open_channel(address, credentials, options) as raw:
         channel = grpc.intercept_channel(raw, BearerInterceptor(key.secret))
         api = Api(
             address=address,

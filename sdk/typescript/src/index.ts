@@ -1,0 +1,10 @@
+export { byId, byName, createClient, type VeilsyncClient } from "./client.js";
+export { VeilsyncError } from "./errors.js";
+export { Runs, type OnProgress } from "./runs.js";
+export type { ClientOptions } from "./transport.js";
+export { Code } from "@connectrpc/connect";
+export * from "./gen/veilsync/v1/account_pb.js";
+export * from "./gen/veilsync/v1/connection_pb.js";
+export * from "./gen/veilsync/v1/job_pb.js";
+export * from "./gen/veilsync/v1/model_pb.js";
+export * from "./gen/veilsync/v1/transformer_pb.js";
