@@ -7,16 +7,15 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.api.mapping.run_events import TABLE_ACTIVITIES, pending_steps, table_events
+from services.api.mapping.run_events import pending_steps, table_events
 from services.api.mapping.runs import failure_message
 from services.common.errors import NotFoundError
-from veilsync.temporal.v1 import sync_pb2
+from services.contract import ml_worker_temporal, sync_worker_temporal
 from veilsync.v1 import job_pb2
 
-_INPUT_TYPES: dict[str, type] = {
-    "sync_table": sync_pb2.SyncTableInput,
-    "fill_deferred_columns": sync_pb2.FillDeferredColumnsInput,
-}
+# The activities a run schedules, by name: its own, and the ML worker's sample_model for a
+# synthesized table sampled on its model's serving queue (services/sync_worker/synthesis.py).
+_ACTIVITIES = {**sync_worker_temporal.ACTIVITIES, **ml_worker_temporal.ACTIVITIES}
 
 
 async def run_events(client: Client, run_id: str) -> list[job_pb2.TableEvent]:
@@ -45,14 +44,10 @@ async def run_pending_steps(
         if info.HasField("last_failure"):
             await _decode_failure(client, info.last_failure)
     scheduled = await _tables(client, await _history(client, run_id, description.run_id))
-    by_activity = {activity_id: table for activity_id, (table, _) in _by_activity(scheduled)}
+    by_activity = {
+        activity_id: ", ".join(tables) for activity_id, (_, tables) in scheduled.values()
+    }
     return pending_steps(pending, by_activity)
-
-
-def _by_activity(
-    scheduled: dict[int, tuple[str, tuple[str, str]]],
-) -> list[tuple[str, tuple[str, str]]]:
-    return [(activity_id, (value[1], value[0])) for activity_id, value in scheduled.values()]
 
 
 async def _history(client: Client, run_id: str, execution: str | None) -> list[HistoryEvent]:
@@ -90,22 +85,19 @@ async def _decode_failure(client: Client, failure: Failure) -> None:
 
 async def _tables(
     client: Client, events: list[HistoryEvent]
-) -> dict[int, tuple[str, tuple[str, str]]]:
-    """Scheduled event id -> (activity id, (activity type, table))."""
-    found: dict[int, tuple[str, tuple[str, str]]] = {}
+) -> dict[int, tuple[str, tuple[str, list[str]]]]:
+    """Scheduled event id -> (activity id, (activity type, tables)), for the activities that
+    write tables: the contract says where their input names them."""
+    found: dict[int, tuple[str, tuple[str, list[str]]]] = {}
     for event in events:
         if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             continue
         attributes = event.activity_task_scheduled_event_attributes
-        activity = attributes.activity_type.name
-        if activity not in TABLE_ACTIVITIES:
+        activity = _ACTIVITIES.get(attributes.activity_type.name)
+        if activity is None or activity.tables is None:
             continue
         [decoded] = await client.data_converter.decode(
-            list(attributes.input.payloads), [_INPUT_TYPES[activity]]
+            list(attributes.input.payloads), [activity.input]
         )
-        table = decoded.table.table if activity == "fill_deferred_columns" else decoded.table
-        found[event.event_id] = (
-            attributes.activity_id,
-            (activity, f"{table.schema}.{table.name}"),
-        )
+        found[event.event_id] = (attributes.activity_id, (activity.name, activity.tables(decoded)))
     return found

@@ -25,12 +25,9 @@ from services.api.mapping.runs import (
     failure_message,
     run_status,
 )
-from services.common.contract import (
-    DATA_SYNC_WORKFLOW,
-    GENERATE_WORKFLOW,
-    GET_SYNC_PROGRESS_QUERY,
-)
+from services.common.contract import DATA_SYNC_WORKFLOW, GENERATE_WORKFLOW
 from services.common.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from services.contract.sync_worker_temporal import GET_SYNC_PROGRESS_QUERY
 from veilsync.temporal.v1 import generate_pb2, sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -177,11 +174,8 @@ class RunControl:
 
     async def _query(self, handle: Handle, run_id: str) -> sync_pb2.SyncProgress:
         try:
-            response = await handle.query(
-                GET_SYNC_PROGRESS_QUERY,
-                sync_pb2.GetSyncProgressRequest(),
-                result_type=sync_pb2.GetSyncProgressResponse,
-                rpc_timeout=QUERY_TIMEOUT,
+            response = await GET_SYNC_PROGRESS_QUERY.query(
+                handle, sync_pb2.GetSyncProgressRequest(), rpc_timeout=QUERY_TIMEOUT
             )
         except (WorkflowQueryFailedError, RPCError) as err:
             # Progress is a convenience: a run whose worker is away still has a state.

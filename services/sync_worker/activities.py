@@ -10,9 +10,18 @@ from typing import Any, Protocol
 
 from temporalio import activity
 
-from services.common import contract
 from services.common.activity_errors import domain_errors
 from services.common.observability.metrics import record_table_copy
+from services.contract.ml_worker_temporal import ML_TASK_QUEUE
+from services.contract.sync_worker_temporal import (
+    FILL_DEFERRED_COLUMNS_ACTIVITY,
+    FINISH_DESTINATIONS_ACTIVITY,
+    PLAN_SYNC_ACTIVITY,
+    PREPARE_DESTINATIONS_ACTIVITY,
+    SYNC_TABLE_ACTIVITY,
+    SYNC_TABLES_ACTIVITY,
+    VERIFY_DESTINATIONS_ACTIVITY,
+)
 from services.engine.connectors import open_database
 from services.engine.connectors.base import ConnectionSharing, Database
 from services.engine.copy.destinations import (
@@ -126,7 +135,7 @@ class SyncActivities(JobActivities):
         directory: JobDirectory,
         send_progress: ProgressSender,
         chunk_rows: int = CHUNK_ROWS,
-        ml_task_queue: str = contract.ML_TASK_QUEUE,
+        ml_task_queue: str = ML_TASK_QUEUE,
         privacy_report: bool = True,
     ) -> None:
         super().__init__(directory, send_progress, chunk_rows)
@@ -134,7 +143,7 @@ class SyncActivities(JobActivities):
         # Off only where a benchmark measures what the report costs.
         self._privacy_report = privacy_report
 
-    @activity.defn(name="plan_sync")
+    @activity.defn(name=PLAN_SYNC_ACTIVITY.name)
     @domain_errors
     def plan_sync(self, request: sync_pb2.PlanSyncInput) -> sync_pb2.PlanSyncResult:
         account = request.account_id
@@ -167,7 +176,7 @@ class SyncActivities(JobActivities):
                 table.split_keys.extend(sync_pb2.KeyValues(values=k) for k in keys)
         return sync_pb2.PlanSyncResult(plan=plan)
 
-    @activity.defn(name="prepare_destinations")
+    @activity.defn(name=PREPARE_DESTINATIONS_ACTIVITY.name)
     @domain_errors
     def prepare_destinations(
         self, request: sync_pb2.PrepareDestinationsInput
@@ -181,7 +190,7 @@ class SyncActivities(JobActivities):
             created=[sync_pb2.DestinationTables(tables=tables) for tables in created],
         )
 
-    @activity.defn(name="sync_table")
+    @activity.defn(name=SYNC_TABLE_ACTIVITY.name)
     @domain_errors
     def sync_table(self, request: sync_pb2.SyncTableInput) -> sync_pb2.SyncTableResult:
         account, table = request.account_id, request.table
@@ -225,6 +234,9 @@ class SyncActivities(JobActivities):
                 report,
                 resume,
                 self._chunk_rows,
+                # An earlier attempt may have committed rows its heartbeats never reported
+                # (throttled, or lost with its host's network): merge them, as sync_tables does.
+                retrying=info.attempt > 1,
                 part=request.range if request.HasField("range") else None,
                 run_key=run_key,
                 count_unchanged=self._privacy_report,
@@ -253,7 +265,7 @@ class SyncActivities(JobActivities):
             unchanged=result.unchanged,
         )
 
-    @activity.defn(name="sync_tables")
+    @activity.defn(name=SYNC_TABLES_ACTIVITY.name)
     @domain_errors
     def sync_tables(self, request: sync_pb2.SyncTablesInput) -> sync_pb2.SyncTablesResult:
         """Small tables one after the other over the same ports. A retry skips the tables an
@@ -329,7 +341,7 @@ class SyncActivities(JobActivities):
                 activity.heartbeat(checkpoint)
         return sync_pb2.SyncTablesResult(tables=checkpoint.done)
 
-    @activity.defn(name="fill_deferred_columns")
+    @activity.defn(name=FILL_DEFERRED_COLUMNS_ACTIVITY.name)
     @domain_errors
     def fill_deferred_columns(
         self, request: sync_pb2.FillDeferredColumnsInput
@@ -355,7 +367,7 @@ class SyncActivities(JobActivities):
         source = open_database(self._directory.connection_url(account_id, source_connection_id))
         return source, self._destinations(account_id, list(destinations))
 
-    @activity.defn(name="verify_destinations")
+    @activity.defn(name=VERIFY_DESTINATIONS_ACTIVITY.name)
     @domain_errors
     def verify_destinations(
         self, request: sync_pb2.VerifyDestinationsInput
@@ -376,7 +388,7 @@ class SyncActivities(JobActivities):
         )
         return sync_pb2.VerifyDestinationsResult(verification=verification)
 
-    @activity.defn(name="finish_destinations")
+    @activity.defn(name=FINISH_DESTINATIONS_ACTIVITY.name)
     @domain_errors
     def finish_destinations(
         self, request: sync_pb2.FinishDestinationsInput

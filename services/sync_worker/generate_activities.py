@@ -8,6 +8,11 @@ from collections.abc import Callable
 from temporalio import activity
 
 from services.common.activity_errors import domain_errors
+from services.contract.sync_worker_temporal import (
+    FILL_GENERATED_REFERENCES_ACTIVITY,
+    GENERATE_TABLE_ACTIVITY,
+    PLAN_GENERATE_ACTIVITY,
+)
 from services.engine.generate.fill import fill_generated_references, generate_table
 from services.engine.planning.job_plan import generate_plan, read_shape
 from services.sync_worker.activities import JobActivities, last_checkpoint
@@ -17,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class GenerateActivities(JobActivities):
-    @activity.defn(name="plan_generate")
+    @activity.defn(name=PLAN_GENERATE_ACTIVITY.name)
     @domain_errors
     def plan_generate(
         self, request: generate_pb2.PlanGenerateInput
@@ -27,7 +32,7 @@ class GenerateActivities(JobActivities):
         plan = generate_plan(read_shape(job, account, self._directory))
         return generate_pb2.PlanGenerateResult(plan=plan)
 
-    @activity.defn(name="generate_table")
+    @activity.defn(name=GENERATE_TABLE_ACTIVITY.name)
     @domain_errors
     def generate_table(
         self, request: generate_pb2.GenerateTableInput
@@ -64,7 +69,7 @@ class GenerateActivities(JobActivities):
             rows_resumed=result.rows_resumed,
         )
 
-    @activity.defn(name="fill_generated_references")
+    @activity.defn(name=FILL_GENERATED_REFERENCES_ACTIVITY.name)
     @domain_errors
     def fill_generated_references(
         self, request: generate_pb2.FillGeneratedReferencesInput

@@ -9,14 +9,22 @@ from temporalio import workflow
 from services.sync_worker.table_run import TableRun
 
 with workflow.unsafe.imports_passed_through():
-    from services.common import contract
+    from services.contract.sync_worker_temporal import (
+        FILL_GENERATED_REFERENCES_ACTIVITY,
+        FINISH_DESTINATIONS_ACTIVITY,
+        GENERATE_TABLE_ACTIVITY,
+        GENERATE_WORKFLOW,
+        PLAN_GENERATE_ACTIVITY,
+        PREPARE_DESTINATIONS_ACTIVITY,
+    )
     from veilsync.temporal.v1 import generate_pb2, sync_pb2
     from veilsync.v1 import job_pb2
 
 
-@workflow.defn(name=contract.GENERATE_WORKFLOW)
+@workflow.defn(name=GENERATE_WORKFLOW.name)
 class GenerateWorkflow(TableRun):
     failure_type = "GenerateFailed"
+    run_kind = "generate"
 
     @workflow.run
     async def run(
@@ -36,10 +44,7 @@ class GenerateWorkflow(TableRun):
         self._options = request.run_options
         ids = {"job_id": request.job_id, "account_id": request.account_id}
         planned = await self._activity(
-            "plan_generate",
-            generate_pb2.PlanGenerateInput(**ids),
-            generate_pb2.PlanGenerateResult,
-            "planning",
+            PLAN_GENERATE_ACTIVITY, generate_pb2.PlanGenerateInput(**ids), "planning"
         )
         plan = planned.plan
         self._has_hooks = plan.sync.has_hooks
@@ -54,18 +59,16 @@ class GenerateWorkflow(TableRun):
                 **ids, destinations=plan.sync.destinations, table=table, generation=generation
             )
         await self._activity(
-            "prepare_destinations",
+            PREPARE_DESTINATIONS_ACTIVITY,
             sync_pb2.PrepareDestinationsInput(**ids, plan=plan.sync),
-            sync_pb2.PrepareDestinationsResult,
             "preparing the destinations",
         )
         await self._fill_tables(plan.sync, inputs)
         await asyncio.gather(
             *(
                 self._activity(
-                    "fill_generated_references",
+                    FILL_GENERATED_REFERENCES_ACTIVITY,
                     generate_pb2.FillGeneratedReferencesInput(table=inputs[name]),
-                    generate_pb2.FillGeneratedReferencesResult,
                     f"filling the deferred references of {name}",
                     table=True,
                 )
@@ -74,9 +77,8 @@ class GenerateWorkflow(TableRun):
             )
         )
         await self._activity(
-            "finish_destinations",
+            FINISH_DESTINATIONS_ACTIVITY,
             sync_pb2.FinishDestinationsInput(**ids, plan=plan.sync),
-            sync_pb2.FinishDestinationsResult,
             "finishing the destinations",
         )
         self._progress.end_time.FromDatetime(workflow.now())
@@ -102,9 +104,8 @@ class GenerateWorkflow(TableRun):
         self._started(progress)
         try:
             result = await self._activity(
-                "generate_table",
+                GENERATE_TABLE_ACTIVITY,
                 request,
-                generate_pb2.GenerateTableResult,
                 f"generating {progress.table}",
                 table=True,
             )

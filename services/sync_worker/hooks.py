@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.common.activity_errors import domain_errors
+from services.contract.sync_worker_temporal import DELIVER_RUN_HOOKS_ACTIVITY
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -65,7 +66,7 @@ class RunHookActivities:
     def __init__(self, directory: HookDirectory) -> None:
         self._directory = directory
 
-    @activity.defn(name="deliver_run_hooks")
+    @activity.defn(name=DELIVER_RUN_HOOKS_ACTIVITY.name)
     @domain_errors
     def deliver_run_hooks(
         self, request: sync_pb2.DeliverRunHooksInput

@@ -12,8 +12,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from services.common import contract
+    from services.common.contract_defs import ActivityDef, In, Out
     from services.common.failures import innermost
+    from services.common.observability.run_outcomes import count_run
+    from services.contract.sync_worker_temporal import (
+        DELIVER_RUN_HOOKS_ACTIVITY,
+        GET_SYNC_PROGRESS_QUERY,
+        SET_SYNC_PROGRESS_SIGNAL,
+    )
     from veilsync.temporal.v1 import sync_pb2
     from veilsync.v1 import job_pb2
 
@@ -33,6 +39,7 @@ class TableRun:
     """Base of the workflows that write tables in foreign-key order."""
 
     failure_type: ClassVar[str] = "SyncFailed"
+    run_kind: ClassVar[str] = "sync"  # the kind label of veilsync_runs_total
 
     def __init__(self) -> None:
         self._progress = sync_pb2.SyncProgress()
@@ -111,12 +118,17 @@ class TableRun:
         """The run's body, then its hooks told how it ended (a hook never changes that)."""
         try:
             result = await body
+        except asyncio.CancelledError:
+            count_run(self.run_kind, "cancelled")
+            raise
         except ApplicationError as err:
+            count_run(self.run_kind, "failed")
             if self._has_hooks is not False:
                 await self._deliver_hooks(
                     job_id, account_id, job_pb2.RUN_STATUS_FAILED, err.message
                 )
             raise
+        count_run(self.run_kind, "succeeded")
         if self._has_hooks:
             read, written = counts(result)
             await self._deliver_hooks(
@@ -143,10 +155,8 @@ class TableRun:
             rows_written=rows_written,
         )
         try:
-            await workflow.execute_activity(
-                "deliver_run_hooks",
+            await DELIVER_RUN_HOOKS_ACTIVITY.execute(
                 hooks,
-                result_type=sync_pb2.DeliverRunHooksResult,
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=RetryPolicy(maximum_attempts=10),
             )
@@ -162,12 +172,11 @@ class TableRun:
 
     async def _activity(
         self,
-        name: str,
-        request: object,
-        result_type: type[T],
+        activity: ActivityDef[In, Out],
+        request: In,
         step: str,
         table: bool = False,
-    ) -> T:
+    ) -> Out:
         """Run one step with the job's options; a table step heartbeats its checkpoints."""
         options = self._options
         timeout, heartbeat = SHORT, None
@@ -182,10 +191,8 @@ class TableRun:
             else MAX_ATTEMPTS
         )
         try:
-            result: T = await workflow.execute_activity(
-                name,
+            return await activity.execute(
                 request,
-                result_type=result_type,
                 start_to_close_timeout=timeout,
                 heartbeat_timeout=heartbeat,
                 retry_policy=RetryPolicy(
@@ -195,13 +202,12 @@ class TableRun:
                     maximum_attempts=attempts,
                 ),
             )
-            return result
         except ActivityError as err:
             raise ApplicationError(
                 f"{step} failed: {cause(err)}", type=self.failure_type, non_retryable=True
             ) from err
 
-    @workflow.signal(name=contract.SET_SYNC_PROGRESS_SIGNAL)
+    @workflow.signal(name=SET_SYNC_PROGRESS_SIGNAL.name)
     def set_progress(self, request: sync_pb2.SetSyncProgressRequest) -> None:
         """Counts only grow, a table copied in parts counts the sum of its parts, and a
         finished table keeps its exact final counts; a part's last commit is kept apart, for
@@ -226,7 +232,7 @@ class TableRun:
         progress.rows_skipped = sum(p.rows_skipped for p in parts.values())
         progress.rows_total = max(progress.rows_total, progress.rows_read)
 
-    @workflow.query(name=contract.GET_SYNC_PROGRESS_QUERY)
+    @workflow.query(name=GET_SYNC_PROGRESS_QUERY.name)
     def get_progress(
         self, request: sync_pb2.GetSyncProgressRequest
     ) -> sync_pb2.GetSyncProgressResponse:

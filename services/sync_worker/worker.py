@@ -8,7 +8,8 @@ import pyarrow as pa
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from services.common import contract
+from services.contract.ml_worker_temporal import ML_TASK_QUEUE
+from services.contract.sync_worker_temporal import SET_SYNC_PROGRESS_SIGNAL, SYNC_TASK_QUEUE
 from services.engine.copy.table_copy import CHUNK_ROWS
 from services.sync_worker.activities import JobDirectory, ProgressSender, SyncActivities
 from services.sync_worker.generate_activities import GenerateActivities
@@ -41,7 +42,7 @@ def progress_sender(client: Client, loop: asyncio.AbstractEventLoop) -> Progress
     ) -> "Future[None]":
         handle = client.get_workflow_handle(workflow_id, run_id=run_id)
         future = asyncio.run_coroutine_threadsafe(
-            handle.signal(contract.SET_SYNC_PROGRESS_SIGNAL, request), loop
+            SET_SYNC_PROGRESS_SIGNAL.signal(handle, request), loop
         )
         future.add_done_callback(_log_failure)
         return future
@@ -58,9 +59,9 @@ def build_worker(
     client: Client,
     directory: JobDirectory,
     executor: Executor,
-    task_queue: str = contract.SYNC_TASK_QUEUE,
+    task_queue: str = SYNC_TASK_QUEUE,
     chunk_rows: int = CHUNK_ROWS,
-    ml_task_queue: str = contract.ML_TASK_QUEUE,
+    ml_task_queue: str = ML_TASK_QUEUE,
     privacy_report: bool = True,
 ) -> Worker:
     """`privacy_report` off skips the runs' privacy reports: for benchmarks only."""

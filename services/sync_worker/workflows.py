@@ -12,7 +12,17 @@ from services.sync_worker.synthesis import synthesize_table
 from services.sync_worker.table_run import TableRun
 
 with workflow.unsafe.imports_passed_through():
-    from services.common import contract
+    from services.contract.ml_worker_temporal import ML_TASK_QUEUE
+    from services.contract.sync_worker_temporal import (
+        DATA_SYNC_WORKFLOW,
+        FILL_DEFERRED_COLUMNS_ACTIVITY,
+        FINISH_DESTINATIONS_ACTIVITY,
+        PLAN_SYNC_ACTIVITY,
+        PREPARE_DESTINATIONS_ACTIVITY,
+        SYNC_TABLE_ACTIVITY,
+        SYNC_TABLES_ACTIVITY,
+        VERIFY_DESTINATIONS_ACTIVITY,
+    )
     from veilsync.temporal.v1 import sync_pb2
     from veilsync.v1 import job_pb2
 
@@ -22,11 +32,11 @@ SMALL_TABLE_ROWS = 20_000
 VERIFY_PATCH = "verify-destinations"
 
 
-@workflow.defn(name=contract.DATA_SYNC_WORKFLOW)
+@workflow.defn(name=DATA_SYNC_WORKFLOW.name)
 class DataSyncWorkflow(TableRun):
     def __init__(self) -> None:
         super().__init__()
-        self._ml_task_queue = contract.ML_TASK_QUEUE
+        self._ml_task_queue = ML_TASK_QUEUE
         self._prepared = sync_pb2.PrepareDestinationsResult()
 
     @workflow.run
@@ -77,9 +87,8 @@ class DataSyncWorkflow(TableRun):
         await asyncio.gather(
             *(
                 self._activity(
-                    "fill_deferred_columns",
+                    FILL_DEFERRED_COLUMNS_ACTIVITY,
                     sync_pb2.FillDeferredColumnsInput(table=inputs[_qualified(t)]),
-                    sync_pb2.FillDeferredColumnsResult,
                     f"filling the deferred columns of {_qualified(t)}",
                     table=True,
                 )
@@ -88,11 +97,10 @@ class DataSyncWorkflow(TableRun):
             )
         )
         await self._activity(
-            "finish_destinations",
+            FINISH_DESTINATIONS_ACTIVITY,
             sync_pb2.FinishDestinationsInput(
                 job_id=request.job_id, account_id=request.account_id, plan=plan
             ),
-            sync_pb2.FinishDestinationsResult,
             "finishing the destinations",
         )
         verification = None
@@ -113,7 +121,7 @@ class DataSyncWorkflow(TableRun):
         in the failure's details for the API to show."""
         verification = (
             await self._activity(
-                "verify_destinations",
+                VERIFY_DESTINATIONS_ACTIVITY,
                 sync_pb2.VerifyDestinationsInput(
                     job_id=request.job_id,
                     account_id=request.account_id,
@@ -121,7 +129,6 @@ class DataSyncWorkflow(TableRun):
                     progress=self._progress,
                     prepared=self._prepared,
                 ),
-                sync_pb2.VerifyDestinationsResult,
                 "verifying the destinations",
                 table=True,  # counts over whole tables: a table step's time, heartbeating
             )
@@ -140,9 +147,7 @@ class DataSyncWorkflow(TableRun):
         self._progress.start_time.FromDatetime(workflow.now())
         ids = {"job_id": request.job_id, "account_id": request.account_id}
         plan = (
-            await self._activity(
-                "plan_sync", sync_pb2.PlanSyncInput(**ids), sync_pb2.PlanSyncResult, "planning"
-            )
+            await self._activity(PLAN_SYNC_ACTIVITY, sync_pb2.PlanSyncInput(**ids), "planning")
         ).plan
         for table in plan.tables:
             self._progress.tables.add(
@@ -151,9 +156,8 @@ class DataSyncWorkflow(TableRun):
                 rows_total=table.estimated_rows,
             )
         self._prepared = await self._activity(
-            "prepare_destinations",
+            PREPARE_DESTINATIONS_ACTIVITY,
             sync_pb2.PrepareDestinationsInput(**ids, plan=plan),
-            sync_pb2.PrepareDestinationsResult,
             "preparing the destinations",
         )
         return plan
@@ -208,9 +212,8 @@ class DataSyncWorkflow(TableRun):
             self._started(self._tables[name])
         try:
             result = await self._activity(
-                "sync_tables",
+                SYNC_TABLES_ACTIVITY,
                 request,
-                sync_pb2.SyncTablesResult,
                 f"copying {', '.join(unit)}",
                 table=True,
             )
@@ -251,9 +254,8 @@ class DataSyncWorkflow(TableRun):
         results = await asyncio.gather(
             *(
                 self._activity(
-                    "sync_table",
+                    SYNC_TABLE_ACTIVITY,
                     part_request,
-                    sync_pb2.SyncTableResult,
                     f"copying {name}" + (f" part {i + 1}/{len(ranges)}" if len(ranges) > 1 else ""),
                     table=True,
                 )

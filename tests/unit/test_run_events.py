@@ -84,7 +84,7 @@ def kinds(events: list[job_pb2.TableEvent]) -> list[tuple[str, int, int, str]]:
 
 def test_a_table_that_succeeds_first_time() -> None:
     events = table_events(
-        [scheduled(5), started(6, 5), completed(7, 5)], {5: ("sync_table", "public.users")}
+        [scheduled(5), started(6, 5), completed(7, 5)], {5: ("sync_table", ["public.users"])}
     )
     assert kinds(events) == [
         ("public.users", K.TABLE_EVENT_KIND_SCHEDULED, 1, ""),
@@ -102,7 +102,7 @@ def test_retries_are_told_from_the_attempt_that_started() -> None:
             started(6, 5, attempt=3, failure="connection reset"),
             completed(7, 5),
         ],
-        {5: ("sync_table", "public.orders")},
+        {5: ("sync_table", ["public.orders"])},
     )
     assert kinds(events) == [
         ("public.orders", K.TABLE_EVENT_KIND_SCHEDULED, 1, ""),
@@ -113,6 +113,23 @@ def test_retries_are_told_from_the_attempt_that_started() -> None:
     assert events[1].time == events[2].time == at(6)
 
 
+def test_each_table_of_a_grouped_activity_has_its_events() -> None:
+    events = table_events(
+        [scheduled(5, "sync_tables"), started(6, 5, attempt=2, failure="reset"), completed(7, 5)],
+        {5: ("sync_tables", ["public.a", "public.b"])},
+    )
+    assert kinds(events) == [
+        ("public.a", K.TABLE_EVENT_KIND_SCHEDULED, 1, ""),
+        ("public.b", K.TABLE_EVENT_KIND_SCHEDULED, 1, ""),
+        ("public.a", K.TABLE_EVENT_KIND_RETRIED, 1, "reset"),
+        ("public.a", K.TABLE_EVENT_KIND_STARTED, 2, ""),
+        ("public.b", K.TABLE_EVENT_KIND_RETRIED, 1, "reset"),
+        ("public.b", K.TABLE_EVENT_KIND_STARTED, 2, ""),
+        ("public.a", K.TABLE_EVENT_KIND_COMPLETED, 1, ""),
+        ("public.b", K.TABLE_EVENT_KIND_COMPLETED, 1, ""),
+    ]
+
+
 def test_failures_keep_their_message_without_url_passwords() -> None:
     events = table_events(
         [
@@ -120,7 +137,7 @@ def test_failures_keep_their_message_without_url_passwords() -> None:
             started(6, 5),
             failed(7, 5, "cannot reach postgresql://app:s3cret@db:5432/shop"),
         ],
-        {5: ("fill_deferred_columns", "public.users")},
+        {5: ("fill_deferred_columns", ["public.users"])},
     )
     last = events[-1]
     assert (last.kind, last.activity) == (K.TABLE_EVENT_KIND_FAILED, "fill_deferred_columns")
@@ -146,7 +163,7 @@ def test_timeouts_and_cancellations_end_a_table() -> None:
         ),
     )
     events = table_events(
-        [timed_out, canceled], {5: ("sync_table", "public.a"), 8: ("sync_table", "public.b")}
+        [timed_out, canceled], {5: ("sync_table", ["public.a"]), 8: ("sync_table", ["public.b"])}
     )
     assert kinds(events) == [
         ("public.a", K.TABLE_EVENT_KIND_CANCELED, 1, "timed out"),

@@ -1,7 +1,7 @@
 """A run's workflow history as per-table events, and its pending activities as steps. Pure:
 the caller decodes which table each activity worked on."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.api.history.v1 import HistoryEvent
@@ -9,8 +9,6 @@ from temporalio.api.workflow.v1 import PendingActivityInfo
 
 from services.common.logging import scrub
 from veilsync.v1 import job_pb2
-
-TABLE_ACTIVITIES = ("sync_table", "fill_deferred_columns")
 
 _STATES = {
     PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED: "scheduled",
@@ -21,25 +19,35 @@ _STATES = {
 
 
 def table_events(
-    events: Iterable[HistoryEvent], tables: Mapping[int, tuple[str, str]]
+    events: Iterable[HistoryEvent], tables: Mapping[int, tuple[str, Sequence[str]]]
 ) -> list[job_pb2.TableEvent]:
-    """`tables` maps a scheduled event's id to (activity, table) for table activities."""
+    """`tables` maps a scheduled event's id to (activity, tables) for the activities that
+    write tables: an activity writing several tables gives each of them its events."""
     found: list[job_pb2.TableEvent] = []
     for event in events:
         kind, scheduled_id, attempt, message = _classify(event)
         if kind == job_pb2.TABLE_EVENT_KIND_UNSPECIFIED or scheduled_id not in tables:
             continue
-        activity, table = tables[scheduled_id]
-        if kind == job_pb2.TABLE_EVENT_KIND_STARTED and attempt > 1:
-            # Temporal writes one started event per activity, with the attempt that finished
-            # it: earlier attempts failed and were retried, the last failure attached.
-            found.append(
-                _event(
-                    event, table, activity, job_pb2.TABLE_EVENT_KIND_RETRIED, attempt - 1, message
+        activity, names = tables[scheduled_id]
+        retried = kind == job_pb2.TABLE_EVENT_KIND_STARTED and attempt > 1
+        for table in names:
+            if retried:
+                # Temporal writes one started event per activity, with the attempt that
+                # finished it: earlier attempts failed and were retried, the last failure
+                # attached.
+                found.append(
+                    _event(
+                        event,
+                        table,
+                        activity,
+                        job_pb2.TABLE_EVENT_KIND_RETRIED,
+                        attempt - 1,
+                        message,
+                    )
                 )
+            found.append(
+                _event(event, table, activity, kind, max(attempt, 1), "" if retried else message)
             )
-            message = ""
-        found.append(_event(event, table, activity, kind, max(attempt, 1), message))
     return found
 
 

@@ -40,6 +40,7 @@ def synthesize_plans(job: job_pb2.Job, schema: Schema) -> dict[str, sync_pb2.Syn
             row_count=item.row_count,
             seed=item.seed,
             references=[reference(fk) for fk in table.foreign_keys],
+            serving_queue=item.serving_queue,
         )
     return plans
 

@@ -429,6 +429,7 @@ class SynthesizePlan(_message.Message):
     ROW_COUNT_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
     REFERENCES_FIELD_NUMBER: _builtins.int
+    SERVING_QUEUE_FIELD_NUMBER: _builtins.int
     model: _builtins.str
     """Id or name of the model, as the job gives it or defaulted."""
     kind: _model_pb2.ModelKind.ValueType
@@ -437,6 +438,10 @@ class SynthesizePlan(_message.Message):
     """Rows to write into each destination, resolved: never 0."""
     seed: _builtins.int
     """Seed of the sampler."""
+    serving_queue: _builtins.str
+    """Task queue whose worker runs the "sample_model" activity for each destination; empty: a
+    child SampleModelWorkflow on the ML task queue samples.
+    """
     @_builtins.property
     def options(self) -> _model_pb2.TrainingOptions:
         """Hyper-parameters of that training, defaults filled in."""
@@ -454,10 +459,11 @@ class SynthesizePlan(_message.Message):
         row_count: _builtins.int = ...,
         seed: _builtins.int = ...,
         references: _abc.Iterable[_ml_pb2.ForeignKeyReference] | None = ...,
+        serving_queue: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "model", b"model", "options", b"options", "references", b"references", "row_count", b"row_count", "seed", b"seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "model", b"model", "options", b"options", "references", b"references", "row_count", b"row_count", "seed", b"seed", "serving_queue", b"serving_queue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
