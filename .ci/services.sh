@@ -41,6 +41,17 @@ else
   missing+=("MariaDB (/usr/sbin/mariadbd, mysqladmin)")
 fi
 
+# The TLS tests put nginx (Debian's build: ssl, http2, grpc_pass) in front of the Temporal dev
+# server; each test runs its own unprivileged instance, so the system service stays stopped.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light >/dev/null ||
+      missing+=("nginx (apt-get install nginx-light failed)")
+  else
+    missing+=("nginx (apt-get install nginx-light)")
+  fi
+fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   for name in "${missing[@]}"; do
     echo "warning: $name is not installed; tests that need it fail under CI=true, else skip" >&2

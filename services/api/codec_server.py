@@ -1,9 +1,14 @@
 """Temporal's HTTP codec-server protocol on the API's host, so that the Temporal Web UI can
 show decrypted payloads to whoever holds an API key: POST /decode (and /encode when enabled)
 take and return `{"payloads": [...]}` in protobuf JSON, checked against the same key store as
-gRPC calls. A stdlib server in a thread: a handful of requests from a browser need no more."""
+gRPC calls. A stdlib server in a thread: a handful of requests from a browser need no more.
+
+The embedded stack's Web UI has no way to send a key, so `veilsync dev up` gives the server a
+random token and the UI an endpoint with that token as its first path segment
+(`http://host:port/<token>/decode`): that path needs no key. The token is never logged."""
 
 import asyncio
+import hmac
 import json
 import logging
 import threading
@@ -38,6 +43,7 @@ class CodecServer:
         origins: Sequence[str],
         encode: bool,
         max_bytes: int,
+        ui_token: str = "",
     ) -> None:
         handler = type(
             "Handler",
@@ -48,6 +54,7 @@ class CodecServer:
                 "origins": frozenset(origins),
                 "paths": ("/decode", "/encode") if encode else ("/decode",),
                 "max_bytes": max_bytes,
+                "ui_token": ui_token,
             },
         )
         self._server = ThreadingHTTPServer((host, port), handler)
@@ -72,9 +79,13 @@ class _Handler(BaseHTTPRequestHandler):
     origins: frozenset[str]
     paths: tuple[str, ...]
     max_bytes: int
+    ui_token: str
 
     def log_message(self, format: str, *args: object) -> None:
-        _log.debug("codec server: " + format, *args)
+        line = format % args
+        _log.debug(
+            "codec server: %s", line.replace(self.ui_token, "***") if self.ui_token else line
+        )
 
     def do_OPTIONS(self) -> None:
         # A preflight carries no credentials: it is answered for allowed origins only.
@@ -82,11 +93,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
+        by_ui_token = self._without_ui_token(path)
+        path = by_ui_token or path
         if path not in self.paths:
             self._reply(HTTPStatus.NOT_FOUND, b'{"message": "no such codec endpoint"}')
             return
-        token = bearer_token((("authorization", self.headers.get("Authorization", "")),))
-        if token is None or self.keys.authenticate(token) is None:
+        if by_ui_token is None and not self._holds_a_key():
             self._reply(HTTPStatus.UNAUTHORIZED, b'{"message": "send a valid API key"}')
             return
         length = int(self.headers.get("Content-Length") or 0)
@@ -106,6 +118,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = json_format.MessageToJson(Payloads(payloads=converted), indent=None)
         self._reply(HTTPStatus.OK, body.encode())
+
+    def _without_ui_token(self, path: str) -> str | None:
+        """The path after the UI token segment, or None when it does not start with it."""
+        first, slash, rest = path.removeprefix("/").partition("/")
+        if not (
+            self.ui_token and slash and hmac.compare_digest(first.encode(), self.ui_token.encode())
+        ):
+            return None
+        return f"/{rest}"
+
+    def _holds_a_key(self) -> bool:
+        token = bearer_token((("authorization", self.headers.get("Authorization", "")),))
+        return token is not None and self.keys.authenticate(token) is not None
 
     async def _convert(self, path: str, payloads: list[Payload]) -> list[Payload]:
         if path == "/encode":
@@ -145,4 +170,5 @@ def codec_server(settings: Settings, keys: ApiKeyStore, codec: PayloadCodec) -> 
         origins=[o.strip() for o in settings.codec_server_origins.split(",") if o.strip()],
         encode=settings.codec_server_encode,
         max_bytes=settings.codec_server_max_bytes,
+        ui_token=settings.codec_server_ui_token,
     )

@@ -6,7 +6,7 @@ from services.cli import stack
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import EXIT_FAILED, CliError
 from services.cli.health import is_serving
-from services.cli.output import err, out, table
+from services.cli.output import err, json_option, out, print_json, table
 from services.common.settings import Settings
 
 
@@ -50,17 +50,38 @@ def down(cli: CliContext) -> None:
 
 
 @dev.command("status")
+@json_option()
 @pass_cli
-def status(cli: CliContext) -> None:
-    """Show each process and whether the API answers its health check."""
+def status(cli: CliContext, as_json: bool) -> None:
+    """Show each process, where it serves Prometheus metrics, and whether the API answers
+    its health check."""
     settings = cli.settings
-    grid = table("PROCESS", "STATE", "PID", "LOG")
     states = stack.status(settings)
-    for s in states:
-        state = f"skipped: {s.skipped}" if s.skipped else "up" if s.running else "down"
-        grid.add_row(s.name, state, str(s.pid or "-"), s.log)
-    out.print(grid)
     healthy = is_serving(settings.api)
-    out.print(f"API {settings.api}: {'SERVING' if healthy else 'not serving'}")
+    if as_json:
+        processes = [
+            {
+                "name": s.name,
+                "state": _state(s),
+                "pid": s.pid,
+                "log": s.log,
+                "metrics": {serves: f"http://{a}/metrics" for serves, a in s.metrics.items()},
+            }
+            for s in states
+        ]
+        print_json({"processes": processes, "api": settings.api, "serving": healthy})
+    else:
+        grid = table("PROCESS", "STATE", "PID", "METRICS", "LOG")
+        for s in states:
+            metrics = "\n".join(f"{serves} http://{a}/metrics" for serves, a in s.metrics.items())
+            grid.add_row(s.name, _state(s), str(s.pid or "-"), metrics or "-", s.log)
+        out.print(grid)
+        out.print(f"API {settings.api}: {'SERVING' if healthy else 'not serving'}")
     if not (healthy and all(s.running or s.skipped for s in states)):
         raise CliError("the stack is not fully up; `veilsync dev up` starts it", EXIT_FAILED)
+
+
+def _state(process: stack.ServiceStatus) -> str:
+    if process.skipped:
+        return f"skipped: {process.skipped}"
+    return "up" if process.running else "down"

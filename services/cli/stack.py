@@ -7,11 +7,12 @@ beside the first with another data directory and other ports.
 
 import importlib.util
 import os
+import secrets
 import socket
 import sys
 import time
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.cli import supervisor
@@ -19,6 +20,7 @@ from services.cli.errors import CliError
 from services.cli.health import TEMPORAL_SERVICE, is_serving
 from services.cli.supervisor import ChildProcess
 from services.common.model_files import models_dir
+from services.common.secrets import key_file
 from services.common.settings import Settings
 
 START_TIMEOUT_S = 90.0
@@ -32,10 +34,14 @@ class Service:
 
     name: str
     argv: list[str]
-    # None: ready as soon as it is running (the worker has no endpoint to ask).
+    # None: ready once every metrics endpoint it was given answers (a worker serves nothing
+    # else; it binds them at start-up, the Temporal SDK's once it has connected).
     ready: Callable[[], bool] | None
     # Every port it listens on, checked before anything of the stack starts.
     ports: tuple[int, ...]
+    # Its Prometheus endpoints: what each serves → the flag (--name) or environment variable
+    # that tells the process its port. The stack picks a free port for each at start.
+    metrics: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class ServiceStatus:
     log: str
     # Why the stack does not run this process here; empty when it does.
     skipped: str = ""
+    # Its Prometheus endpoints while it runs: what each serves → host:port.
+    metrics: Mapping[str, str] = field(default_factory=dict)
 
 
 def ml_worker_skip_reason() -> str:
@@ -81,9 +89,27 @@ def ui_url(settings: Settings) -> str:
 # The embedded stack always runs the API's codec server, so the dev UI can decode payloads.
 DEV_CODEC_SERVER_PORT = 8234
 
+# Veilsync's own metrics and the Temporal SDK's, each on a port of its own, for our processes.
+PROCESS_METRICS = {
+    "veilsync": "VEILSYNC_METRICS_PORT",
+    "temporal-sdk": "VEILSYNC_TEMPORAL_METRICS_PORT",
+}
+
 
 def codec_server_port(settings: Settings) -> int:
     return settings.codec_server_port or DEV_CODEC_SERVER_PORT
+
+
+def ui_codec_token(settings: Settings) -> str:
+    """The stack's own random token, which the codec server accepts in its path in place of
+    an API key: the dev Web UI can send no key, but can call the endpoint it was given."""
+    path = settings.data_dir / "codec-ui-token"
+    return key_file(path, lambda: secrets.token_urlsafe(32).encode()).decode()
+
+
+def ui_codec_endpoint(settings: Settings) -> str:
+    host, _ = split_address(settings.api)
+    return f"http://{host}:{codec_server_port(settings)}/{ui_codec_token(settings)}"
 
 
 def services(settings: Settings) -> list[Service]:
@@ -101,7 +127,7 @@ def services(settings: Settings) -> list[Service]:
         *("--ui-port", str(settings.temporal_ui_port)),
         *("--namespace", settings.temporal_namespace),
         *("--log-level", "warn"),
-        *("--ui-codec-endpoint", f"http://{host}:{codec_server_port(settings)}"),
+        *("--ui-codec-endpoint", ui_codec_endpoint(settings)),
     ]
     return [
         Service(
@@ -109,18 +135,34 @@ def services(settings: Settings) -> list[Service]:
             temporal,
             lambda: is_serving(settings.temporal_address, TEMPORAL_SERVICE),
             (temporal_port, settings.temporal_ui_port),
+            {"temporal-server": "--metrics-port"},
         ),
         Service(
             "api",
             [sys.executable, "-m", "services.api"],
             lambda: is_serving(settings.api),
             (api_port, codec_server_port(settings)),
+            PROCESS_METRICS,
         ),
-        Service("sync-worker", [sys.executable, "-m", "services.sync_worker"], None, ()),
+        Service(
+            "sync-worker",
+            [sys.executable, "-m", "services.sync_worker"],
+            None,
+            (),
+            PROCESS_METRICS,
+        ),
         *(
             []
             if ml_worker_skip_reason()
-            else [Service(ML_WORKER, [sys.executable, "-m", "services.ml_worker"], None, ())]
+            else [
+                Service(
+                    ML_WORKER,
+                    [sys.executable, "-m", "services.ml_worker"],
+                    None,
+                    (),
+                    PROCESS_METRICS,
+                )
+            ]
         ),
     ]
 
@@ -140,8 +182,52 @@ def child_environment(settings: Settings) -> dict[str, str]:
         VEILSYNC_TEMPORAL_NAMESPACE=settings.temporal_namespace,
         VEILSYNC_TEMPORAL_UI_PORT=str(settings.temporal_ui_port),
         VEILSYNC_CODEC_SERVER_PORT=str(codec_server_port(settings)),
+        VEILSYNC_CODEC_SERVER_ORIGINS=",".join(
+            f"http://{name}:{settings.temporal_ui_port}" for name in ("localhost", "127.0.0.1")
+        ),
+        VEILSYNC_CODEC_SERVER_UI_TOKEN=ui_codec_token(settings),
     )
     return env
+
+
+def _listening(address: str) -> bool:
+    try:
+        with socket.create_connection(split_address(address), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _spawn(settings: Settings, service: Service, env: Mapping[str, str]) -> ChildProcess:
+    """Start one process of the stack with free ports for its metrics, and record them."""
+    argv, child_env, metrics = list(service.argv), dict(env), {}
+    host = (
+        split_address(settings.temporal_address)[0]
+        if service.name == "temporal"
+        else (settings.metrics_host)
+    )
+    for serves, name in service.metrics.items():
+        port = _free_port(host)
+        metrics[serves] = f"{host}:{port}"
+        if name.startswith("--"):
+            argv += [name, str(port)]
+        else:
+            child_env[name] = str(port)
+    return supervisor.spawn(
+        service.name,
+        argv,
+        log_file(settings, service.name),
+        child_env,
+        metrics=metrics,
+        hidden=(ui_codec_token(settings),),
+    )
 
 
 def resolved(settings: Settings) -> Settings:
@@ -182,7 +268,7 @@ def _wait_ready(service: Service, child: ChildProcess, timeout_s: float) -> None
                 f"{service.name} exited during start-up (code {code}); see {child.log}:\n"
                 + supervisor.log_tail(Path(child.log))
             )
-        if service.ready is None or service.ready():
+        if service.ready() if service.ready else all(map(_listening, child.metrics.values())):
             return
         if time.monotonic() > deadline:
             raise CliError(
@@ -219,9 +305,7 @@ def up(
             child = running.get(service.name)
             if child is None:
                 on_event(f"starting {service.name}")
-                child = supervisor.spawn(
-                    service.name, service.argv, log_file(settings, service.name), env
-                )
+                child = _spawn(settings, service, env)
                 started.append(child)
                 supervisor.write_state(path, [*children, child])
             children.append(child)
@@ -259,12 +343,14 @@ def status(settings: Settings) -> list[ServiceStatus]:
     result = []
     for service in services(settings):
         child = recorded.get(service.name)
+        running = bool(child and child.is_alive())
         result.append(
             ServiceStatus(
                 name=service.name,
                 pid=child.pid if child else None,
-                running=bool(child and child.is_alive()),
+                running=running,
                 log=str(log_file(settings, service.name)),
+                metrics=child.metrics if child and running else {},
             )
         )
     if skipped := ml_worker_skip_reason():

@@ -10,8 +10,8 @@ import json
 import os
 import signal
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
@@ -24,6 +24,8 @@ class ChildProcess:
     log: str
     argv: list[str]
     start_ticks: int | None
+    # Its Prometheus endpoints: what each serves → host:port.
+    metrics: dict[str, str] = field(default_factory=dict)
 
     def is_alive(self) -> bool:
         return is_running(self.pid, self.start_ticks)
@@ -60,15 +62,26 @@ def is_running(pid: int, start_ticks: int | None = None) -> bool:
     return start_ticks is None or _start_ticks(pid) in (None, start_ticks)
 
 
-def spawn(name: str, argv: Sequence[str], log: Path, env: Mapping[str, str]) -> ChildProcess:
+def spawn(
+    name: str,
+    argv: Sequence[str],
+    log: Path,
+    env: Mapping[str, str],
+    metrics: Mapping[str, str] | None = None,
+    hidden: Collection[str] = (),
+) -> ChildProcess:
     """Start `argv` in its own session, so it outlives the CLI and ignores the terminal's ^C.
+    The log's first line shows the command with every `hidden` string (a token) masked.
 
     posix_spawn rather than subprocess.Popen: the child belongs to the state file, not to a
     Popen object whose finalizer would warn that it is still running.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        out.write(f"\n--- veilsync: starting {name}: {' '.join(argv)}\n".encode())
+        shown = " ".join(argv)
+        for secret in hidden:
+            shown = shown.replace(secret, "***")
+        out.write(f"\n--- veilsync: starting {name}: {shown}\n".encode())
         out.flush()
         pid = os.posix_spawn(
             argv[0],
@@ -82,7 +95,12 @@ def spawn(name: str, argv: Sequence[str], log: Path, env: Mapping[str, str]) -> 
             setsid=True,
         )
     return ChildProcess(
-        name=name, pid=pid, log=str(log), argv=list(argv), start_ticks=_start_ticks(pid)
+        name=name,
+        pid=pid,
+        log=str(log),
+        argv=list(argv),
+        start_ticks=_start_ticks(pid),
+        metrics=dict(metrics or {}),
     )
 
 

@@ -5,6 +5,9 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.contract.ml_worker_temporal import ML_TASK_QUEUE
+from services.contract.sync_worker_temporal import SYNC_TASK_QUEUE
+
 # The file in data_dir where the API writes the embedded stack's first API key.
 API_KEY_FILE = "api-key"
 
@@ -59,6 +62,9 @@ class Settings(BaseSettings):
     codec_server_encode: bool = False
     # Largest request body the codec server reads, in bytes.
     codec_server_max_bytes: int = 4 * 1024 * 1024
+    # A random token the codec server also accepts as the first segment of its path, in
+    # place of an API key: set by `veilsync dev up` only, for the dev Web UI, which sends none.
+    codec_server_ui_token: str = ""
     # SQLAlchemy URL of the metadata store; empty means a SQLite file in data_dir.
     database_url: str = ""
     # Fernet key (urlsafe base64, 32 bytes) encrypting secrets at rest; empty means a key file
@@ -70,10 +76,10 @@ class Settings(BaseSettings):
     # secrets. Every API and worker process of a deployment needs the same value.
     codec_key: str = ""
     # Task queue the API starts sync runs on, and sync workers poll.
-    sync_task_queue: str = "sync"
+    sync_task_queue: str = SYNC_TASK_QUEUE
     # Task queue the API starts model training and sampling on, ML workers poll, and sync runs
     # hand synthesized tables to.
-    ml_task_queue: str = "ml"
+    ml_task_queue: str = ML_TASK_QUEUE
     log_level: str = "INFO"
     # Where trained and uploaded models live, shared by the API and the ML workers: empty
     # means the local directory models_dir (default data_dir/models); s3://bucket/prefix

@@ -5,6 +5,8 @@ import asyncio
 import base64
 import http.client
 import json
+import logging
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from services.common.store.store import MetadataStore
 
 UI_ORIGIN = "http://localhost:8233"
 MAX_BYTES = 4_096
+UI_TOKEN = secrets.token_urlsafe(32)
 
 
 class Served:
@@ -50,6 +53,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         origins=[UI_ORIGIN],
         encode=False,
         max_bytes=MAX_BYTES,
+        ui_token=UI_TOKEN,
     )
     server.start()
     try:
@@ -87,6 +91,27 @@ def test_decode_returns_the_plaintext_payload(served: Served) -> None:
     [decoded] = json.loads(response.read())["payloads"]
     assert base64.b64decode(decoded["data"]) == plain.data
     assert base64.b64decode(decoded["metadata"]["encoding"]) == b"json/plain"
+
+
+def test_the_dev_ui_decodes_with_the_token_in_its_endpoint(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As the dev Web UI calls `--ui-codec-endpoint http://host:port/<token>`: no key."""
+    caplog.set_level(logging.DEBUG)
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=b'"a row"')
+    [encoded] = asyncio.run(served.codec.encode([plain]))
+    ui_headers = {"Content-Type": "application/json", "X-Namespace": "default", "Origin": UI_ORIGIN}
+    response = served.post(f"/{UI_TOKEN}/decode", _payloads_json([encoded]), ui_headers)
+    assert response.status == 200
+    assert response.getheader("Access-Control-Allow-Origin") == UI_ORIGIN
+    [decoded] = json.loads(response.read())["payloads"]
+    assert base64.b64decode(decoded["data"]) == plain.data
+    assert served.post(f"/{UI_TOKEN}/encode", b"{}", ui_headers).status == 404
+    for wrong in (f"/{UI_TOKEN[:-1]}/decode", f"/x{UI_TOKEN}/decode", f"/{UI_TOKEN}"):
+        refused = served.post(wrong, _payloads_json([encoded]), ui_headers)
+        assert refused.status == 404
+        assert plain.data not in refused.read()
+    assert "/decode" in caplog.text and UI_TOKEN not in caplog.text
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer not-a-key", "Basic abc"])

@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 
 from services.common.codec import AesGcmCodec, parse_key
+from services.contract.sync_worker_temporal import FILL_DEFERRED_COLUMNS_ACTIVITY
 from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
 from tests.integration.conftest import Api
 from tests.integration.mariadb import params
@@ -195,3 +196,35 @@ async def test_url_passwords_are_redacted_and_local_options_refused(
                 f"url: option {option}",
                 "VEILSYNC_ALLOW_LOCAL_URL_OPTIONS",
             )
+
+
+async def test_a_failed_fill_of_deferred_references_names_no_row_value(
+    api: Api, worker: None, databases: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A self-reference is loaded NULL first and filled in after the table: the destination's
+    extra UNIQUE on it fails that fill on the planted value, which two rows name."""
+    caplog.set_level(logging.DEBUG)
+    secret = f"leak-{uuid.uuid4().hex}"
+    source, destination = databases
+    columns = "id VARCHAR(200) PRIMARY KEY, mentor VARCHAR(200)"
+    mentor = "FOREIGN KEY (mentor) REFERENCES people (id)"
+    _execute(source, [f"CREATE TABLE people ({columns}, {mentor})"])
+    _execute(destination, [f"CREATE TABLE people ({columns}, UNIQUE (mentor), {mentor})"])
+    rows = f"('a', NULL), ('{secret}', 'a'), ('b', '{secret}'), ('c', '{secret}')"
+    _execute(source, [f"INSERT INTO people VALUES {rows}"])
+    run, responses = await _failed_run(api, source, destination)
+    assert run.status == j.RUN_STATUS_FAILED, run
+    assert any(
+        isinstance(e, j.TableEvent)
+        and e.activity == FILL_DEFERRED_COLUMNS_ACTIVITY.name
+        and e.kind == j.TABLE_EVENT_KIND_FAILED
+        for e in responses
+    ), responses
+    assert_nowhere(
+        secret,
+        [
+            *(r.SerializeToString() for r in responses),
+            caplog.text.encode(),
+            await decoded_history(api, run.id),
+        ],
+    )

@@ -1,21 +1,26 @@
 """TLS handshakes with a generated CA: the API serving TLS (optionally requiring client
 certificates) to the CLI, and the Temporal client's mTLS settings against a TLS-terminating
-gRPC proxy in front of the session's dev server, which has no TLS of its own."""
+gRPC proxy (nginx, as Debian packages it) in front of the session's dev server, which has no
+TLS of its own."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
+import contextlib
+import dataclasses
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import grpc
 import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from temporalio.testing import WorkflowEnvironment
 
-from services.api.search_attributes import ensure_search_attributes
 from services.api.server import build_server
 from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api
 from services.cli.errors import CliError
@@ -26,9 +31,14 @@ from services.common.secrets import SecretCipher
 from services.common.settings import Settings
 from services.common.store.store import MetadataStore
 from services.common.temporal import connect
-from tests.integration.conftest import _free_port
+from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
+from tests.integration.conftest import Api, _free_port, stubs_for
+from tests.integration.test_api_runs import shop_api_job
+from tests.integration.test_run_verification import connections, run_to_end
+from tests.servers import unavailable
 from tests.tls_certs import Pki, make_pki
-from veilsync.v1 import account_pb2
+from veilsync.v1 import account_pb2, connection_pb2_grpc, job_pb2_grpc
+from veilsync.v1 import job_pb2 as j
 
 pytestmark = pytest.mark.integration
 
@@ -138,83 +148,133 @@ def replace_settings(settings: Settings, **update: str) -> Settings:
     return settings.model_copy(update=update)
 
 
-class _Forward(grpc.GenericRpcHandler):
-    """Every unary call, as raw bytes, to an upstream channel: all of Temporal's frontend
-    API is unary (long polls included), so this is a complete TLS-terminating proxy for it."""
+# nginx as Debian packages it, terminating TLS in front of the dev server (which has none).
+# Long polls hold a call for up to 70 s: the read timeout must outlast them.
+_NGINX_CONF = """
+pid {run}/nginx.pid;
+error_log {run}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {run}/body;
+    proxy_temp_path {run}/proxy;
+    fastcgi_temp_path {run}/fastcgi;
+    uwsgi_temp_path {run}/uwsgi;
+    scgi_temp_path {run}/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl http2;
+        ssl_certificate {pki.server_cert};
+        ssl_certificate_key {pki.server_key};
+        ssl_client_certificate {pki.ca};
+        ssl_verify_client on;
+        client_max_body_size 0;
+        location / {{
+            grpc_pass grpc://{upstream};
+            grpc_read_timeout 300s;
+            grpc_send_timeout 300s;
+        }}
+    }}
+}}
+"""
 
-    def __init__(self, upstream: grpc.aio.Channel) -> None:
-        self._upstream = upstream
 
-    def service(
-        self, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[bytes, bytes] | None:
-        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = self._upstream.unary_unary(
-            handler_call_details.method
-        )
+def _nginx_binary() -> str:
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        unavailable("no nginx (apt-get install nginx-light; .ci/services.sh installs it)")
+    return found
 
-        async def forward(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
-            metadata = [(k, v) for k, v in context.invocation_metadata() or () if k != "user-agent"]
-            try:
-                response: bytes = await call(
-                    request, metadata=metadata, timeout=context.time_remaining()
-                )
-            except grpc.aio.AioRpcError as err:
-                await context.abort(err.code(), err.details() or "")
-            return response
 
-        handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(forward)
-        return handler
+def _wait_listening(port: int, nginx: subprocess.Popen[bytes], log: Path) -> None:
+    for _ in range(200):
+        if nginx.poll() is not None:
+            raise RuntimeError(f"nginx exited ({nginx.returncode}): {log.read_text()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nginx is not listening on {port}: {log.read_text()}")
 
 
 @pytest.fixture
-async def temporal_mtls_proxy(temporal_env: WorkflowEnvironment, pki: Pki) -> AsyncIterator[str]:
-    """host:port of a proxy that requires a client certificate signed by the test CA."""
-    upstream = grpc.aio.insecure_channel(temporal_env.client.service_client.config.target_host)
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers([_Forward(upstream)])
-    credentials = grpc.ssl_server_credentials(
-        [(pki.server_key.read_bytes(), pki.server_cert.read_bytes())],
-        root_certificates=pki.ca.read_bytes(),
-        require_client_auth=True,
-    )
-    address = f"127.0.0.1:{_free_port()}"
-    server.add_secure_port(address, credentials)
-    await server.start()
+def temporal_mtls_proxy(
+    temporal_env: WorkflowEnvironment, pki: Pki, tmp_path: Path
+) -> Iterator[str]:
+    """host:port of nginx, unprivileged and in the foreground, requiring a client certificate
+    signed by the test CA and passing gRPC to the session's dev server."""
+    binary = _nginx_binary()
+    run = tmp_path / "nginx"
+    run.mkdir()
+    port = _free_port()
+    upstream = temporal_env.client.service_client.config.target_host
+    conf = run / "nginx.conf"
+    conf.write_text(_NGINX_CONF.format(run=run, port=port, pki=pki, upstream=upstream))
+    argv = [binary, "-p", str(run), "-c", str(conf), "-e", str(run / "error.log")]
+    nginx = subprocess.Popen([*argv, "-g", "daemon off;"], stderr=subprocess.STDOUT)
     try:
-        yield address
+        _wait_listening(port, nginx, run / "error.log")
+        yield f"127.0.0.1:{port}"
     finally:
-        await server.stop(None)
-        await upstream.close()
+        nginx.terminate()
+        nginx.wait(10)
 
 
-async def test_temporal_mtls_with_the_client_cert_succeeds(
-    temporal_mtls_proxy: str, pki: Pki, tmp_path: Path
-) -> None:
-    settings = Settings(
-        data_dir=tmp_path,
-        codec_key=new_key(),
-        temporal_address=temporal_mtls_proxy,
-        temporal_tls_ca_file=str(pki.ca),
-        temporal_tls_cert_file=str(pki.client_cert),
-        temporal_tls_key_file=str(pki.client_key),
+def temporal_tls_settings(
+    settings: Settings, address: str, pki: Pki, client_cert: bool
+) -> Settings:
+    """`settings` dialling Temporal at `address` with the VEILSYNC_TEMPORAL_TLS_* settings,
+    with or without the client certificate."""
+    update = {
+        "temporal_address": address,
+        "temporal_tls_ca_file": str(pki.ca),
         # The proxy is dialled by IP; its certificate is checked against this name.
-        temporal_tls_server_name="localhost",
-    )
+        "temporal_tls_server_name": "localhost",
+    }
+    if client_cert:
+        update |= {
+            "temporal_tls_cert_file": str(pki.client_cert),
+            "temporal_tls_key_file": str(pki.client_key),
+        }
+    return settings.model_copy(update=update)
+
+
+@pytest.fixture
+async def api_through_nginx(api: Api, temporal_mtls_proxy: str, pki: Pki) -> AsyncIterator[Api]:
+    """The test API again, on its own port, and a sync worker, both reaching Temporal only
+    through nginx with mTLS."""
+    settings = temporal_tls_settings(api.settings, temporal_mtls_proxy, pki, client_cert=True)
+    settings = settings.model_copy(update={"api": f"127.0.0.1:{_free_port()}"})
     client = await connect(settings)
-    # A real round trip through the proxy, as the API makes at start-up.
-    await ensure_search_attributes(client.operator_service, client.namespace)
-    await client.count_workflows(f"WorkflowId = '{uuid.uuid4()}'")
+    server = await build_server(settings, api.store, client)
+    await server.start()
+    channel, _ = stubs_for(settings.api, api.key.secret)
+    try:
+        with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
+            async with build_worker(client, api.store, executor, settings.sync_task_queue):
+                yield dataclasses.replace(
+                    api,
+                    channel=channel,
+                    connections=connection_pb2_grpc.ConnectionServiceStub(channel),
+                    jobs=job_pb2_grpc.JobServiceStub(channel),
+                    temporal=client,
+                    settings=settings,
+                )
+    finally:
+        await channel.close()
+        await server.stop(None)
 
 
-async def test_temporal_mtls_without_a_client_cert_fails(
-    temporal_mtls_proxy: str, pki: Pki, tmp_path: Path
+async def test_a_run_completes_through_nginx_with_mtls(
+    api_through_nginx: Api, pg_database: Callable[[str], str]
 ) -> None:
-    settings = Settings(
-        data_dir=tmp_path,
-        codec_key=new_key(),
-        temporal_address=temporal_mtls_proxy,
-        temporal_tls_ca_file=str(pki.ca),
-        temporal_tls_server_name="localhost",
-    )
+    await connections(api_through_nginx, pg_database)
+    run = await run_to_end(api_through_nginx, shop_api_job())
+    assert run.status == j.RUN_STATUS_SUCCEEDED, run.failure_message
+    assert all(t.rows_written > 0 for t in run.verification.tables)
+
+
+async def test_nginx_refuses_a_client_without_a_cert(
+    api: Api, temporal_mtls_proxy: str, pki: Pki
+) -> None:
+    settings = temporal_tls_settings(api.settings, temporal_mtls_proxy, pki, client_cert=False)
     with pytest.raises(RuntimeError, match=r"(?i)connect"):
         await connect(settings)

@@ -2,8 +2,8 @@
 
 import functools
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, closing
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -347,22 +347,25 @@ def fill_deferred_columns(
     transformers = {
         name: t for name, t in _transformers(table, key, run_key).items() if name in columns
     }
+    request = ReadRequest(
+        table.schema,
+        table.name,
+        columns,
+        where=table.where,
+        expressions=dict(table.deferred_values),
+    )
+
+    def batches() -> Generator[pa.RecordBatch]:
+        for batch in source.read(request):
+            yield transform_batch(batch, table, transformers)
+
     updated = 0
     for destination in destinations:
         schema, name = destination.target(table.schema, table.name)
-        batches: Iterator[pa.RecordBatch] = (
-            transform_batch(batch, table, transformers)
-            for batch in source.read(
-                ReadRequest(
-                    table.schema,
-                    table.name,
-                    columns,
-                    where=table.where,
-                    expressions=dict(table.deferred_values),
-                )
+        # Closed here, also when the fill fails: a reader left to the garbage collector is
+        # closed in whatever thread collects it, which SQLite's connections refuse.
+        with closing(batches()) as rows:
+            updated += destination.database.fill_columns(
+                FillRequest(schema, name, table.primary_key, table.deferred_columns), rows
             )
-        )
-        updated += destination.database.fill_columns(
-            FillRequest(schema, name, table.primary_key, table.deferred_columns), batches
-        )
     return updated
