@@ -2,6 +2,9 @@
 
 import contextlib
 import json
+import os
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -10,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 from google.protobuf import json_format
@@ -49,6 +53,14 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def spread(seconds: list[float]) -> str:
+    """Samples as 'median m s (min-max, n runs)': a ratio means little without its spread."""
+    return (
+        f"median {statistics.median(seconds):.2f} s "
+        f"({min(seconds):.2f}-{max(seconds):.2f} s, {len(seconds)} runs)"
+    )
+
+
 def psql_pipe(source: str, destination: str, tables: list[str]) -> None:
     """The baseline: the database's own COPY out piped into COPY in, table by table."""
     for table in tables:
@@ -62,6 +74,55 @@ def psql_pipe(source: str, destination: str, tables: list[str]) -> None:
         )
         if out.wait() != 0:
             raise RuntimeError(f"COPY out of {table} failed")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class CliStack:
+    """`veilsync ...` run as a user runs it, against a stack of its own (`veilsync dev up` on
+    free ports, its own data dir), as tests/e2e does (bench/ may not import tests/)."""
+
+    env: dict[str, str]
+
+    def __call__(self, *args: str, timeout: float = 1800) -> str:
+        """The command's stdout; a failure raises with its stderr."""
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("veilsync")), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"veilsync {' '.join(args)} exited {done.returncode}: {done.stderr}")
+        return done.stdout
+
+
+@contextlib.contextmanager
+def cli_stack() -> Iterator[CliStack]:
+    with tempfile.TemporaryDirectory(prefix="vs-bench-") as data_dir:
+        env = {
+            **os.environ,
+            "VEILSYNC_DATA_DIR": data_dir,
+            "VEILSYNC_API": f"127.0.0.1:{_free_port()}",
+        }
+        for name in ("TEMPORAL_ADDRESS", "TEMPORAL_UI_PORT", "CODEC_SERVER_PORT"):
+            port = _free_port()
+            env[f"VEILSYNC_{name}"] = (
+                f"127.0.0.1:{port}" if name == "TEMPORAL_ADDRESS" else str(port)
+            )
+        env.pop("VEILSYNC_API_KEY", None)  # the stack writes its own key file
+        cli = CliStack(env)
+        cli("dev", "up", timeout=300)
+        try:
+            yield cli
+        finally:
+            cli("dev", "down", timeout=120)
 
 
 @dataclass

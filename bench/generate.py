@@ -2,16 +2,20 @@
 Temporal, against the server generating the same shape itself with INSERT ... SELECT ... FROM
 generate_series (no client, no network, no parsing: the ceiling).
 
-    .venv/bin/python -m bench.generate [--rows N]
+    .venv/bin/python -m bench.generate [--rows N] [--samples S]
+
+The baseline runs S times, each truncating the table first as the job does, and its median
+and spread are printed: on a shared machine one sample of it can be off by half.
 """
 
 import argparse
 import asyncio
+import statistics
 import uuid
 
 import psycopg
 
-from bench.common import StaticDirectory, scratch_databases, sync_worker, timed
+from bench.common import StaticDirectory, scratch_databases, spread, sync_worker, timed
 from services.common import contract
 from veilsync.temporal.v1 import generate_pb2
 from veilsync.v1 import job_pb2
@@ -31,6 +35,8 @@ CREATE TABLE events (
 
 def server_side(url: str, rows: int) -> None:
     with psycopg.connect(url) as conn:
+        conn.execute("TRUNCATE events")
+        conn.commit()
         conn.execute(
             "INSERT INTO events SELECT g, (g::bigint * 7919) % 1000000, "
             "left(md5(g::text), 1 + g % 20), "
@@ -40,12 +46,13 @@ def server_side(url: str, rows: int) -> None:
         )
 
 
-async def main(rows: int) -> None:
+async def main(rows: int, samples: int) -> None:
     with scratch_databases("server", "workflow") as (server, target):
         for url in (server, target):
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(TABLE_SQL)
-        baseline = timed(lambda: server_side(server, rows))
+        baselines = [timed(lambda: server_side(server, rows)) for _ in range(samples)]
+        baseline = statistics.median(baselines)
         job = job_pb2.Job(id="bench", generate=job_pb2.GenerateSpec(default_rows=rows))
         job.destinations.add(connection="target", truncate_before_insert=True)
         directory = StaticDirectory({"target": target}, job)
@@ -70,10 +77,13 @@ async def main(rows: int) -> None:
         ("GenerateWorkflow (COPY, through Temporal)", elapsed),
     ):
         print(f"{name:<46} {seconds:6.2f} s {rows / seconds:>10,.0f} rows/s")
-    print(f"ratio (workflow / server-side): {baseline / elapsed:.2f}x")
+    print(f"server-side samples: {spread(baselines)}")
+    print(f"ratio (workflow / server-side median): {baseline / elapsed:.2f}x")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    asyncio.run(main(parser.parse_args().rows))
+    parser.add_argument("--samples", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(main(args.rows, args.samples))

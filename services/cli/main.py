@@ -1,28 +1,63 @@
 """The `veilsync` command: entry point, global options and error reporting."""
 
+import importlib
 import sys
+from collections.abc import Callable
 
 import click
 
-from services.cli import (
-    connections,
-    demo,
-    dev,
-    job_admin,
-    jobs,
-    keys,
-    model_upload,
-    models,
-    runs,
-    suggest,
-    transformers,
-)
 from services.cli.context import CliContext
 from services.cli.errors import CliError
 from services.common.settings import Settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _jobs() -> click.Command:
+    from services.cli import job_admin, jobs, suggest
+
+    for command in [*job_admin.COMMANDS, suggest.suggest]:
+        jobs.jobs.add_command(command)
+    return jobs.jobs
+
+
+def _models() -> click.Command:
+    from services.cli import model_upload, models
+
+    models.models.add_command(model_upload.upload)
+    return models.models
+
+
+def _command(module: str) -> Callable[[], click.Command]:
+    """The command named like its module, services.cli.<module>.<module>."""
+    return lambda: getattr(importlib.import_module(f"services.cli.{module}"), module)
+
+
+# Each command's module is imported only when that command runs (or help lists them all):
+# the demo alone pulls in Faker, NumPy and psycopg, a third of a bare start's time.
+COMMANDS: dict[str, Callable[[], click.Command]] = {
+    "connections": _command("connections"),
+    "demo": _command("demo"),
+    "dev": _command("dev"),
+    "jobs": _jobs,
+    "keys": _command("keys"),
+    "models": _models,
+    "runs": _command("runs"),
+    "transformers": _command("transformers"),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands load on first use (click's documented lazy-loading pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        load = COMMANDS.get(cmd_name)
+        return load() if load else None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="veilsync", prog_name="veilsync")
 @click.option(
     "--api",
     envvar="VEILSYNC_API",
@@ -91,20 +126,6 @@ def cli(
     # Options left unset keep what Settings read from the environment.
     settings = Settings().model_copy(update={name: v for name, v in given.items() if v})
     ctx.obj = CliContext(settings=settings)
-
-
-cli.add_command(dev.dev)
-cli.add_command(connections.connections)
-cli.add_command(jobs.jobs)
-cli.add_command(runs.runs)
-cli.add_command(transformers.transformers)
-cli.add_command(keys.keys)
-cli.add_command(models.models)
-cli.add_command(demo.demo)
-for command in job_admin.COMMANDS:
-    jobs.jobs.add_command(command)
-models.models.add_command(model_upload.upload)
-jobs.jobs.add_command(suggest.suggest)
 
 
 def main() -> None:
