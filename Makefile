@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PY_SOURCES := services tests bench sdk/python/src sdk/python/examples
 TS_SDK := sdk/typescript
 TS_STAMP := $(TS_SDK)/node_modules/.installed
 TS_WORKER := workers/typescript-model
@@ -46,9 +47,9 @@ services:
 	.ci/services.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests
-	$(BIN)/ruff format --check services tests
-	$(BIN)/mypy services
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+	$(BIN)/mypy services sdk/python/src
 
 test: $(STAMP) services lint typescript typescript-worker
 	$(BIN)/python -m pytest -q

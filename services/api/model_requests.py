@@ -13,6 +13,7 @@ _UPLOAD_TYPES = {
     model_pb2.MODEL_COLUMN_TYPE_INTEGER,
     model_pb2.MODEL_COLUMN_TYPE_FLOAT,
     model_pb2.MODEL_COLUMN_TYPE_BOOLEAN,
+    model_pb2.MODEL_COLUMN_TYPE_STRING,
     model_pb2.MODEL_COLUMN_TYPE_DATETIME,
 }
 
@@ -69,11 +70,21 @@ def check_upload_metadata(metadata: model_pb2.UploadModelMetadata, limit: int) -
     for i, column in enumerate(metadata.columns):
         if column.type not in _UPLOAD_TYPES:
             raise InvalidArgumentError(
-                f"metadata.columns[{i}].type", "use INTEGER, FLOAT, BOOLEAN or DATETIME"
+                f"metadata.columns[{i}].type", "use INTEGER, FLOAT, BOOLEAN, STRING or DATETIME"
             )
+        _check_categories(column, f"metadata.columns[{i}].categories")
     if not _SHA256.fullmatch(metadata.sha256):
         raise InvalidArgumentError("metadata.sha256", "64 lower-case hex characters")
     _within("metadata.size_bytes", metadata.size_bytes, 1, limit)
+
+
+def _check_categories(column: model_pb2.ModelColumn, field: str) -> None:
+    if not column.categories:
+        return
+    if column.type != model_pb2.MODEL_COLUMN_TYPE_STRING:
+        raise InvalidArgumentError(field, "only a STRING column has categories")
+    if len(set(column.categories)) != len(column.categories):
+        raise InvalidArgumentError(field, "must be unique")
 
 
 def split_table(table: str) -> tuple[str, str]:

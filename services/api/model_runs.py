@@ -3,13 +3,13 @@ translated to domain errors here, once."""
 
 import logging
 from datetime import timedelta
-from typing import TypeVar
 from uuid import uuid4
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common import ml_contract
+from services.common.contract_defs import In, Out, WorkflowDef
 from services.common.errors import (
     FailedPreconditionError,
     InvalidArgumentError,
@@ -17,11 +17,16 @@ from services.common.errors import (
     VeilsyncError,
 )
 from services.common.failures import innermost
+from services.contract.ml_worker_temporal import (
+    GET_TRAINING_PROGRESS_QUERY,
+    SAMPLE_MODEL_WORKFLOW,
+    TRAIN_MODEL_WORKFLOW,
+    VALIDATE_UPLOAD_WORKFLOW,
+)
 from veilsync.temporal.v1 import ml_pb2
 from veilsync.v1 import model_pb2
 
 _log = logging.getLogger(__name__)
-T = TypeVar("T")
 QUERY_TIMEOUT = timedelta(seconds=5)
 _ERRORS: dict[str, type[VeilsyncError]] = {
     "NotFoundError": NotFoundError,
@@ -35,21 +40,18 @@ class ModelRuns:
         self._queue = task_queue
 
     async def train(self, request: ml_pb2.TrainModelWorkflowInput) -> None:
-        await self._client.start_workflow(
-            ml_contract.TRAIN_MODEL_WORKFLOW,
+        await TRAIN_MODEL_WORKFLOW.start(
+            self._client,
             request,
-            id=ml_contract.train_workflow_id(request.model_id),
+            id=TRAIN_MODEL_WORKFLOW.workflow_id(request),
             task_queue=self._queue,
         )
 
     async def progress(self, model_id: str) -> model_pb2.TrainingProgress | None:
         handle = self._client.get_workflow_handle(ml_contract.train_workflow_id(model_id))
         try:
-            response = await handle.query(
-                ml_contract.GET_TRAINING_PROGRESS_QUERY,
-                ml_pb2.GetTrainingProgressRequest(),
-                result_type=ml_pb2.GetTrainingProgressResponse,
-                rpc_timeout=QUERY_TIMEOUT,
+            response = await GET_TRAINING_PROGRESS_QUERY.query(
+                handle, ml_pb2.GetTrainingProgressRequest(), rpc_timeout=QUERY_TIMEOUT
             )
         except (WorkflowQueryFailedError, RPCError) as err:
             _log.warning("training progress query of %s failed: %s", model_id, err)
@@ -69,35 +71,24 @@ class ModelRuns:
     async def sample(
         self, request: ml_pb2.SampleModelWorkflowInput
     ) -> ml_pb2.SampleModelWorkflowResult:
-        return await self._run(
-            ml_contract.SAMPLE_MODEL_WORKFLOW, request, ml_pb2.SampleModelWorkflowResult, "sample"
-        )
+        return await self._run(SAMPLE_MODEL_WORKFLOW, request, "sample")
 
     async def validate_upload(self, request: ml_pb2.ValidateUploadWorkflowInput) -> None:
-        await self._run(
-            ml_contract.VALIDATE_UPLOAD_WORKFLOW,
-            request,
-            ml_pb2.ValidateUploadWorkflowResult,
-            "upload",
-        )
+        await self._run(VALIDATE_UPLOAD_WORKFLOW, request, "upload")
 
-    async def _run(self, workflow: str, request: object, result_type: type[T], prefix: str) -> T:
+    async def _run(self, workflow: WorkflowDef[In, Out], request: In, prefix: str) -> Out:
         try:
-            result: T = await self._client.execute_workflow(
-                workflow,
-                request,
-                id=f"{prefix}-{uuid4().hex}",
-                task_queue=self._queue,
-                result_type=result_type,
+            return await workflow.execute(
+                self._client, request, id=f"{prefix}-{uuid4().hex}", task_queue=self._queue
             )
         except WorkflowFailureError as err:
             raise _domain_error(err) from err
-        return result
 
 
 def _domain_error(err: WorkflowFailureError) -> VeilsyncError:
-    """The activity's own error, as the domain error it was raised as."""
-    message, kind = innermost(err)
+    """The activity's own error, as the domain error it was raised as. The client's error is
+    no Temporal failure itself ("Workflow execution failed"): the chain starts at its cause."""
+    message, kind = innermost(err.cause or err)
     if kind == "InvalidArgumentError":
         field, _, description = message.partition(": ")
         return (

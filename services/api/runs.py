@@ -3,6 +3,7 @@ errors are translated to domain errors here, once."""
 
 import base64
 import binascii
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -112,6 +113,11 @@ class RunControl:
         return RunState(
             status, description.start_time, description.close_time, message, verification
         )
+
+    async def closed(self, run_id: str) -> None:
+        """Returns once the run has closed, however it ended (or the wait itself failed)."""
+        with contextlib.suppress(Exception):
+            await self._handle(run_id).result()
 
     async def job_has_running(self, account_id: str, job_id: str) -> bool:
         query = run_search.runs_query(account_id, job_id, job_pb2.RUN_STATUS_RUNNING)

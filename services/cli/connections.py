@@ -1,7 +1,5 @@
 """`veilsync connections ...`: the databases jobs read from and write to."""
 
-from collections.abc import Iterator
-
 import click
 
 from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api, paged
@@ -17,7 +15,7 @@ def _ref(name: str) -> connection_pb2.ConnectionRef:
 
 @click.group()
 def connections() -> None:
-    """Create, list, check and delete database connections."""
+    """Create, list, check, update and delete database connections."""
 
 
 @connections.command("create")
@@ -36,34 +34,60 @@ def create(cli: CliContext, name: str, url: str) -> None:
     )
 
 
-@connections.command("list")
+@connections.command("update")
+@click.argument("name")
+@click.option("--url", required=True, help="The new URL, of the same engine (a new password).")
+@json_option()
 @pass_cli
-def list_(cli: CliContext) -> None:
-    """List connections by name."""
-    grid = table("NAME", "ENGINE", "URL", "CREATED")
+def update(cli: CliContext, name: str, url: str, as_json: bool) -> None:
+    """Replace a connection's URL, checked like a new one; jobs using it keep using it."""
+    request = connection_pb2.UpdateConnectionRequest(connection=_ref(name), url=url)
     with open_api(cli.settings) as api:
-        found: Iterator[connection_pb2.Connection] = paged(
-            lambda token: api.connections.ListConnections(
-                connection_pb2.ListConnectionsRequest(page_size=1000, page_token=token),
-                timeout=DEFAULT_TIMEOUT_S,
-            ),
-            lambda page: page.connections,
+        c = api.connections.UpdateConnection(request, timeout=DEFAULT_TIMEOUT_S).connection
+    if as_json:
+        print_json(c)
+        return
+    out.print(f"updated connection {c.name} ({c.redacted_url})")
+
+
+@connections.command("list")
+@json_option()
+@pass_cli
+def list_(cli: CliContext, as_json: bool) -> None:
+    """List connections by name."""
+    with open_api(cli.settings) as api:
+        found: list[connection_pb2.Connection] = list(
+            paged(
+                lambda token: api.connections.ListConnections(
+                    connection_pb2.ListConnectionsRequest(page_size=1000, page_token=token),
+                    timeout=DEFAULT_TIMEOUT_S,
+                ),
+                lambda page: page.connections,
+            )
         )
-        for c in found:
-            engine = enum_label(connection_pb2.Engine, c.engine, "ENGINE_")
-            grid.add_row(c.name, engine, c.redacted_url, when(c.create_time))
+    if as_json:
+        print_json(connection_pb2.ListConnectionsResponse(connections=found))
+        return
+    grid = table("NAME", "ENGINE", "URL", "CREATED")
+    for c in found:
+        engine = enum_label(connection_pb2.Engine, c.engine, "ENGINE_")
+        grid.add_row(c.name, engine, c.redacted_url, when(c.create_time))
     out.print(grid)
 
 
 @connections.command("get")
 @click.argument("name")
+@json_option()
 @pass_cli
-def get(cli: CliContext, name: str) -> None:
+def get(cli: CliContext, name: str, as_json: bool) -> None:
     """Show one connection."""
     with open_api(cli.settings) as api:
         c = api.connections.GetConnection(
             connection_pb2.GetConnectionRequest(connection=_ref(name)), timeout=DEFAULT_TIMEOUT_S
         ).connection
+    if as_json:
+        print_json(c)
+        return
     out.print(f"name:    {c.name}")
     out.print(f"id:      {c.id}")
     out.print(f"engine:  {connection_pb2.Engine.Name(c.engine)}")

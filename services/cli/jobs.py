@@ -1,6 +1,5 @@
 """`veilsync jobs ...`: job files in, runs out."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -9,7 +8,7 @@ from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api, paged
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import EXIT_INVALID_ARGUMENT, CliError
 from services.cli.jobfile import dump_job, load_job
-from services.cli.output import err, out, table, when
+from services.cli.output import err, json_option, out, print_json, table, when
 from services.cli.run_watch import print_summary, raise_unless_succeeded, wait_for_run
 from services.common.errors import InvalidArgumentError
 from veilsync.v1 import job_pb2
@@ -59,25 +58,32 @@ def create(cli: CliContext, path: Path, transform_key: str) -> None:
 
 
 @jobs.command("list")
+@json_option()
 @pass_cli
-def list_(cli: CliContext) -> None:
+def list_(cli: CliContext, as_json: bool) -> None:
     """List jobs by name."""
-    grid = table("NAME", "SOURCE", "DESTINATIONS", "TABLES MAPPED", "CREATED")
     with open_api(cli.settings) as api:
-        found: Iterator[job_pb2.Job] = paged(
-            lambda token: api.jobs.ListJobs(
-                job_pb2.ListJobsRequest(page_size=1000, page_token=token), timeout=DEFAULT_TIMEOUT_S
-            ),
-            lambda page: page.jobs,
-        )
-        for job in found:
-            grid.add_row(
-                job.name,
-                job.source.connection,
-                ", ".join(d.connection for d in job.destinations),
-                str(len(job.mappings)),
-                when(job.create_time),
+        found: list[job_pb2.Job] = list(
+            paged(
+                lambda token: api.jobs.ListJobs(
+                    job_pb2.ListJobsRequest(page_size=1000, page_token=token),
+                    timeout=DEFAULT_TIMEOUT_S,
+                ),
+                lambda page: page.jobs,
             )
+        )
+    if as_json:
+        print_json(job_pb2.ListJobsResponse(jobs=found))
+        return
+    grid = table("NAME", "SOURCE", "DESTINATIONS", "TABLES MAPPED", "CREATED")
+    for job in found:
+        grid.add_row(
+            job.name,
+            job.source.connection,
+            ", ".join(d.connection for d in job.destinations),
+            str(len(job.mappings)),
+            when(job.create_time),
+        )
     out.print(grid)
 
 
@@ -89,12 +95,16 @@ def list_(cli: CliContext) -> None:
     help="The mapping runs apply, read against the source now: saved transformers expanded and "
     "each key's transformer written out on the columns that reference it.",
 )
+@json_option()
 @pass_cli
-def get(cli: CliContext, name: str, effective: bool) -> None:
-    """Print a job as a job file."""
+def get(cli: CliContext, name: str, effective: bool, as_json: bool) -> None:
+    """Print a job as a job file (or, with --json, the Job message with its output fields)."""
     request = job_pb2.GetJobRequest(job=_ref(name), effective=effective)
     with open_api(cli.settings) as api:
         job = api.jobs.GetJob(request, timeout=DEFAULT_TIMEOUT_S).job
+    if as_json:
+        print_json(job)
+        return
     out.print(dump_job(job), end="")
 
 

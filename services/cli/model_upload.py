@@ -15,7 +15,7 @@ from veilsync.v1 import model_pb2
 # Well under gRPC's default 4 MiB message limit, large enough to keep the call count low.
 CHUNK_BYTES = 1 << 20
 _FORMATS = {"torchscript": model_pb2.MODEL_FORMAT_TORCHSCRIPT, "onnx": model_pb2.MODEL_FORMAT_ONNX}
-_TYPES = ("integer", "float", "boolean", "datetime")
+_TYPES = ("integer", "float", "boolean", "string", "datetime")
 
 
 def _sha256(path: Path) -> tuple[str, int]:
@@ -29,14 +29,19 @@ def _sha256(path: Path) -> tuple[str, int]:
 
 
 def _column(spec: str) -> model_pb2.ModelColumn:
-    name, _, kind = spec.partition(":")
-    if not name or kind.lower() not in _TYPES:
+    """NAME:TYPE, or NAME:string:A,B,C for a model that outputs codes 0, 1, 2 for A, B, C."""
+    name, _, rest = spec.partition(":")
+    kind, coded, categories = rest.partition(":")
+    if not name or kind.lower() not in _TYPES or (coded and kind.lower() != "string"):
         raise CliError(
-            f"--column {spec!r}: write NAME:TYPE with TYPE one of {', '.join(_TYPES)}",
+            f"--column {spec!r}: write NAME:TYPE with TYPE one of {', '.join(_TYPES)}, "
+            "or NAME:string:CATEGORY,CATEGORY,... for integer codes",
             EXIT_INVALID_ARGUMENT,
         )
     column_type = model_pb2.ModelColumnType.Value(f"MODEL_COLUMN_TYPE_{kind.upper()}")
-    return model_pb2.ModelColumn(name=name, type=column_type)
+    return model_pb2.ModelColumn(
+        name=name, type=column_type, categories=categories.split(",") if coded else []
+    )
 
 
 def _requests(
@@ -57,14 +62,45 @@ def _requests(
     "columns",
     multiple=True,
     required=True,
-    help="A column the model produces, as NAME:TYPE (integer, float, boolean, datetime); "
-    "repeat for each, in output order.",
+    help="A column the model produces, as NAME:TYPE (integer, float, boolean, string, "
+    "datetime), or NAME:string:A,B,C when the model outputs integer codes 0, 1, 2 standing "
+    "for A, B, C; repeat for each, in output order.",
 )
 @pass_cli
 def upload(
     cli: CliContext, path: Path, name: str, file_format: str, columns: tuple[str, ...]
 ) -> None:
-    """Upload a model file; an ML worker loads it once to validate it before it is kept."""
+    """Upload a model file; an ML worker loads it and draws 10 rows to check it keeps the
+    contract before it is kept, else the upload is refused with the reason.
+
+    \b
+    The contract, the same for TorchScript and ONNX:
+      inputs   rows, seed: two int64 scalars (ONNX: two inputs, in this order)
+      outputs  one 1-D tensor of length rows per --column, in --column order
+               (a tuple of tensors for TorchScript)
+      dtypes   integer: int8..int64 or uint; float: float16..float64;
+               boolean: bool; datetime: seconds since 1970 (int or float);
+               string: an ONNX string tensor or a TorchScript List[str], or
+               integer codes with NAME:string:A,B,C (code 0 is A; codes outside
+               the list are refused)
+    The same seed must give the same rows.
+
+    \b
+    TorchScript example (torch.jit.save(torch.jit.script(Gen()), "gen.pt")):
+      class Gen(torch.nn.Module):
+          def forward(self, rows: torch.Tensor, seed: torch.Tensor):
+              g = torch.Generator().manual_seed(int(seed))
+              ids = torch.arange(1, int(rows) + 1, dtype=torch.int64)
+              return ids, torch.rand(int(rows), generator=g) * 100
+      veilsync models upload gen.pt --name gen --format torchscript \\
+          --column id:integer --column amount:float
+
+    \b
+    ONNX example: a graph with inputs rows and seed (INT64, shape []) and outputs
+    id (INT64, [N]) and amount (FLOAT, [N]), e.g. Range(1, rows + 1) and its Cast * 1.5:
+      veilsync models upload gen.onnx --name gen-onnx --format onnx \\
+          --column id:integer --column amount:float
+    """
     sha256, size = _sha256(path)
     metadata = model_pb2.UploadModelMetadata(
         name=name,

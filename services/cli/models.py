@@ -5,7 +5,7 @@ from google.protobuf import json_format
 
 from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api, paged
 from services.cli.context import CliContext, pass_cli
-from services.cli.output import enum_label, json_option, out, print_json, table, when
+from services.cli.output import cell, enum_label, json_option, out, print_json, table, when
 from services.common import ml_contract
 from veilsync.v1 import model_pb2
 
@@ -152,7 +152,7 @@ def train(
 
 
 @models.command("sample")
-@click.argument("model_id")
+@click.argument("model")
 @click.option("--rows", type=click.IntRange(1), default=10, show_default=True)
 @click.option("--seed", type=int, default=0)
 @click.option("--to", "connection", default=None, help="Write to this connection (with --table).")
@@ -161,15 +161,16 @@ def train(
 @pass_cli
 def sample(
     cli: CliContext,
-    model_id: str,
+    model: str,
     rows: int,
     seed: int,
     connection: str | None,
     table_name: str | None,
     as_json: bool,
 ) -> None:
-    """Generate rows: shown here (preview) or, with --to and --table, written to a table."""
-    request = model_pb2.SampleModelRequest(id=model_id, row_count=rows, seed=seed)
+    """Generate rows from MODEL (its id or name): shown here (preview) or, with --to and
+    --table, written to a table."""
+    request = model_pb2.SampleModelRequest(id=model, row_count=rows, seed=seed)
     if connection or table_name:
         request.destination.connection = connection or ""
         request.destination.table = table_name or ""
@@ -184,7 +185,7 @@ def sample(
         grid = table(*result.columns)
         for row in result.rows:
             values = json_format.MessageToDict(row)
-            grid.add_row(*(str(values.get(c, "NULL")) for c in result.columns))
+            grid.add_row(*(cell(values.get(c)) for c in result.columns))
         out.print(grid)
     else:
         out.print(f"wrote {result.rows_written} rows to {connection} {table_name}")

@@ -1,6 +1,7 @@
 """Consoles and small formatting helpers shared by the commands."""
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import click
@@ -31,24 +32,57 @@ def seconds(duration: duration_pb2.Duration) -> float:
     return float(duration.ToTimedelta().total_seconds())
 
 
+# Columns holding ids: an id is copied whole, so it is never folded onto two lines.
+ID_HEADERS = frozenset({"ID", "RUN"})
+
+
 def table(*headers: str, title: str | None = None) -> Table:
-    """A table whose cells wrap instead of being cut: URLs and emails must stay whole."""
+    """A table whose cells wrap instead of being cut: URLs and emails must stay whole, and
+    ids are never wrapped at all (other columns give way)."""
     result = Table(title=title)
     for header in headers:
-        result.add_column(header, overflow="fold")
+        if header in ID_HEADERS:
+            result.add_column(header, no_wrap=True, overflow="ignore")
+        else:
+            result.add_column(header, overflow="fold")
     return result
 
 
-def print_json(message: Message) -> None:
-    """A message as proto3 JSON with the proto's field names, for scripts.
+def print_json(data: Message | Mapping[str, Any]) -> None:
+    """A message as proto3 JSON with the proto's field names (or plain data, for what has no
+    message), for scripts: every command's --json goes through here.
 
     Plain click.echo: rich would re-wrap and colour the JSON a script is about to parse.
     """
-    click.echo(
-        json_format.MessageToJson(
-            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    if isinstance(data, Message):
+        data = json_format.MessageToDict(
+            data, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
         )
-    )
+    click.echo(json.dumps(_whole_numbers(data), indent=2))
+
+
+def _whole_numbers(value: Any) -> Any:
+    """Whole doubles written as integers: a sampled integer column reads 1, not 1.0 (proto3
+    JSON accepts either for a double, and a google.protobuf.Struct holds only doubles)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
+
+
+def cell(value: Any) -> str:
+    """A JSON value (a preview row's) as a table shows it: NULL for null, 1 for 1.0."""
+    if value is None:
+        return "NULL"
+    return str(_whole_numbers(value))
+
+
+def count(value: float) -> str:
+    """A row count or rate with thousands separators: 1,234,567."""
+    return f"{value:,.0f}"
 
 
 def enum_label(enum: ProtoEnum, value: int, prefix: str) -> str:

@@ -6,24 +6,23 @@ lost to a dropped connection.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from google.protobuf import duration_pb2
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
 from services.cli.api_client import DEFAULT_TIMEOUT_S, Api
 from services.cli.errors import CliError
-from services.cli.output import enum_label, err, out, seconds, table
+from services.cli.output import count, enum_label, err, out, seconds, table
 from veilsync.v1 import job_pb2
 
 POLL_INTERVAL_S = 0.5
+# Without a terminal, the run's totals are printed this often (and at each table's change).
+PLAIN_EVERY_S = 5.0
+RUN_BAR = "run"
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,8 @@ class RunOutcome:
 
 
 class _Bars:
-    """The progress bars of one run, drawn on stderr."""
+    """The progress bars of one run, drawn on stderr when it is a terminal: one per table and
+    one for the whole run, with rows/s and the time left as the API estimates them."""
 
     def __init__(self) -> None:
         self.latest = job_pb2.JobRunProgress()
@@ -41,24 +41,104 @@ class _Bars:
         self.progress = Progress(
             TextColumn("{task.description:<28}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            TextColumn("{task.fields[rows]}"),
+            TextColumn("{task.fields[rate]}"),
             TextColumn("{task.fields[status]:<10}"),
-            TimeRemainingColumn(),
+            TextColumn("{task.fields[eta]}"),
             console=err,
             transient=False,
         )
 
+    def __enter__(self) -> None:
+        self.progress.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.progress.stop()
+
     def show(self, progress: job_pb2.JobRunProgress) -> None:
         self.latest = progress
         for t in progress.tables:
-            if t.table not in self._tasks:
-                self._tasks[t.table] = self.progress.add_task(t.table, status="", total=None)
-            self.progress.update(
-                self._tasks[t.table],
-                completed=t.rows_read,
-                total=max(t.rows_total, t.rows_read) or None,
-                status=table_status_name(t.status),
+            self._bar(t.table, t, table_status_name(t.status))
+        if progress.tables:
+            self._bar(RUN_BAR, progress, "")
+
+    def _bar(
+        self, name: str, counts: job_pb2.TableRunProgress | job_pb2.JobRunProgress, status: str
+    ) -> None:
+        if name not in self._tasks:
+            self._tasks[name] = self.progress.add_task(
+                name, total=None, rows="", rate="", status="", eta=""
             )
+        self.progress.update(
+            self._tasks[name],
+            completed=counts.rows_read,
+            total=max(counts.rows_total, counts.rows_read) or None,
+            rows=f"{count(counts.rows_read)}/{count(counts.rows_total)} rows",
+            rate=f"{count(counts.rows_per_second)} rows/s",
+            status=status,
+            eta=f"eta {eta_text(counts.eta)}" if counts.HasField("eta") else "",
+        )
+
+
+class _Lines:
+    """Progress as plain lines on stderr when it is no terminal (CI logs, pipes): a line when
+    a table changes state, and the run's totals every few seconds."""
+
+    def __init__(
+        self,
+        write: Callable[[str], None] = err.print,
+        clock: Callable[[], float] = time.monotonic,
+        every_s: float = PLAIN_EVERY_S,
+    ) -> None:
+        self.latest = job_pb2.JobRunProgress()
+        self._write, self._clock, self._every = write, clock, every_s
+        self._states: dict[str, int] = {}
+        self._last: float | None = None
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def show(self, progress: job_pb2.JobRunProgress) -> None:
+        self.latest = progress
+        for t in progress.tables:
+            if self._states.get(t.table) != t.status:
+                self._states[t.table] = t.status
+                self._write(table_line(t))
+        now = self._clock()
+        if progress.tables and (self._last is None or now - self._last >= self._every):
+            self._last = now
+            self._write(run_line(progress))
+
+
+def table_line(t: job_pb2.TableRunProgress) -> str:
+    """`public.orders: running, 1,200/5,000 rows, 300 rows/s, eta 0:00:12`."""
+    parts = [
+        f"{t.table}: {table_status_name(t.status)}",
+        f"{count(t.rows_read)}/{count(t.rows_total)} rows",
+        f"{count(t.rows_per_second)} rows/s",
+    ]
+    if t.HasField("eta"):
+        parts.append(f"eta {eta_text(t.eta)}")
+    return ", ".join(parts)
+
+
+def run_line(progress: job_pb2.JobRunProgress) -> str:
+    """`run: 1,200/9,000 rows (13%), 300 rows/s, eta 0:00:26`."""
+    parts = [
+        f"{RUN_BAR}: {count(progress.rows_read)}/{count(progress.rows_total)} rows "
+        f"({progress.percent:.0f}%)",
+        f"{count(progress.rows_per_second)} rows/s",
+    ]
+    if progress.HasField("eta"):
+        parts.append(f"eta {eta_text(progress.eta)}")
+    return ", ".join(parts)
+
+
+def eta_text(eta: duration_pb2.Duration) -> str:
+    return str(timedelta(seconds=round(seconds(eta))))
 
 
 def _progress(api: Api, run_id: str) -> job_pb2.JobRunProgress | None:
@@ -82,7 +162,7 @@ def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
 
-def _stream(api: Api, run_id: str, bars: _Bars, deadline: float | None) -> bool:
+def _stream(api: Api, run_id: str, bars: _Bars | _Lines, deadline: float | None) -> bool:
     """Draw what the stream sends; True when it ended with the run, False when it broke."""
     request = job_pb2.WatchJobRunProgressRequest(run_id=run_id)
     try:
@@ -102,7 +182,7 @@ def _stream(api: Api, run_id: str, bars: _Bars, deadline: float | None) -> bool:
     )
 
 
-def _poll(api: Api, run_id: str, bars: _Bars, deadline: float | None) -> None:
+def _poll(api: Api, run_id: str, bars: _Bars | _Lines, deadline: float | None) -> None:
     """Poll until the run leaves RUNNING or the deadline passes."""
     while True:
         run = _run(api, run_id)
@@ -119,8 +199,8 @@ def _poll(api: Api, run_id: str, bars: _Bars, deadline: float | None) -> None:
 def wait_for_run(api: Api, run_id: str, timeout_s: float | None = None) -> RunOutcome:
     """Watch the run until it ends; the final run and the last progress seen."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    bars = _Bars()
-    with bars.progress:
+    bars: _Bars | _Lines = _Bars() if err.is_terminal else _Lines()
+    with bars:
         if not _stream(api, run_id, bars, deadline):
             _poll(api, run_id, bars, deadline)
     run = _run(api, run_id)
@@ -146,15 +226,13 @@ def print_summary(outcome: RunOutcome) -> None:
         grid.add_row(
             t.table,
             table_status_name(t.status),
-            str(t.rows_read),
-            str(t.rows_written),
-            str(t.rows_skipped),
+            *map(count, (t.rows_read, t.rows_written, t.rows_skipped)),
         )
     out.print(grid)
     out.print(
         f"{status_name(outcome.run.status)}: {len(progress.tables)} tables, "
-        f"{progress.rows_read} rows read, {progress.rows_written} written "
-        f"in {seconds(progress.elapsed):.1f}s"
+        f"{count(progress.rows_read)} rows read, {count(progress.rows_written)} written "
+        f"in {seconds(progress.elapsed):.1f}s ({count(progress.rows_per_second)} rows/s)"
     )
 
 

@@ -9,6 +9,7 @@ from services.cli.api_client import DEFAULT_TIMEOUT_S, Api, open_api, paged
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import EXIT_FAILED_PRECONDITION, CliError
 from services.cli.output import (
+    count,
     enum_label,
     json_option,
     out,
@@ -21,6 +22,7 @@ from services.cli.run_report import print_evaluations, print_report, summary
 from services.cli.run_watch import (
     print_summary,
     raise_unless_succeeded,
+    run_line,
     status_name,
     table_status_name,
     wait_for_run,
@@ -41,13 +43,17 @@ def runs() -> None:
 
 @runs.command("get")
 @click.argument("run_id")
+@json_option()
 @pass_cli
-def get(cli: CliContext, run_id: str) -> None:
+def get(cli: CliContext, run_id: str, as_json: bool) -> None:
     """Show a run's status, failure reason and its verification of what it wrote."""
     with open_api(cli.settings) as api:
         run = api.jobs.GetJobRun(
             job_pb2.GetJobRunRequest(run_id=run_id), timeout=DEFAULT_TIMEOUT_S
         ).run
+    if as_json:
+        print_json(run)
+        return
     out.print(f"run:     {run.id}")
     out.print(f"job:     {run.job_name} ({run.job_id})")
     out.print(f"status:  {status_name(run.status)}")
@@ -128,17 +134,15 @@ def progress(cli: CliContext, run_id: str, as_json: bool) -> None:
         grid.add_row(
             t.table,
             table_status_name(t.status),
-            str(t.rows_read),
-            str(t.rows_written),
-            str(t.rows_total),
+            *map(count, (t.rows_read, t.rows_written, t.rows_total)),
             f"{t.percent:.0f}",
-            f"{t.rows_per_second:.0f}",
+            count(t.rows_per_second),
         )
     out.print(grid)
     print_evaluations(result.tables)
     out.print(
-        f"{status_name(result.status)}: {result.rows_read}/{result.rows_total} rows read, "
-        f"{result.rows_written} written, {seconds(result.elapsed):.1f}s"
+        f"{status_name(result.status)}: {run_line(result)}, {count(result.rows_written)} "
+        f"written, {seconds(result.elapsed):.1f}s"
     )
 
 

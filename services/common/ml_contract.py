@@ -3,8 +3,10 @@
 Torch-free on purpose: the API and the sync workflow import these names to start ML
 workflows without pulling in the ML stack."""
 
-from services.common.contract import ML_TASK_QUEUE
 from services.common.errors import InvalidArgumentError
+from services.contract import ml_worker_temporal
+from services.contract.ml_worker_temporal import ML_TASK_QUEUE
+from veilsync.temporal.v1 import ml_pb2
 from veilsync.v1 import model_pb2
 
 __all__ = [
@@ -19,18 +21,21 @@ __all__ = [
     "training_defaults",
 ]
 
-TRAIN_MODEL_WORKFLOW = "TrainModelWorkflow"
-SAMPLE_MODEL_WORKFLOW = "SampleModelWorkflow"
-VALIDATE_UPLOAD_WORKFLOW = "ValidateUploadWorkflow"
-GET_TRAINING_PROGRESS_QUERY = "GetTrainingProgress"
-SET_TRAINING_PROGRESS_SIGNAL = "SetTrainingProgress"
+# As plain strings, for callers that pass names; workflows use services/contract's definitions.
+TRAIN_MODEL_WORKFLOW = ml_worker_temporal.TRAIN_MODEL_WORKFLOW.name
+SAMPLE_MODEL_WORKFLOW = ml_worker_temporal.SAMPLE_MODEL_WORKFLOW.name
+VALIDATE_UPLOAD_WORKFLOW = ml_worker_temporal.VALIDATE_UPLOAD_WORKFLOW.name
+GET_TRAINING_PROGRESS_QUERY = ml_worker_temporal.GET_TRAINING_PROGRESS_QUERY.name
+SET_TRAINING_PROGRESS_SIGNAL = ml_worker_temporal.SET_TRAINING_PROGRESS_SIGNAL.name
 
 MAX_PREVIEW_ROWS = 1000
 SMOKE_ROWS = 10
 
 
 def train_workflow_id(model_id: str) -> str:
-    return f"train-{model_id}"
+    return ml_worker_temporal.TRAIN_MODEL_WORKFLOW.workflow_id(
+        ml_pb2.TrainModelWorkflowInput(model_id=model_id)
+    )
 
 
 TRAINABLE_KINDS = frozenset(

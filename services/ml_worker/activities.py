@@ -16,6 +16,13 @@ from temporalio.exceptions import CancelledError
 from services.common.activity_errors import domain_errors
 from services.common.errors import FailedPreconditionError, NotFoundError
 from services.common.ml_contract import MAX_PREVIEW_ROWS
+from services.contract.ml_worker_temporal import (
+    RECORD_TRAINING_FAILURE_ACTIVITY,
+    REGISTER_MODEL_ACTIVITY,
+    SAMPLE_MODEL_ACTIVITY,
+    TRAIN_MODEL_ACTIVITY,
+    VALIDATE_UPLOAD_ACTIVITY,
+)
 from services.engine.connectors import open_database
 from services.engine.connectors.base import Database
 from services.engine.schema import Table
@@ -151,7 +158,7 @@ class MlActivities:
     def pii_key(self, model_id: str) -> bytes:
         return hashlib.blake2b(model_id.encode(), key=self._secret[:64]).digest()
 
-    @activity.defn(name="train_model")
+    @activity.defn(name=TRAIN_MODEL_ACTIVITY.name)
     @domain_errors
     def train_model(self, request: ml_pb2.TrainModelInput) -> ml_pb2.TrainModelResult:
         req = request.request
@@ -196,7 +203,7 @@ class MlActivities:
             )
         )
 
-    @activity.defn(name="register_model")
+    @activity.defn(name=REGISTER_MODEL_ACTIVITY.name)
     @domain_errors
     def register_model(self, request: ml_pb2.RegisterModelInput) -> ml_pb2.RegisterModelResult:
         """A sync run's model: the READY one of that id or name, else a new row to train."""
@@ -229,7 +236,7 @@ class MlActivities:
         )
         return ml_pb2.RegisterModelResult(model_id=req.model_id, train=True)
 
-    @activity.defn(name="record_training_failure")
+    @activity.defn(name=RECORD_TRAINING_FAILURE_ACTIVITY.name)
     @domain_errors
     def record_training_failure(
         self, request: ml_pb2.RecordTrainingFailureInput
@@ -241,7 +248,7 @@ class MlActivities:
         self.artifacts.drop_checkpoint(request.account_id, request.model_id)
         return ml_pb2.RecordTrainingFailureResult()
 
-    @activity.defn(name="sample_model")
+    @activity.defn(name=SAMPLE_MODEL_ACTIVITY.name)
     @domain_errors
     def sample_model(self, request: ml_pb2.SampleModelInput) -> ml_pb2.SampleModelResult:
         req = request.request
@@ -265,7 +272,7 @@ class MlActivities:
         result.rows_written = write_frames(database, table, _beating(frames), key)
         return ml_pb2.SampleModelResult(result=result)
 
-    @activity.defn(name="validate_upload")
+    @activity.defn(name=VALIDATE_UPLOAD_ACTIVITY.name)
     @domain_errors
     def validate_upload(self, request: ml_pb2.ValidateUploadInput) -> ml_pb2.ValidateUploadResult:
         req = request.request

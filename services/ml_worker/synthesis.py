@@ -16,6 +16,7 @@ from services.common.errors import FailedPreconditionError
 from services.engine.generate.values import ColumnValues
 from services.ml_worker.backends.base import FittedModel
 from services.ml_worker.spec import ColumnSpec, Role, TableSpec
+from services.ml_worker.tables import whole_numbers
 from veilsync.temporal.v1 import generate_pb2
 from veilsync.v1 import transformer_pb2
 
@@ -48,7 +49,8 @@ def sample_rows(
     out: dict[str, Any] = {}
     for column in spec.columns:
         if column.role.learned:
-            out[column.name] = learned[column.name]
+            values = learned[column.name]
+            out[column.name] = whole_numbers(values) if column.integer else values
         elif column.role is Role.ID:
             out[column.name] = _ids(column.integer, rows, offset, rng)
         elif column.role is Role.FOREIGN_KEY:

@@ -9,12 +9,15 @@ import pyarrow as pa
 
 from services.common.errors import FailedPreconditionError, InvalidArgumentError
 from services.engine.connectors.base import Database, ReadRequest, WriteRequest
-from services.engine.schema import Table, TypeFamily
+from services.engine.schema import Column, Table, TypeFamily
+from services.engine.transformers.bounds import ColumnBounds
 from services.ml_worker.spec import MAX_KEY_VALUES, Role, TableSpec, build_spec
 from veilsync.v1 import job_pb2, transformer_pb2
 
 _TRUE = {"t", "true", "1", "yes", "y", "on"}
 PII_SAMPLE_ROWS = 200  # as many rows as `jobs suggest` samples by default
+# The whole numbers an int64 holds that a float64 spells exactly: 2**63 - 1 is not one.
+_INT64 = (-(2**63), 2**63 - 1024)
 
 
 def resolve_table(database: Database, schema: str, table: str) -> Table:
@@ -82,7 +85,7 @@ def arrow_batches(frames: Iterator[pd.DataFrame], table: Table) -> Iterator[pa.R
         for column in table.columns:
             if column.generated or column.name not in frame.columns:
                 continue
-            arrays.append(_arrow_column(frame[column.name], column.family))
+            arrays.append(_arrow_column(frame[column.name], column))
             names.append(column.name)
         yield pa.RecordBatch.from_arrays(arrays, names=names)
 
@@ -106,9 +109,22 @@ def write_frames(
     return written
 
 
-def _arrow_column(values: pd.Series, family: TypeFamily) -> pa.Array:
+def whole_numbers(values: pd.Series, bounds: tuple[int, int] = _INT64) -> pd.Series:
+    """A model's numbers for an integer column: rounded, clipped to `bounds`, nullable Int64
+    (a learned column comes out of most models as floats)."""
+    low, high = max(bounds[0], _INT64[0]), min(bounds[1], _INT64[1])
+    numbers = pd.to_numeric(values, errors="coerce", dtype_backend="numpy_nullable")
+    if pd.api.types.is_integer_dtype(numbers):  # kept exact: a float would round big keys
+        return numbers.clip(low, high).astype("Int64")
+    # float64 spells every missing value NaN, which clips to NaN and converts to NA.
+    return numbers.astype("float64").round().clip(low, high).astype("Int64")
+
+
+def _arrow_column(values: pd.Series, column: Column) -> pa.Array:
+    family = column.family
     if family == TypeFamily.INTEGER:
-        return pa.array(pd.to_numeric(values, errors="coerce").round().astype("Int64"))
+        bounds = ColumnBounds.of(column.data_type).integer_range() or _INT64
+        return pa.array(whole_numbers(values, bounds))
     if family == TypeFamily.NUMERIC:
         return pa.array(pd.to_numeric(values, errors="coerce").astype("float64"))
     if family == TypeFamily.BOOLEAN:

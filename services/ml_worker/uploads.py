@@ -1,7 +1,8 @@
 """Bring-your-own models: TorchScript through torch.jit.load and ONNX through onnxruntime,
-neither of which runs Python code when loading. Contract: inputs a row count and a seed (int64
-scalars); outputs one tensor of shape [row_count] per declared column, in order. Datetimes
-are seconds since the Unix epoch."""
+neither of which runs Python code when loading. The contract (README.md, "Bring your own model"):
+inputs a row count and a seed (int64 scalars); outputs one tensor of shape [row_count] per
+declared column, in order. Datetimes are seconds since the Unix epoch; strings are ONNX
+string tensors, a TorchScript List[str], or integer codes into the column's categories."""
 
 from pathlib import Path
 
@@ -17,8 +18,10 @@ _KINDS = {
     model_pb2.MODEL_COLUMN_TYPE_INTEGER: "iu",
     model_pb2.MODEL_COLUMN_TYPE_FLOAT: "f",
     model_pb2.MODEL_COLUMN_TYPE_BOOLEAN: "b",
+    model_pb2.MODEL_COLUMN_TYPE_STRING: "OUS",
     model_pb2.MODEL_COLUMN_TYPE_DATETIME: "iuf",
 }
+_PREFIX = "MODEL_COLUMN_TYPE_"
 
 
 class UploadedModel:
@@ -51,8 +54,7 @@ class UploadedModel:
 
             with torch.no_grad():
                 result = self._module(torch.tensor(rows), torch.tensor(seed))
-            tensors = list(result) if isinstance(result, list | tuple) else [result]
-            return [t.cpu().numpy() for t in tensors]
+            return [_array(o) for o in _torch_outputs(result)]
         names = [i.name for i in self._session.get_inputs()]
         feeds = dict(zip(names, [np.array(rows, np.int64), np.array(seed, np.int64)], strict=False))
         return [np.asarray(o) for o in self._session.run(None, feeds)]
@@ -73,20 +75,63 @@ class UploadedModel:
                     f"output for column {column.name!r} has shape {list(values.shape)}, "
                     f"expected [{rows}]",
                 )
-            if values.dtype.kind not in _KINDS.get(column.type, ""):
+            kinds = "iu" if column.categories else _KINDS.get(column.type, "")
+            if values.dtype.kind not in kinds:
                 raise InvalidArgumentError(
                     "metadata.columns",
-                    f"output for column {column.name!r} is {values.dtype}, "
-                    f"not {model_pb2.ModelColumnType.Name(column.type)}",
+                    f"output for column {column.name!r} is {values.dtype}, not {_expected(column)}",
                 )
-            if column.type == model_pb2.MODEL_COLUMN_TYPE_DATETIME:
+            if column.categories:
+                frame[column.name] = _categories(column, values.astype(np.int64))
+            elif column.type == model_pb2.MODEL_COLUMN_TYPE_DATETIME:
                 frame[column.name] = pd.to_datetime(values.astype("int64"), unit="s")
+            elif values.dtype.kind == "S":
+                frame[column.name] = [bytes(v).decode() for v in values]
             else:
                 frame[column.name] = values
         return pd.DataFrame(frame)
 
     def state(self) -> dict[str, object]:
         return {}
+
+
+def _expected(column: model_pb2.ModelColumn) -> str:
+    if column.categories:
+        return "integer codes of its categories"
+    return model_pb2.ModelColumnType.Name(column.type).removeprefix(_PREFIX)
+
+
+def _categories(
+    column: model_pb2.ModelColumn, codes: npt.NDArray[np.int64]
+) -> npt.NDArray[np.object_]:
+    """Codes as the strings they stand for, the whole column at once; a code with no category
+    is the model breaking its contract."""
+    categories = np.asarray(column.categories, dtype=object)
+    outside = (codes < 0) | (codes >= len(categories))
+    if outside.any():
+        raise InvalidArgumentError(
+            "metadata.columns",
+            f"output for column {column.name!r} has code {codes[outside][0]}, outside its "
+            f"{len(categories)} categories (codes 0 to {len(categories) - 1})",
+        )
+    return categories.take(codes)
+
+
+def _torch_outputs(result: object) -> list[object]:
+    """A tuple or list of tensors is one output per column; a List[str] is one string column."""
+    import torch
+
+    if isinstance(result, tuple) or (
+        isinstance(result, list) and all(isinstance(o, torch.Tensor) for o in result)
+    ):
+        return list(result)
+    return [result]
+
+
+def _array(output: object) -> npt.NDArray[np.generic]:
+    import torch
+
+    return output.cpu().numpy() if isinstance(output, torch.Tensor) else np.asarray(output)
 
 
 def validate_upload(

@@ -2,19 +2,29 @@
 Deterministic: contracts only; the work is in the activities."""
 
 from datetime import timedelta
-from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from services.common import ml_contract
+    from services.common.contract_defs import ActivityDef, In, Out
     from services.common.failures import innermost
+    from services.contract.ml_worker_temporal import (
+        GET_TRAINING_PROGRESS_QUERY,
+        RECORD_TRAINING_FAILURE_ACTIVITY,
+        REGISTER_MODEL_ACTIVITY,
+        SAMPLE_MODEL_ACTIVITY,
+        SAMPLE_MODEL_WORKFLOW,
+        SET_TRAINING_PROGRESS_SIGNAL,
+        TRAIN_MODEL_ACTIVITY,
+        TRAIN_MODEL_WORKFLOW,
+        VALIDATE_UPLOAD_ACTIVITY,
+        VALIDATE_UPLOAD_WORKFLOW,
+    )
     from veilsync.temporal.v1 import ml_pb2
     from veilsync.v1 import model_pb2
 
-T = TypeVar("T")
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -29,23 +39,16 @@ SHORT = timedelta(minutes=5)
 HEARTBEAT = timedelta(minutes=2)
 
 
-async def _step(name: str, request: object, result_type: type[T], failure: str) -> T:
+async def _step(activity: ActivityDef[In, Out], request: In, failure: str) -> Out:
     """A short activity; its failure fails the workflow with the activity's own message."""
     try:
-        result: T = await workflow.execute_activity(
-            name,
-            request,
-            result_type=result_type,
-            start_to_close_timeout=SHORT,
-            retry_policy=RETRY,
-        )
-        return result
+        return await activity.execute(request, start_to_close_timeout=SHORT, retry_policy=RETRY)
     except ActivityError as err:
         message, kind = innermost(err)
         raise ApplicationError(message, type=kind or failure, non_retryable=True) from err
 
 
-@workflow.defn(name=ml_contract.TRAIN_MODEL_WORKFLOW)
+@workflow.defn(name=TRAIN_MODEL_WORKFLOW.name)
 class TrainModelWorkflow:
     def __init__(self) -> None:
         self._progress = model_pb2.TrainingProgress()
@@ -55,9 +58,8 @@ class TrainModelWorkflow:
         self._progress.epochs = request.options.epochs
         if request.model_name:
             registered = await _step(
-                "register_model",
+                REGISTER_MODEL_ACTIVITY,
                 ml_pb2.RegisterModelInput(request=request),
-                ml_pb2.RegisterModelResult,
                 "ModelUnavailable",
             )
             if not registered.train:
@@ -70,22 +72,18 @@ class TrainModelWorkflow:
             else HEARTBEAT
         )
         try:
-            result: ml_pb2.TrainModelResult = await workflow.execute_activity(
-                "train_model",
+            result = await TRAIN_MODEL_ACTIVITY.execute(
                 ml_pb2.TrainModelInput(request=request),
-                result_type=ml_pb2.TrainModelResult,
                 start_to_close_timeout=TRAINING,
                 heartbeat_timeout=heartbeat,
                 retry_policy=RETRY,
             )
         except ActivityError as err:
             message, kind = innermost(err)
-            await workflow.execute_activity(
-                "record_training_failure",
+            await RECORD_TRAINING_FAILURE_ACTIVITY.execute(
                 ml_pb2.RecordTrainingFailureInput(
                     account_id=request.account_id, model_id=request.model_id, error=message
                 ),
-                result_type=ml_pb2.RecordTrainingFailureResult,
                 start_to_close_timeout=SHORT,
                 retry_policy=RETRY,
             )
@@ -97,20 +95,20 @@ class TrainModelWorkflow:
         self._progress.ClearField("eta")
         return result.result
 
-    @workflow.signal(name=ml_contract.SET_TRAINING_PROGRESS_SIGNAL)
+    @workflow.signal(name=SET_TRAINING_PROGRESS_SIGNAL.name)
     def set_progress(self, request: ml_pb2.SetTrainingProgressRequest) -> None:
         """The highest epoch wins: a late signal from a dead attempt never moves it back."""
         if request.progress.epoch >= self._progress.epoch:
             self._progress.CopyFrom(request.progress)
 
-    @workflow.query(name=ml_contract.GET_TRAINING_PROGRESS_QUERY)
+    @workflow.query(name=GET_TRAINING_PROGRESS_QUERY.name)
     def get_progress(
         self, request: ml_pb2.GetTrainingProgressRequest
     ) -> ml_pb2.GetTrainingProgressResponse:
         return ml_pb2.GetTrainingProgressResponse(progress=self._progress)
 
 
-@workflow.defn(name=ml_contract.SAMPLE_MODEL_WORKFLOW)
+@workflow.defn(name=SAMPLE_MODEL_WORKFLOW.name)
 class SampleModelWorkflow:
     """Sample a READY model into a table (or a preview). Also runs as a child workflow of a
     sync run, which passes the destination connection, schema, table and row count."""
@@ -120,10 +118,8 @@ class SampleModelWorkflow:
         self, request: ml_pb2.SampleModelWorkflowInput
     ) -> ml_pb2.SampleModelWorkflowResult:
         try:
-            result: ml_pb2.SampleModelResult = await workflow.execute_activity(
-                "sample_model",
+            result = await SAMPLE_MODEL_ACTIVITY.execute(
                 ml_pb2.SampleModelInput(request=request),
-                result_type=ml_pb2.SampleModelResult,
                 start_to_close_timeout=SAMPLING,
                 heartbeat_timeout=request.heartbeat_timeout.ToTimedelta()
                 if request.HasField("heartbeat_timeout")
@@ -138,7 +134,7 @@ class SampleModelWorkflow:
         return result.result
 
 
-@workflow.defn(name=ml_contract.VALIDATE_UPLOAD_WORKFLOW)
+@workflow.defn(name=VALIDATE_UPLOAD_WORKFLOW.name)
 class ValidateUploadWorkflow:
     """Load an uploaded model on an ML worker and draw its smoke sample."""
 
@@ -147,9 +143,6 @@ class ValidateUploadWorkflow:
         self, request: ml_pb2.ValidateUploadWorkflowInput
     ) -> ml_pb2.ValidateUploadWorkflowResult:
         result = await _step(
-            "validate_upload",
-            ml_pb2.ValidateUploadInput(request=request),
-            ml_pb2.ValidateUploadResult,
-            "UploadRejected",
+            VALIDATE_UPLOAD_ACTIVITY, ml_pb2.ValidateUploadInput(request=request), "UploadRejected"
         )
         return result.result

@@ -5,7 +5,7 @@ payload codec."""
 import asyncio
 import hashlib
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import grpc
 import psycopg
@@ -63,19 +63,46 @@ async def _connections(api: Api, pg_database: Callable[[str], str]) -> None:
         await api.connections.CreateConnection(c.CreateConnectionRequest(name=name, url=url))
 
 
-def _torchscript() -> bytes:
+def _torchscript(module: torch.nn.Module | None = None) -> bytes:
     buffer = io.BytesIO()
-    torch.jit.save(torch.jit.script(Generator()), buffer)
+    torch.jit.save(torch.jit.script(module or Generator()), buffer)
     return buffer.getvalue()
 
 
+class RowsOnly(torch.nn.Module):  # type: ignore[misc]
+    """Breaks the contract: no seed input."""
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        return torch.arange(int(rows))
+
+
+class Statuses(torch.nn.Module):  # type: ignore[misc]
+    """An integer column and a string one (a TorchScript List[str])."""
+
+    def forward(self, rows: torch.Tensor, seed: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
+        words = ["new", "paid", "shipped"]
+        return torch.arange(1, int(rows) + 1), [words[i % 3] for i in range(int(rows))]
+
+
+class Coded(torch.nn.Module):  # type: ignore[misc]
+    """A string column as int64 codes, 0 to 2: its strings are declared as categories."""
+
+    def forward(self, rows: torch.Tensor, seed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = torch.arange(1, int(rows) + 1)
+        return ids, ids % 3
+
+
 async def _upload(
-    api: Api, name: str, data: bytes, sha256: str | None = None
+    api: Api,
+    name: str,
+    data: bytes,
+    sha256: str | None = None,
+    columns: Sequence[m.ModelColumn] = tuple(COLUMNS),
 ) -> m.UploadModelResponse:
     metadata = m.UploadModelMetadata(
         name=name,
         format=m.MODEL_FORMAT_TORCHSCRIPT,
-        columns=COLUMNS,
+        columns=columns,
         sha256=sha256 or hashlib.sha256(data).hexdigest(),
         size_bytes=len(data),
     )
@@ -94,7 +121,87 @@ async def _refused(call: object, *words: str) -> None:
         await call  # type: ignore[misc]
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
     for word in words:
-        assert word in (caught.value.details() or "")
+        assert word in (caught.value.details() or ""), caught.value.details()
+
+
+def _column(
+    name: str, kind: "m.ModelColumnType.ValueType", categories: Sequence[str] = ()
+) -> m.ModelColumn:
+    return m.ModelColumn(name=name, type=kind, categories=categories)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+async def test_a_broken_model_is_refused_with_the_workers_reason(
+    ml_api: Api, pg_database: Callable[[str], str]
+) -> None:
+    api = ml_api
+    await _connections(api, pg_database)
+    await _refused(
+        _upload(api, "rows-only", _torchscript(RowsOnly())),
+        "chunk: the model did not load or sample: RuntimeError: forward() expected at most 2 "
+        "argument(s) but received 3 argument(s)",
+    )
+    wrong = [_column("age", m.MODEL_COLUMN_TYPE_FLOAT), _column("id", m.MODEL_COLUMN_TYPE_FLOAT)]
+    await _refused(
+        _upload(api, "ints-as-floats", _torchscript(), columns=wrong),
+        "metadata.columns: output for column 'age' is int64, not FLOAT",
+    )
+    assert (await api.models.ListModels(m.ListModelsRequest())).models == []
+
+    # Sampled by name; integers stay whole and strings come back as strings.
+    columns = [
+        _column("id", m.MODEL_COLUMN_TYPE_INTEGER),
+        _column("status", m.MODEL_COLUMN_TYPE_STRING),
+    ]
+    await _upload(api, "statuses", _torchscript(Statuses()), columns=columns)
+    preview = await api.models.SampleModel(
+        m.SampleModelRequest(id="statuses", row_count=4, preview=True)
+    )
+    assert [dict(r) for r in preview.rows] == [
+        {"id": 1, "status": "new"},
+        {"id": 2, "status": "paid"},
+        {"id": 3, "status": "shipped"},
+        {"id": 4, "status": "new"},
+    ]
+
+    # Integer codes come back as the categories they stand for; a code with none is refused.
+    def coded(*categories: str) -> list[m.ModelColumn]:
+        return [columns[0], _column("status", m.MODEL_COLUMN_TYPE_STRING, categories)]
+
+    await _upload(api, "coded", _torchscript(Coded()), columns=coded("paid", "new", "shipped"))
+    preview = await api.models.SampleModel(
+        m.SampleModelRequest(id="coded", row_count=4, preview=True)
+    )
+    assert [r["status"] for r in preview.rows] == ["new", "shipped", "paid", "new"]
+    await _refused(
+        _upload(api, "coded-short", _torchscript(Coded()), columns=coded("paid", "new")),
+        "metadata.columns: output for column 'status' has code 2, outside its 2 categories "
+        "(codes 0 to 1)",
+    )
+    await _refused(
+        _upload(
+            api,
+            "coded-int",
+            _torchscript(Coded()),
+            columns=[_column("id", m.MODEL_COLUMN_TYPE_INTEGER, ["a"])],
+        ),
+        "metadata.columns[0].categories: only a STRING column has categories",
+    )
+    await _refused(
+        _upload(api, "coded-strings", _torchscript(Statuses()), columns=coded("a", "b", "c")),
+        "metadata.columns: output for column 'status' is ",
+        ", not integer codes of its categories",
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.models.SampleModel(
+            m.SampleModelRequest(
+                id="statuses",
+                row_count=4,
+                destination=m.SampleDestination(connection="dst", table="public.nowhere"),
+            )
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == 'table: table "public.nowhere" not found'
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")

@@ -232,6 +232,42 @@ async def test_train_then_sample_into_a_table_and_preview(
     assert list(preview.columns)[:3] == ["id", "customer_id", "status"]
 
 
+PEOPLE_SQL = """
+CREATE TABLE people (id integer PRIMARY KEY, age integer NOT NULL, visits {visits});
+"""
+
+
+async def test_integer_columns_are_sampled_as_integers(
+    ml: Ml, pg_database: Callable[[str], str]
+) -> None:
+    """age and visits are learned, not keys: they come back whole and within what was seen,
+    in a preview and in the destination table, whose smallint visits clip what an integer
+    column taught."""
+    source, destination = pg_database("mlintsrc"), pg_database("mlintdst")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(PEOPLE_SQL.format(visits="integer"))
+        conn.execute(
+            "INSERT INTO people SELECT g, 18 + g * 7 % 70, g * 997 FROM generate_series(1, 100) g"
+        )
+    with psycopg.connect(destination, autocommit=True) as conn:
+        conn.execute(PEOPLE_SQL.format(visits="smallint"))
+    ml.directory.urls.update(src=source, dst=destination)
+    trained = await _train(ml, model_pb2.MODEL_KIND_GAUSSIAN_COPULA, table="people")
+
+    preview = await _sample(ml, trained.model_id, preview=True, row_count=50, seed=3)
+    ages = [r["age"] for r in preview.rows]
+    assert all(a == round(a) and 18 <= a <= 87 for a in ages), ages
+    assert max(r["visits"] for r in preview.rows) > 32767
+    written = await _sample(
+        ml, trained.model_id, destination_connection_id="dst", table="people", row_count=50, seed=3
+    )
+    assert written.rows_written == 50
+    with psycopg.connect(destination) as conn:
+        stored = conn.execute("SELECT age, visits FROM people ORDER BY id").fetchall()
+    assert [a for a, _ in stored] == ages
+    assert max(v for _, v in stored) == 32767
+
+
 async def test_a_gaussian_copula_is_measured_on_rows_it_never_saw(
     ml: Ml, pg_database: Callable[[str], str]
 ) -> None:
@@ -389,7 +425,7 @@ async def test_an_upload_whose_outputs_do_not_match_is_refused(ml: Ml, tmp_path:
             task_queue=ml.queue,
             result_type=ml_pb2.ValidateUploadWorkflowResult,
         )
-    assert "not MODEL_COLUMN_TYPE_BOOLEAN" in str(failure.value.cause)
+    assert "output for column 'id' is int64, not BOOLEAN" in str(failure.value.cause)
 
 
 def test_pickle_uploads_are_refused(tmp_path: Path) -> None:

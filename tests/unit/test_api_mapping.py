@@ -93,6 +93,27 @@ def test_progress_of_a_running_sync() -> None:
     assert (result.rows_read, result.rows_written, result.rows_total) == (400, 800, 1600)
     assert result.percent == pytest.approx(25.0)
     assert result.elapsed.ToTimedelta() == timedelta(seconds=40)
+    assert result.rows_per_second == pytest.approx(10.0)  # 400 rows in 40 s
+    assert result.eta.ToTimedelta() == timedelta(seconds=120)  # 1200 rows left
+
+
+def test_a_canceled_runs_unfinished_tables_are_canceled() -> None:
+    sync = sync_pb2.SyncProgress(
+        start_time=ts(T0),
+        tables=[
+            table("public.a", job_pb2.TABLE_SYNC_STATUS_SUCCEEDED, 10, 10, started=T0, ended=T0),
+            table("public.b", job_pb2.TABLE_SYNC_STATUS_RUNNING, 5, 10, started=T0),
+            table("public.c", job_pb2.TABLE_SYNC_STATUS_PENDING, 0, 10),
+        ],
+    )
+    result = progress_from_sync(sync, job_pb2.RUN_STATUS_CANCELED, T0 + timedelta(seconds=5))
+    assert [t.status for t in result.tables] == [
+        job_pb2.TABLE_SYNC_STATUS_SUCCEEDED,
+        job_pb2.TABLE_SYNC_STATUS_CANCELED,
+        job_pb2.TABLE_SYNC_STATUS_CANCELED,
+    ]
+    assert not any(t.HasField("eta") for t in result.tables) and not result.HasField("eta")
+    assert result.rows_per_second == pytest.approx(3.0)
 
 
 def test_progress_of_a_finished_sync_uses_its_end_time() -> None:

@@ -1,4 +1,6 @@
-"""What counts as a change when watching a run's progress."""
+"""What counts as a change when watching a run's progress, and when the watch looks again."""
+
+import asyncio
 
 from google.protobuf import duration_pb2
 
@@ -53,28 +55,47 @@ def test_a_new_table_is_a_change() -> None:
     assert change_key(progress()) != change_key(more)
 
 
+RUNNING, DONE = job_pb2.RUN_STATUS_RUNNING, job_pb2.RUN_STATUS_SUCCEEDED
+Polled = tuple[sync_pb2.SyncProgress, "job_pb2.RunStatus.ValueType"]
+
+
+def raw(read: int) -> sync_pb2.SyncProgress:
+    return sync_pb2.SyncProgress(
+        tables=[
+            sync_pb2.TableProgress(
+                table="public.users",
+                status=job_pb2.TABLE_SYNC_STATUS_RUNNING,
+                rows_read=read,
+                rows_total=100,
+            )
+        ]
+    )
+
+
+class Poller:
+    def __init__(self, *answers: Polled) -> None:
+        self.answers, self.calls = iter(answers), 0
+
+    async def __call__(self) -> Polled:
+        self.calls += 1
+        return next(self.answers)
+
+
 async def test_watch_passes_on_changes_and_always_the_end() -> None:
-    def raw(read: int) -> sync_pb2.SyncProgress:
-        return sync_pb2.SyncProgress(
-            tables=[
-                sync_pb2.TableProgress(
-                    table="public.users",
-                    status=job_pb2.TABLE_SYNC_STATUS_RUNNING,
-                    rows_read=read,
-                    rows_total=100,
-                )
-            ]
-        )
-
-    running, done = job_pb2.RUN_STATUS_RUNNING, job_pb2.RUN_STATUS_SUCCEEDED
-    polls = iter([(raw(0), running), (raw(0), running), (raw(40), running), (raw(40), done)])
-    calls = 0
-
-    async def poll() -> tuple[sync_pb2.SyncProgress, "job_pb2.RunStatus.ValueType"]:
-        nonlocal calls
-        calls += 1
-        return next(polls)
-
+    poll = Poller((raw(0), RUNNING), (raw(0), RUNNING), (raw(40), RUNNING), (raw(40), DONE))
     seen = [(p.status, p.rows_read) async for p in watch(poll, interval=0)]
-    assert seen == [(running, 0), (running, 40), (done, 40)]
-    assert calls == 4  # stopped polling once the run ended
+    assert seen == [(RUNNING, 0), (RUNNING, 40), (DONE, 40)]
+    assert poll.calls == 4  # stopped polling once the run ended
+
+
+async def test_a_closing_run_is_polled_at_once() -> None:
+    # An hour between polls: only the run's close can bring the last poll.
+    closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    poll = Poller((raw(0), RUNNING), (raw(100), DONE))
+    seen = []
+    async with asyncio.timeout(30):
+        async for progress in watch(poll, closed, interval=3600):
+            seen.append(progress.status)
+            if not closed.done():
+                closed.set_result(None)
+    assert seen == [RUNNING, DONE]

@@ -8,12 +8,20 @@ from google.protobuf import timestamp_pb2
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
+_UNFINISHED = (job_pb2.TABLE_SYNC_STATUS_PENDING, job_pb2.TABLE_SYNC_STATUS_RUNNING)
+
 
 def progress_from_sync(
     progress: sync_pb2.SyncProgress, status: job_pb2.RunStatus.ValueType, now: datetime
 ) -> job_pb2.JobRunProgress:
     """`now` stands in for the end of anything still running, so the mapping stays pure."""
     tables = [_table(table, now) for table in progress.tables]
+    if status == job_pb2.RUN_STATUS_CANCELED:
+        # The workflow stops reporting once canceled: what it left unfinished was canceled.
+        for table in tables:
+            if table.status in _UNFINISHED:
+                table.status = job_pb2.TABLE_SYNC_STATUS_CANCELED
+                table.ClearField("eta")
     result = job_pb2.JobRunProgress(
         status=status,
         tables=tables,
@@ -27,7 +35,19 @@ def progress_from_sync(
     if progress.HasField("start_time"):
         elapsed = _end(progress.end_time if progress.HasField("end_time") else None, now)
         result.elapsed.FromTimedelta(max(elapsed - _time(progress.start_time), timedelta(0)))
+    _rate(result, running=status == job_pb2.RUN_STATUS_RUNNING)
     return result
+
+
+def _rate(result: job_pb2.JobRunProgress, *, running: bool) -> None:
+    """The run's rows per second over its elapsed time and, while it runs, the time left."""
+    seconds = result.elapsed.ToTimedelta().total_seconds()
+    if seconds <= 0:
+        return
+    result.rows_per_second = result.rows_read / seconds
+    remaining = result.rows_total - result.rows_read
+    if running and result.rows_per_second > 0 and remaining > 0:
+        result.eta.FromTimedelta(timedelta(seconds=remaining / result.rows_per_second))
 
 
 def _table(table: sync_pb2.TableProgress, now: datetime) -> job_pb2.TableRunProgress:

@@ -184,5 +184,6 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         self, request: pb.WatchJobRunProgressRequest, context: Context
     ) -> AsyncIterator[pb.WatchJobRunProgressResponse]:
         await self._jobs.find_run(account_of(context), request.run_id)
-        async for progress in watch(lambda: self._runs.progress(request.run_id)):
+        run_id = request.run_id
+        async for progress in watch(lambda: self._runs.progress(run_id), self._runs.closed(run_id)):
             yield pb.WatchJobRunProgressResponse(progress=progress)

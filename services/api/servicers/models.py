@@ -14,7 +14,12 @@ from services.api.accounts import account_of
 from services.api.errors import error_status
 from services.api.model_formats import check_format
 from services.api.model_runs import ModelRuns
-from services.common.errors import FailedPreconditionError, InvalidArgumentError, VeilsyncError
+from services.common.errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    VeilsyncError,
+)
 from services.common.model_files import UPLOAD_FILE, ModelFiles, open_model_files
 from services.common.settings import Settings
 from services.common.store.models_store import ModelStore
@@ -96,7 +101,10 @@ class ModelServicer(model_pb2_grpc.ModelServiceServicer):
     ) -> pb.SampleModelResponse:
         account = account_of(context)
         model_requests.check_sample(request)
-        model = await asyncio.to_thread(self._models.get, account, request.id)
+        # By id or, as people type it, by name.
+        model = await asyncio.to_thread(self._models.find, account, request.id)
+        if model is None:
+            raise NotFoundError(f'model "{request.id}" not found')
         if model.status != pb.MODEL_STATUS_READY:
             raise FailedPreconditionError(
                 f'model "{model.name}" is {pb.ModelStatus.Name(model.status)}, not READY'

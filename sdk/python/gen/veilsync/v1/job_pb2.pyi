@@ -132,6 +132,8 @@ class _TableSyncStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Table
     """Every row is written."""
     TABLE_SYNC_STATUS_FAILED: _TableSyncStatus.ValueType  # 4
     """The table failed; see the run's failure message."""
+    TABLE_SYNC_STATUS_CANCELED: _TableSyncStatus.ValueType  # 5
+    """The run was canceled before the table finished."""
 
 class TableSyncStatus(_TableSyncStatus, metaclass=_TableSyncStatusEnumTypeWrapper):
     """TableSyncStatus is the state of one table within a run."""
@@ -146,6 +148,8 @@ TABLE_SYNC_STATUS_SUCCEEDED: TableSyncStatus.ValueType  # 3
 """Every row is written."""
 TABLE_SYNC_STATUS_FAILED: TableSyncStatus.ValueType  # 4
 """The table failed; see the run's failure message."""
+TABLE_SYNC_STATUS_CANCELED: TableSyncStatus.ValueType  # 5
+"""The run was canceled before the table finished."""
 Global___TableSyncStatus: _TypeAlias = TableSyncStatus  # noqa: Y015
 
 class _TableEventKind:
@@ -507,6 +511,7 @@ class SynthesizedTable(_message.Message):
     OPTIONS_FIELD_NUMBER: _builtins.int
     ROW_COUNT_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
+    SERVING_QUEUE_FIELD_NUMBER: _builtins.int
     table: _builtins.str
     """Table name, schema-qualified or in the source's default schema."""
     model: _builtins.str
@@ -519,6 +524,11 @@ class SynthesizedTable(_message.Message):
     """Rows to write into each destination; 0 means the source table's row count."""
     seed: _builtins.int
     """Seed of the sampler: the same seed gives the same rows from the same model."""
+    serving_queue: _builtins.str
+    """Task queue of the worker that samples the model (activity "sample_model"), such as the
+    TypeScript ONNX worker (workers/typescript-model) or a user's own worker in any Temporal
+    SDK; empty means the ML workers' queue. The model is still resolved on the ML queue.
+    """
     @_builtins.property
     def options(self) -> _model_pb2.TrainingOptions:
         """Hyper-parameters of that training; zero fields take the defaults."""
@@ -532,10 +542,11 @@ class SynthesizedTable(_message.Message):
         options: _model_pb2.TrainingOptions | None = ...,
         row_count: _builtins.int = ...,
         seed: _builtins.int = ...,
+        serving_queue: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "model", b"model", "options", b"options", "row_count", b"row_count", "seed", b"seed", "table", b"table"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "model", b"model", "options", b"options", "row_count", b"row_count", "seed", b"seed", "serving_queue", b"serving_queue", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1683,6 +1694,8 @@ class JobRunProgress(_message.Message):
     ROWS_TOTAL_FIELD_NUMBER: _builtins.int
     PERCENT_FIELD_NUMBER: _builtins.int
     ELAPSED_FIELD_NUMBER: _builtins.int
+    ROWS_PER_SECOND_FIELD_NUMBER: _builtins.int
+    ETA_FIELD_NUMBER: _builtins.int
     status: Global___RunStatus.ValueType
     """The run's state."""
     rows_read: _builtins.int
@@ -1693,6 +1706,8 @@ class JobRunProgress(_message.Message):
     """Rows expected over all tables."""
     percent: _builtins.float
     """rows_read as a share of rows_total, 0 to 100."""
+    rows_per_second: _builtins.float
+    """Rows read per second over the whole run so far; 0 before any row is read."""
     @_builtins.property
     def tables(self) -> _containers.RepeatedCompositeFieldContainer[Global___TableRunProgress]:
         """Per-table progress, in plan order."""
@@ -1700,6 +1715,10 @@ class JobRunProgress(_message.Message):
     @_builtins.property
     def elapsed(self) -> _duration_pb2.Duration:
         """Time since the run started, or its whole duration once it ended."""
+
+    @_builtins.property
+    def eta(self) -> _duration_pb2.Duration:
+        """Estimated time left at rows_per_second; unset when unknown or once the run ended."""
 
     def __init__(
         self,
@@ -1711,10 +1730,12 @@ class JobRunProgress(_message.Message):
         rows_total: _builtins.int = ...,
         percent: _builtins.float = ...,
         elapsed: _duration_pb2.Duration | None = ...,
+        rows_per_second: _builtins.float = ...,
+        eta: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["elapsed", b"elapsed"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["elapsed", b"elapsed", "eta", b"eta"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["elapsed", b"elapsed", "percent", b"percent", "rows_read", b"rows_read", "rows_total", b"rows_total", "rows_written", b"rows_written", "status", b"status", "tables", b"tables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["elapsed", b"elapsed", "eta", b"eta", "percent", b"percent", "rows_per_second", b"rows_per_second", "rows_read", b"rows_read", "rows_total", b"rows_total", "rows_written", b"rows_written", "status", b"status", "tables", b"tables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

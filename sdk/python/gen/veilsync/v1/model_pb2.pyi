@@ -157,19 +157,27 @@ class ModelColumn(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
+    CATEGORIES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Column name."""
     type: Global___ModelColumnType.ValueType
     """Column type."""
+    @_builtins.property
+    def categories(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Uploaded models only: the strings of a STRING column the model outputs as integer codes,
+        code i standing for categories[i]. Empty when the model outputs the strings themselves.
+        """
+
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         type: Global___ModelColumnType.ValueType = ...,
+        categories: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["categories", b"categories", "name", b"name", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -787,7 +795,7 @@ class SampleModelRequest(_message.Message):
     DESTINATION_FIELD_NUMBER: _builtins.int
     PREVIEW_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """The model's id."""
+    """The model's id or name."""
     row_count: _builtins.int
     """Rows to produce: 1 to 100000000 into a table, 1 to 1000 for a preview."""
     seed: _builtins.int
@@ -901,7 +909,8 @@ Global___GetModelQualityResponse: _TypeAlias = GetModelQualityResponse  # noqa: 
 class UploadModelMetadata(_message.Message):
     """UploadModelMetadata describes an uploaded model: the first message of an upload. The model's
     contract: input a row count (int64 scalar) and a seed (int64 scalar); output one tensor per
-    declared column, in order, each of shape [row_count] (strings are not supported as outputs).
+    declared column, in order, each of shape [row_count]. A STRING column is a string tensor, or
+    integer codes into the column's categories.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
