@@ -2,8 +2,6 @@
 
 import contextlib
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +18,7 @@ from google.protobuf import json_format
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from services.cli.stack import separate_env
 from services.common import contract
 from services.common.temporal import dev_server_binary
 from services.sync_worker.worker import (
@@ -76,12 +75,6 @@ def psql_pipe(source: str, destination: str, tables: list[str]) -> None:
             raise RuntimeError(f"COPY out of {table} failed")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class CliStack:
     """`veilsync ...` run as a user runs it, against a stack of its own (`veilsync dev up` on
@@ -106,18 +99,7 @@ class CliStack:
 @contextlib.contextmanager
 def cli_stack() -> Iterator[CliStack]:
     with tempfile.TemporaryDirectory(prefix="vs-bench-") as data_dir:
-        env = {
-            **os.environ,
-            "VEILSYNC_DATA_DIR": data_dir,
-            "VEILSYNC_API": f"127.0.0.1:{_free_port()}",
-        }
-        for name in ("TEMPORAL_ADDRESS", "TEMPORAL_UI_PORT", "CODEC_SERVER_PORT"):
-            port = _free_port()
-            env[f"VEILSYNC_{name}"] = (
-                f"127.0.0.1:{port}" if name == "TEMPORAL_ADDRESS" else str(port)
-            )
-        env.pop("VEILSYNC_API_KEY", None)  # the stack writes its own key file
-        cli = CliStack(env)
+        cli = CliStack(separate_env(Path(data_dir)))
         cli("dev", "up", timeout=300)
         try:
             yield cli

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
+import yaml
 
 from bench import sync_copy
 from bench.common import CliStack, cli_stack, scratch_databases, spread, timed
@@ -100,16 +101,18 @@ WORKLOADS = {
 
 
 def job_yaml(name: str, source: str, destination: str, transforms: dict[str, str]) -> str:
-    lines = [
-        f"name: {name}",
-        f"source: {{connection: {source}}}",
-        "destinations:",
-        f"  - connection: {destination}",
-        "    truncate_before_insert: true",
-    ]
-    lines += ["mappings:", "  - table: public.people", "    columns:"]
-    lines += [f"      {column}: {config}" for column, config in transforms.items()]
-    return "\n".join(lines) + "\n"
+    job = {
+        "name": name,
+        "source": {"connection": source},
+        "destinations": [{"connection": destination, "truncate_before_insert": True}],
+        "mappings": [
+            {
+                "table": "public.people",
+                "columns": {column: yaml.safe_load(t) for column, t in transforms.items()},
+            }
+        ],
+    }
+    return yaml.safe_dump(job, sort_keys=False)
 
 
 def binary_pipe(source: str, destination: str) -> None:

@@ -33,7 +33,9 @@ class Page(Protocol):
 
 
 PageT = TypeVar("PageT", bound=Page)
+RequestT = TypeVar("RequestT")
 T = TypeVar("T")
+PAGE_SIZE = 1000
 
 
 def paged(fetch: Callable[[str], PageT], items: Callable[[PageT], Iterable[T]]) -> Iterator[T]:
@@ -49,6 +51,23 @@ def paged(fetch: Callable[[str], PageT], items: Callable[[PageT], Iterable[T]]) 
         token = page.next_page_token
         if not token:
             return
+
+
+def list_all(
+    rpc: "grpc.UnaryUnaryMultiCallable[RequestT, PageT]",
+    request: Callable[..., RequestT],
+    items: Callable[[PageT], Iterable[T]],
+) -> list[T]:
+    """Every item of a List* RPC that takes nothing but a page size and token, e.g.
+    `list_all(api.jobs.ListJobs, job_pb2.ListJobsRequest, lambda page: page.jobs)`."""
+    return list(
+        paged(
+            lambda token: rpc(
+                request(page_size=PAGE_SIZE, page_token=token), timeout=DEFAULT_TIMEOUT_S
+            ),
+            items,
+        )
+    )
 
 
 @dataclass(frozen=True)

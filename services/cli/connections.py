@@ -2,7 +2,7 @@
 
 import click
 
-from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api, paged
+from services.cli.api_client import DEFAULT_TIMEOUT_S, list_all, open_api
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import CliError
 from services.cli.output import enum_label, json_option, out, print_json, table, when
@@ -56,14 +56,10 @@ def update(cli: CliContext, name: str, url: str, as_json: bool) -> None:
 def list_(cli: CliContext, as_json: bool) -> None:
     """List connections by name."""
     with open_api(cli.settings) as api:
-        found: list[connection_pb2.Connection] = list(
-            paged(
-                lambda token: api.connections.ListConnections(
-                    connection_pb2.ListConnectionsRequest(page_size=1000, page_token=token),
-                    timeout=DEFAULT_TIMEOUT_S,
-                ),
-                lambda page: page.connections,
-            )
+        found: list[connection_pb2.Connection] = list_all(
+            api.connections.ListConnections,
+            connection_pb2.ListConnectionsRequest,
+            lambda page: page.connections,
         )
     if as_json:
         print_json(connection_pb2.ListConnectionsResponse(connections=found))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api, paged
+from services.cli.api_client import DEFAULT_TIMEOUT_S, list_all, open_api
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import EXIT_INVALID_ARGUMENT, CliError
 from services.cli.jobfile import dump_job, load_job
@@ -63,14 +63,8 @@ def create(cli: CliContext, path: Path, transform_key: str) -> None:
 def list_(cli: CliContext, as_json: bool) -> None:
     """List jobs by name."""
     with open_api(cli.settings) as api:
-        found: list[job_pb2.Job] = list(
-            paged(
-                lambda token: api.jobs.ListJobs(
-                    job_pb2.ListJobsRequest(page_size=1000, page_token=token),
-                    timeout=DEFAULT_TIMEOUT_S,
-                ),
-                lambda page: page.jobs,
-            )
+        found: list[job_pb2.Job] = list_all(
+            api.jobs.ListJobs, job_pb2.ListJobsRequest, lambda page: page.jobs
         )
     if as_json:
         print_json(job_pb2.ListJobsResponse(jobs=found))

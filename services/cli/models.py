@@ -3,7 +3,7 @@
 import click
 from google.protobuf import json_format
 
-from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api, paged
+from services.cli.api_client import DEFAULT_TIMEOUT_S, list_all, open_api
 from services.cli.context import CliContext, pass_cli
 from services.cli.output import cell, enum_label, json_option, out, print_json, table, when
 from services.common import ml_contract
@@ -51,14 +51,8 @@ def models() -> None:
 def list_(cli: CliContext, as_json: bool) -> None:
     """List models."""
     with open_api(cli.settings) as api:
-        found: list[model_pb2.Model] = list(
-            paged(
-                lambda token: api.models.ListModels(
-                    model_pb2.ListModelsRequest(page_size=1000, page_token=token),
-                    timeout=DEFAULT_TIMEOUT_S,
-                ),
-                lambda page: page.models,
-            )
+        found: list[model_pb2.Model] = list_all(
+            api.models.ListModels, model_pb2.ListModelsRequest, lambda page: page.models
         )
     if as_json:
         print_json(model_pb2.ListModelsResponse(models=found))

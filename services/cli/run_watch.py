@@ -115,26 +115,24 @@ class _Lines:
 
 def table_line(t: job_pb2.TableRunProgress) -> str:
     """`public.orders: running, 1,200/5,000 rows, 300 rows/s, eta 0:00:12`."""
-    parts = [
-        f"{t.table}: {table_status_name(t.status)}",
-        f"{count(t.rows_read)}/{count(t.rows_total)} rows",
-        f"{count(t.rows_per_second)} rows/s",
-    ]
-    if t.HasField("eta"):
-        parts.append(f"eta {eta_text(t.eta)}")
-    return ", ".join(parts)
+    return ", ".join(
+        [
+            f"{t.table}: {table_status_name(t.status)}",
+            f"{count(t.rows_read)}/{count(t.rows_total)} rows",
+            *_rate_and_eta(t),
+        ]
+    )
 
 
 def run_line(progress: job_pb2.JobRunProgress) -> str:
     """`run: 1,200/9,000 rows (13%), 300 rows/s, eta 0:00:26`."""
-    parts = [
-        f"{RUN_BAR}: {count(progress.rows_read)}/{count(progress.rows_total)} rows "
-        f"({progress.percent:.0f}%)",
-        f"{count(progress.rows_per_second)} rows/s",
-    ]
-    if progress.HasField("eta"):
-        parts.append(f"eta {eta_text(progress.eta)}")
-    return ", ".join(parts)
+    rows = f"{count(progress.rows_read)}/{count(progress.rows_total)} rows"
+    return ", ".join([f"{RUN_BAR}: {rows} ({progress.percent:.0f}%)", *_rate_and_eta(progress)])
+
+
+def _rate_and_eta(progress: job_pb2.TableRunProgress | job_pb2.JobRunProgress) -> list[str]:
+    rate = f"{count(progress.rows_per_second)} rows/s"
+    return [rate, f"eta {eta_text(progress.eta)}"] if progress.HasField("eta") else [rate]
 
 
 def eta_text(eta: duration_pb2.Duration) -> str:

@@ -205,6 +205,22 @@ def _free_port(host: str) -> int:
         return port
 
 
+def separate_env(data_dir: Path) -> dict[str, str]:
+    """This process's environment for a stack of its own beside any other: data_dir and free
+    ports on 127.0.0.1. No API key carries over: the CLI reads the one that stack writes."""
+    host = "127.0.0.1"
+    env = {
+        **os.environ,
+        "VEILSYNC_DATA_DIR": str(data_dir),
+        "VEILSYNC_API": f"{host}:{_free_port(host)}",
+        "VEILSYNC_TEMPORAL_ADDRESS": f"{host}:{_free_port(host)}",
+        "VEILSYNC_TEMPORAL_UI_PORT": str(_free_port(host)),
+        "VEILSYNC_CODEC_SERVER_PORT": str(_free_port(host)),
+    }
+    env.pop("VEILSYNC_API_KEY", None)
+    return env
+
+
 def _spawn(settings: Settings, service: Service, env: Mapping[str, str]) -> ChildProcess:
     """Start one process of the stack with free ports for its metrics, and record them."""
     argv, child_env, metrics = list(service.argv), dict(env), {}

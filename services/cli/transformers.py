@@ -3,7 +3,7 @@
 import click
 from google.protobuf import json_format
 
-from services.cli.api_client import DEFAULT_TIMEOUT_S, open_api, paged
+from services.cli.api_client import DEFAULT_TIMEOUT_S, list_all, open_api
 from services.cli.context import CliContext, pass_cli
 from services.cli.errors import EXIT_INVALID_ARGUMENT, CliError
 from services.cli.output import json_option, out, print_json, table, when
@@ -78,16 +78,10 @@ def preview(cli: CliContext, config: str, key: str, values: tuple[str, ...], as_
 
 def _list_saved(cli: CliContext, as_json: bool) -> None:
     with open_api(cli.settings) as api:
-        found: list[transformer_pb2.UserDefinedTransformer] = list(
-            paged(
-                lambda token: api.transformers.ListUserDefinedTransformers(
-                    transformer_pb2.ListUserDefinedTransformersRequest(
-                        page_size=1000, page_token=token
-                    ),
-                    timeout=DEFAULT_TIMEOUT_S,
-                ),
-                lambda page: page.transformers,
-            )
+        found: list[transformer_pb2.UserDefinedTransformer] = list_all(
+            api.transformers.ListUserDefinedTransformers,
+            transformer_pb2.ListUserDefinedTransformersRequest,
+            lambda page: page.transformers,
         )
     if as_json:
         print_json(transformer_pb2.ListUserDefinedTransformersResponse(transformers=found))

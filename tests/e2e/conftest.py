@@ -1,21 +1,18 @@
 """A second embedded stack, started with `veilsync dev up` on free ports, for CLI tests."""
 
 import importlib.util
-import os
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from services.cli import sample_shop
+from services.cli.stack import separate_env
 
 
 def _cli_command() -> list[str]:
@@ -55,17 +52,26 @@ class Cli:
 
 def stack_cli(data_dir: Path) -> Cli:
     """A CLI for a stack of its own: this data dir and free ports, beside any other stack."""
-    env = {
-        **os.environ,
-        "VEILSYNC_DATA_DIR": str(data_dir),
-        "VEILSYNC_API": f"127.0.0.1:{_free_port()}",
-        "VEILSYNC_TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
-        "VEILSYNC_TEMPORAL_UI_PORT": str(_free_port()),
-        "VEILSYNC_CODEC_SERVER_PORT": str(_free_port()),
-    }
-    # The CLI must find the key the test stack writes, not one meant for another stack.
-    env.pop("VEILSYNC_API_KEY", None)
-    return Cli(env=env, cwd=data_dir)
+    return Cli(env=separate_env(data_dir), cwd=data_dir)
+
+
+class ShopConnections(NamedTuple):
+    """The sample shop in a fresh database, and an empty one, as connections on the stack."""
+
+    tag: str  # unique to the test, for the names of what it creates
+    source: str  # the shop's URL
+    prod: str  # the shop's connection
+    qa: str  # the empty database's connection
+
+
+def shop_connections(cli: Cli, pg_database: Callable[[str], str]) -> ShopConnections:
+    source = pg_database("shop")
+    sample_shop.load_postgres(source, sample_shop.build_shop())
+    tag = uuid.uuid4().hex[:8]
+    prod, qa = f"prod-{tag}", f"qa-{tag}"
+    cli.ok("connections", "create", "--name", prod, "--url", source)
+    cli.ok("connections", "create", "--name", qa, "--url", pg_database("qa"))
+    return ShopConnections(tag, source, prod, qa)
 
 
 # One stack for the whole session: starting one costs seconds of every e2e module's time.

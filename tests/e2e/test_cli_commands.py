@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from services.cli import sample_shop
 from services.cli.jobfile import parse_job
-from tests.e2e.conftest import Cli
+from tests.e2e.conftest import Cli, shop_connections
 
 pytestmark = pytest.mark.e2e
 
@@ -33,12 +32,8 @@ def _job_yaml(name: str, source: str, destination: str) -> str:
 def test_jobs_runs_connections_and_transformers(
     cli: Cli, pg_database: Callable[[str], str], tmp_path: Path
 ) -> None:
-    source = pg_database("shop")
-    sample_shop.load_postgres(source, sample_shop.build_shop())
-    tag = uuid.uuid4().hex[:8]
-    prod, qa, job = f"prod-{tag}", f"qa-{tag}", f"cmds-{tag}"
-    cli.ok("connections", "create", "--name", prod, "--url", source)
-    cli.ok("connections", "create", "--name", qa, "--url", pg_database("qa"))
+    tag, _, prod, qa = shop_connections(cli, pg_database)
+    job = f"cmds-{tag}"
 
     check = json.loads(cli.ok("connections", "check", prod, "--role", "source", "--json").stdout)
     assert check["reachable"] and check["sufficient"] and check["privileges"], check
@@ -89,12 +84,8 @@ def test_jobs_runs_connections_and_transformers(
 def test_jobs_get_effective_shows_inherited_transformers(
     cli: Cli, pg_database: Callable[[str], str], tmp_path: Path
 ) -> None:
-    source = pg_database("shop")
-    sample_shop.load_postgres(source, sample_shop.build_shop())
-    tag = uuid.uuid4().hex[:8]
-    prod, qa, job = f"prod-{tag}", f"qa-{tag}", f"keys-{tag}"
-    cli.ok("connections", "create", "--name", prod, "--url", source)
-    cli.ok("connections", "create", "--name", qa, "--url", pg_database("qa"))
+    tag, _, prod, qa = shop_connections(cli, pg_database)
+    job = f"keys-{tag}"
     job_file = tmp_path / "job.yaml"
     job_file.write_text(
         f"name: {job}\n"

@@ -3,14 +3,12 @@ size limit never leaves the CLI."""
 
 import json
 import socket
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from services.cli import sample_shop
-from tests.e2e.conftest import Cli, stack_cli
+from tests.e2e.conftest import Cli, shop_connections, stack_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -29,12 +27,7 @@ def _job_yaml(name: str, source: str, destination: str, where: str) -> str:
 def test_validate_fails_exactly_where_create_refuses(
     cli: Cli, pg_database: Callable[[str], str], tmp_path: Path
 ) -> None:
-    source = pg_database("shop")
-    sample_shop.load_postgres(source, sample_shop.build_shop())
-    tag = uuid.uuid4().hex[:8]
-    prod, qa = f"prod-{tag}", f"qa-{tag}"
-    cli.ok("connections", "create", "--name", prod, "--url", source)
-    cli.ok("connections", "create", "--name", qa, "--url", pg_database("qa"))
+    tag, _, prod, qa = shop_connections(cli, pg_database)
     cases = [
         ("1=1; DROP TABLE customers", "not several statements"),
         ("pg_sleep(10) IS NULL", "function pg_sleep() is not allowed"),

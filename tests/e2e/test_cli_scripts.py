@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from services.cli import sample_shop
-from tests.e2e.conftest import Cli
+from tests.e2e.conftest import Cli, shop_connections
 
 pytestmark = pytest.mark.e2e
 
@@ -135,12 +135,8 @@ def test_a_canceled_run_shows_its_unfinished_tables_canceled(
 ) -> None:
     """orders is locked in the source, so the run stops there until it is canceled: customers
     succeeded, orders and order_items (which waits on it) read canceled, not running."""
-    source = pg_database("shop")
-    sample_shop.load_postgres(source, sample_shop.build_shop())
-    tag = uuid.uuid4().hex[:8]
-    prod, qa, job = f"prod-{tag}", f"qa-{tag}", f"cancel-{tag}"
-    cli.ok("connections", "create", "--name", prod, "--url", source)
-    cli.ok("connections", "create", "--name", qa, "--url", pg_database("qa"))
+    tag, source, prod, qa = shop_connections(cli, pg_database)
+    job = f"cancel-{tag}"
     job_file = tmp_path / "job.yaml"
     job_file.write_text(
         f"name: {job}\nsource: {{connection: {prod}}}\n"

@@ -105,6 +105,19 @@ def generate_spec() -> job_pb2.GenerateSpec:
     )
 
 
+async def generate_job_into(api: Api, destination: str) -> job_pb2.Job:
+    """The schema created in destination, registered as connection "qa", and a job (not yet
+    created) that fills it."""
+    with psycopg.connect(destination, autocommit=True) as conn:
+        conn.execute(SCHEMA_SQL)
+    await api.connections.CreateConnection(
+        c.CreateConnectionRequest(name="qa", url=with_password(destination))
+    )
+    job = job_pb2.Job(name="fill-qa", generate=generate_spec())
+    job.destinations.add(connection="qa", truncate_before_insert=True)
+    return job
+
+
 def value(url: str, query: str) -> Any:
     return rows(url, query)[0][0]
 
@@ -313,13 +326,7 @@ async def test_a_generate_job_runs_through_the_api(
     api: Api, api_worker: None, pg_database: Callable[[str], str]
 ) -> None:
     destination = pg_database("gen")
-    with psycopg.connect(destination, autocommit=True) as conn:
-        conn.execute(SCHEMA_SQL)
-    await api.connections.CreateConnection(
-        c.CreateConnectionRequest(name="qa", url=with_password(destination))
-    )
-    job = job_pb2.Job(name="fill-qa", generate=generate_spec())
-    job.destinations.add(connection="qa", truncate_before_insert=True)
+    job = await generate_job_into(api, destination)
     created = (await api.jobs.CreateJob(job_pb2.CreateJobRequest(job=job))).job
     run = (
         await api.jobs.TriggerJobRun(

@@ -176,20 +176,25 @@ async def test_async_wait_reconnects_until_the_run_ends(fake: tuple[FakeJobs, st
     assert servicer.watches == 3
 
 
-def test_wait_stops_at_an_error_not_worth_a_retry(fake: tuple[FakeJobs, str]) -> None:
+@pytest.mark.parametrize(
+    ("code", "error", "watches"),
+    [
+        (grpc.StatusCode.NOT_FOUND, NotFoundError, 1),
+        (grpc.StatusCode.UNAVAILABLE, UnavailableError, FAST.attempts + 1),
+    ],
+    ids=["stops-at-an-error-not-worth-a-retry", "gives-up-after-the-attempts-in-a-row"],
+)
+def test_wait_raises(
+    fake: tuple[FakeJobs, str],
+    code: grpc.StatusCode,
+    error: type[VeilsyncError],
+    watches: int,
+) -> None:
     servicer, address = fake
-    servicer.episodes = [((), grpc.StatusCode.NOT_FOUND)]
-    with Client(address, api_key=KEY, backoff=FAST) as client, pytest.raises(NotFoundError):
-        client.runs.wait("gone")
-    assert servicer.watches == 1
-
-
-def test_wait_gives_up_after_the_attempts_in_a_row(fake: tuple[FakeJobs, str]) -> None:
-    servicer, address = fake
-    servicer.episodes = [((), grpc.StatusCode.UNAVAILABLE)]
-    with Client(address, api_key=KEY, backoff=FAST) as client, pytest.raises(UnavailableError):
+    servicer.episodes = [((), code)]
+    with Client(address, api_key=KEY, backoff=FAST) as client, pytest.raises(error):
         client.runs.wait("run-1")
-    assert servicer.watches == FAST.attempts + 1
+    assert servicer.watches == watches
 
 
 def test_progress_resets_the_attempts(fake: tuple[FakeJobs, str]) -> None:

@@ -24,30 +24,20 @@ from veilsync_sdk.calls.base import (
     JobSpec,
     ModelLike,
     Paged,
-    Stubs,
     TransformerSpec,
 )
 from veilsync_sdk.calls.models import SampleResult
-from veilsync_sdk.channel import ChannelOptions, Target, open_aio_channel
+from veilsync_sdk.channel import Target
 from veilsync_sdk.errors import VeilsyncError, from_rpc_error
 from veilsync_sdk.reconnect import Backoff, Reconnects, is_final
+from veilsync_sdk.transport import ClientBase, RunBase, SubClient, TransportBase
 
 T = TypeVar("T")
 # A plain function or a coroutine function; a coroutine is awaited before the next message.
 OnProgress = Callable[[job_pb2.JobRunProgress], object]
 
 
-class _Transport:
-    def __init__(self, target: Target, timeout_s: float, long_timeout_s: float) -> None:
-        self.channel = open_aio_channel(target.address, target.credentials, target.options)
-        self._stubs = Stubs.on(self.channel)
-        self._metadata = target.metadata
-        self._timeout_s = timeout_s
-        self._long_timeout_s = long_timeout_s
-
-    def _timeout(self, call: Call[T]) -> float:
-        return self._long_timeout_s if call.long else self._timeout_s
-
+class _Transport(TransportBase[grpc.aio.Channel]):
     async def invoke(self, call: Call[T]) -> T:
         try:
             response = await call.rpc(self._stubs)(
@@ -77,33 +67,24 @@ class _Transport:
             responses.cancel()
 
 
-class AsyncRun:
+class AsyncRun(RunBase[_Transport]):
     """Client.jobs.run's Run, for asyncio."""
 
-    def __init__(self, transport: _Transport, run: job_pb2.JobRun, backoff: Backoff) -> None:
-        self._transport = transport
-        self._backoff = backoff
-        self.run = run
-
-    @property
-    def id(self) -> str:
-        return self.run.id
-
     async def refresh(self) -> job_pb2.JobRun:
-        self.run = await self._transport.invoke(jobs.get_run(self.id))
+        self.run = await self._t.invoke(jobs.get_run(self.id))
         return self.run
 
     async def progress(self) -> job_pb2.JobRunProgress:
-        return await self._transport.invoke(jobs.run_progress(self.id))
+        return await self._t.invoke(jobs.run_progress(self.id))
 
     async def events(self) -> list[job_pb2.TableEvent]:
-        return await self._transport.invoke(jobs.run_events(self.id))
+        return await self._t.invoke(jobs.run_events(self.id))
 
     async def cancel(self) -> None:
-        await self._transport.invoke(jobs.cancel_run(self.id))
+        await self._t.invoke(jobs.cancel_run(self.id))
 
     async def terminate(self, reason: str = "") -> None:
-        await self._transport.invoke(jobs.terminate_run(self.id, reason))
+        await self._t.invoke(jobs.terminate_run(self.id, reason))
 
     async def wait(
         self, on_progress: OnProgress | None = None, *, timeout: float | None = None
@@ -114,7 +95,7 @@ class AsyncRun:
             error: VeilsyncError | None = None
             try:
                 watch = jobs.watch_progress(self.id)
-                async for progress in self._transport.stream(watch, reconnects.remaining()):
+                async for progress in self._t.stream(watch, reconnects.remaining()):
                     reconnects.progressed()
                     if on_progress is not None:
                         reported = on_progress(progress)
@@ -127,10 +108,7 @@ class AsyncRun:
             await asyncio.sleep(reconnects.delay_after(error))
 
 
-class AsyncConnections:
-    def __init__(self, transport: _Transport) -> None:
-        self._t = transport
-
+class AsyncConnections(SubClient[_Transport]):
     async def create(self, name: str, url: str) -> connection_pb2.Connection:
         return await self._t.invoke(connections.create_connection(name, url))
 
@@ -161,11 +139,7 @@ class AsyncConnections:
         return await self._t.invoke(connections.check_connection(connection, url=url, role=role))
 
 
-class AsyncJobs:
-    def __init__(self, transport: _Transport, backoff: Backoff) -> None:
-        self._t = transport
-        self._backoff = backoff
-
+class AsyncJobs(SubClient[_Transport]):
     async def create(
         self, job: JobSpec, *, transform_key: str = "", hook_secret: str = ""
     ) -> job_pb2.Job:
@@ -208,11 +182,7 @@ class AsyncJobs:
             yield AsyncRun(self._t, run, self._backoff)
 
 
-class AsyncRuns:
-    def __init__(self, transport: _Transport, backoff: Backoff) -> None:
-        self._t = transport
-        self._backoff = backoff
-
+class AsyncRuns(SubClient[_Transport]):
     async def get(self, run_id: str) -> AsyncRun:
         return AsyncRun(self._t, await self._t.invoke(jobs.get_run(run_id)), self._backoff)
 
@@ -223,10 +193,7 @@ class AsyncRuns:
         return await run.wait(on_progress, timeout=timeout)
 
 
-class AsyncModels:
-    def __init__(self, transport: _Transport) -> None:
-        self._t = transport
-
+class AsyncModels(SubClient[_Transport]):
     async def train(
         self,
         name: str,
@@ -270,10 +237,7 @@ class AsyncModels:
         return await self._t.invoke(models.sample_model(model, rows, seed=seed, into=into))
 
 
-class AsyncTransformers:
-    def __init__(self, transport: _Transport) -> None:
-        self._t = transport
-
+class AsyncTransformers(SubClient[_Transport]):
     async def system(self) -> list[transformer_pb2.SystemTransformer]:
         return await self._t.invoke(transformers.system_transformers())
 
@@ -307,40 +271,18 @@ class AsyncTransformers:
         await self._t.invoke(transformers.delete_transformer(name))
 
 
-class AsyncClient:
+class AsyncClient(ClientBase[_Transport]):
     """Client for asyncio, with the same arguments; `async with` it, or await close()."""
 
-    def __init__(
-        self,
-        address: str | None = None,
-        *,
-        api_key: str | None = None,
-        tls: bool = False,
-        ca_file: str | Path | None = None,
-        client_cert: str | Path | None = None,
-        client_key: str | Path | None = None,
-        timeout: float = 60.0,
-        long_timeout: float = 600.0,
-        backoff: Backoff | None = None,
-        options: ChannelOptions = (),
-    ) -> None:
-        target = Target.of(
-            address,
-            api_key,
-            tls=tls,
-            ca_file=ca_file,
-            client_cert=client_cert,
-            client_key=client_key,
-            options=options,
-        )
-        self.address = target.address
-        backoff = backoff or Backoff()
-        self._transport = _Transport(target, timeout, long_timeout)
-        self.connections = AsyncConnections(self._transport)
-        self.jobs = AsyncJobs(self._transport, backoff)
-        self.runs = AsyncRuns(self._transport, backoff)
-        self.models = AsyncModels(self._transport)
-        self.transformers = AsyncTransformers(self._transport)
+    def _connect(self, target: Target, timeout_s: float, long_timeout_s: float) -> _Transport:
+        return _Transport(target.aio_channel(), target, timeout_s, long_timeout_s)
+
+    def _attach(self, transport: _Transport, backoff: Backoff) -> None:
+        self.connections = AsyncConnections(transport, backoff)
+        self.jobs = AsyncJobs(transport, backoff)
+        self.runs = AsyncRuns(transport, backoff)
+        self.models = AsyncModels(transport, backoff)
+        self.transformers = AsyncTransformers(transport, backoff)
 
     async def close(self) -> None:
         await self._transport.channel.close()

@@ -109,3 +109,9 @@ class Target:
             metadata=bearer_metadata(key),
             options=(*DEFAULT_OPTIONS, *options),
         )
+
+    def channel(self) -> grpc.Channel:
+        return open_channel(self.address, self.credentials, self.options)
+
+    def aio_channel(self) -> grpc.aio.Channel:
+        return open_aio_channel(self.address, self.credentials, self.options)

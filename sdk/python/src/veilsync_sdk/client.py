@@ -22,30 +22,20 @@ from veilsync_sdk.calls.base import (
     JobSpec,
     ModelLike,
     Paged,
-    Stubs,
     TransformerSpec,
 )
 from veilsync_sdk.calls.models import SampleResult
-from veilsync_sdk.channel import ChannelOptions, Target, open_channel
+from veilsync_sdk.channel import Target
 from veilsync_sdk.errors import VeilsyncError, from_rpc_error
 from veilsync_sdk.reconnect import Backoff, Reconnects, is_final
+from veilsync_sdk.transport import ClientBase, RunBase, SubClient, TransportBase
 
 T = TypeVar("T")
 OnProgress = Callable[[job_pb2.JobRunProgress], object]
 
 
-class _Transport:
+class _Transport(TransportBase[grpc.Channel]):
     """Sends calls on one channel with the key and timeouts; failures become VeilsyncErrors."""
-
-    def __init__(self, target: Target, timeout_s: float, long_timeout_s: float) -> None:
-        self.channel = open_channel(target.address, target.credentials, target.options)
-        self._stubs = Stubs.on(self.channel)
-        self._metadata = target.metadata
-        self._timeout_s = timeout_s
-        self._long_timeout_s = long_timeout_s
-
-    def _timeout(self, call: Call[T]) -> float:
-        return self._long_timeout_s if call.long else self._timeout_s
 
     def invoke(self, call: Call[T]) -> T:
         try:
@@ -75,33 +65,24 @@ class _Transport:
             responses.cancel()  # a no-op once the stream ended; frees it when the caller stops
 
 
-class Run:
-    """One run of a job: its id, the run as last fetched, and what can be done with it."""
-
-    def __init__(self, transport: _Transport, run: job_pb2.JobRun, backoff: Backoff) -> None:
-        self._transport = transport
-        self._backoff = backoff
-        self.run = run
-
-    @property
-    def id(self) -> str:
-        return self.run.id
+class Run(RunBase[_Transport]):
+    """A run of a job; `.wait()` follows it to the end."""
 
     def refresh(self) -> job_pb2.JobRun:
-        self.run = self._transport.invoke(jobs.get_run(self.id))
+        self.run = self._t.invoke(jobs.get_run(self.id))
         return self.run
 
     def progress(self) -> job_pb2.JobRunProgress:
-        return self._transport.invoke(jobs.run_progress(self.id))
+        return self._t.invoke(jobs.run_progress(self.id))
 
     def events(self) -> list[job_pb2.TableEvent]:
-        return self._transport.invoke(jobs.run_events(self.id))
+        return self._t.invoke(jobs.run_events(self.id))
 
     def cancel(self) -> None:
-        self._transport.invoke(jobs.cancel_run(self.id))
+        self._t.invoke(jobs.cancel_run(self.id))
 
     def terminate(self, reason: str = "") -> None:
-        self._transport.invoke(jobs.terminate_run(self.id, reason))
+        self._t.invoke(jobs.terminate_run(self.id, reason))
 
     def wait(
         self, on_progress: OnProgress | None = None, *, timeout: float | None = None
@@ -116,7 +97,7 @@ class Run:
             error: VeilsyncError | None = None
             try:
                 watch = jobs.watch_progress(self.id)
-                for progress in self._transport.stream(watch, reconnects.remaining()):
+                for progress in self._t.stream(watch, reconnects.remaining()):
                     reconnects.progressed()
                     if on_progress is not None:
                         on_progress(progress)
@@ -127,10 +108,7 @@ class Run:
             time.sleep(reconnects.delay_after(error))
 
 
-class Connections:
-    def __init__(self, transport: _Transport) -> None:
-        self._t = transport
-
+class Connections(SubClient[_Transport]):
     def create(self, name: str, url: str) -> connection_pb2.Connection:
         return self._t.invoke(connections.create_connection(name, url))
 
@@ -161,11 +139,7 @@ class Connections:
         return self._t.invoke(connections.check_connection(connection, url=url, role=role))
 
 
-class Jobs:
-    def __init__(self, transport: _Transport, backoff: Backoff) -> None:
-        self._t = transport
-        self._backoff = backoff
-
+class Jobs(SubClient[_Transport]):
     def create(
         self, job: JobSpec, *, transform_key: str = "", hook_secret: str = ""
     ) -> job_pb2.Job:
@@ -210,11 +184,7 @@ class Jobs:
             yield Run(self._t, run, self._backoff)
 
 
-class Runs:
-    def __init__(self, transport: _Transport, backoff: Backoff) -> None:
-        self._t = transport
-        self._backoff = backoff
-
+class Runs(SubClient[_Transport]):
     def get(self, run_id: str) -> Run:
         return Run(self._t, self._t.invoke(jobs.get_run(run_id)), self._backoff)
 
@@ -226,10 +196,7 @@ class Runs:
         )
 
 
-class Models:
-    def __init__(self, transport: _Transport) -> None:
-        self._t = transport
-
+class Models(SubClient[_Transport]):
     def train(
         self,
         name: str,
@@ -274,10 +241,7 @@ class Models:
         return self._t.invoke(models.sample_model(model, rows, seed=seed, into=into))
 
 
-class Transformers:
-    def __init__(self, transport: _Transport) -> None:
-        self._t = transport
-
+class Transformers(SubClient[_Transport]):
     def system(self) -> list[transformer_pb2.SystemTransformer]:
         return self._t.invoke(transformers.system_transformers())
 
@@ -311,44 +275,21 @@ class Transformers:
         self._t.invoke(transformers.delete_transformer(name))
 
 
-class Client:
+class Client(ClientBase[_Transport]):
     """A connection to the Veilsync API. Use it as a context manager, or call close().
 
-    address and api_key default to $VEILSYNC_API and $VEILSYNC_API_KEY. TLS is used when tls
-    is set or a CA file or client certificate is given.
+    address and api_key default to $VEILSYNC_API and $VEILSYNC_API_KEY; see ClientBase.
     """
 
-    def __init__(
-        self,
-        address: str | None = None,
-        *,
-        api_key: str | None = None,
-        tls: bool = False,
-        ca_file: str | Path | None = None,
-        client_cert: str | Path | None = None,
-        client_key: str | Path | None = None,
-        timeout: float = 60.0,
-        long_timeout: float = 600.0,
-        backoff: Backoff | None = None,
-        options: ChannelOptions = (),
-    ) -> None:
-        target = Target.of(
-            address,
-            api_key,
-            tls=tls,
-            ca_file=ca_file,
-            client_cert=client_cert,
-            client_key=client_key,
-            options=options,
-        )
-        self.address = target.address
-        backoff = backoff or Backoff()
-        self._transport = _Transport(target, timeout, long_timeout)
-        self.connections = Connections(self._transport)
-        self.jobs = Jobs(self._transport, backoff)
-        self.runs = Runs(self._transport, backoff)
-        self.models = Models(self._transport)
-        self.transformers = Transformers(self._transport)
+    def _connect(self, target: Target, timeout_s: float, long_timeout_s: float) -> _Transport:
+        return _Transport(target.channel(), target, timeout_s, long_timeout_s)
+
+    def _attach(self, transport: _Transport, backoff: Backoff) -> None:
+        self.connections = Connections(transport, backoff)
+        self.jobs = Jobs(transport, backoff)
+        self.runs = Runs(transport, backoff)
+        self.models = Models(transport, backoff)
+        self.transformers = Transformers(transport, backoff)
 
     def close(self) -> None:
         self._transport.channel.close()

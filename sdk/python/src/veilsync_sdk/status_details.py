@@ -19,6 +19,18 @@ BAD_REQUEST_TYPE = "google.rpc.BadRequest"
 _F = descriptor_pb2.FieldDescriptorProto
 
 
+def _scalar(
+    message: descriptor_pb2.DescriptorProto, name: str, number: int, kind: "_F.Type.ValueType"
+) -> None:
+    message.field.add(name=name, number=number, type=kind, label=_F.LABEL_OPTIONAL)
+
+
+def _repeated(message: descriptor_pb2.DescriptorProto, name: str, number: int, of: str) -> None:
+    message.field.add(
+        name=name, number=number, type=_F.TYPE_MESSAGE, label=_F.LABEL_REPEATED, type_name=of
+    )
+
+
 def _rpc_file() -> descriptor_pb2.FileDescriptorProto:
     rpc = descriptor_pb2.FileDescriptorProto(
         name="veilsync_sdk/google_rpc.proto",
@@ -27,26 +39,14 @@ def _rpc_file() -> descriptor_pb2.FileDescriptorProto:
         dependency=["google/protobuf/any.proto"],
     )
     status = rpc.message_type.add(name="Status")
-    status.field.add(name="code", number=1, type=_F.TYPE_INT32, label=_F.LABEL_OPTIONAL)
-    status.field.add(name="message", number=2, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
-    status.field.add(
-        name="details",
-        number=3,
-        type=_F.TYPE_MESSAGE,
-        label=_F.LABEL_REPEATED,
-        type_name=".google.protobuf.Any",
-    )
+    _scalar(status, "code", 1, _F.TYPE_INT32)
+    _scalar(status, "message", 2, _F.TYPE_STRING)
+    _repeated(status, "details", 3, ".google.protobuf.Any")
     bad_request = rpc.message_type.add(name="BadRequest")
     violation = bad_request.nested_type.add(name="FieldViolation")
-    violation.field.add(name="field", number=1, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
-    violation.field.add(name="description", number=2, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
-    bad_request.field.add(
-        name="field_violations",
-        number=1,
-        type=_F.TYPE_MESSAGE,
-        label=_F.LABEL_REPEATED,
-        type_name=".google.rpc.BadRequest.FieldViolation",
-    )
+    _scalar(violation, "field", 1, _F.TYPE_STRING)
+    _scalar(violation, "description", 2, _F.TYPE_STRING)
+    _repeated(bad_request, "field_violations", 1, ".google.rpc.BadRequest.FieldViolation")
     return rpc
 
 

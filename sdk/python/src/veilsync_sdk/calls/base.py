@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeAlias, TypeVar
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from veilsync.v1 import (
     connection_pb2,
@@ -18,6 +19,8 @@ from veilsync.v1 import (
 )
 
 T = TypeVar("T")
+MessageT = TypeVar("MessageT", bound=Message)
+RefT = TypeVar("RefT", connection_pb2.ConnectionRef, job_pb2.JobRef)
 
 PAGE_SIZE = 1000
 
@@ -80,19 +83,20 @@ def page_of(
 
 
 def connection_ref(connection: ConnectionLike) -> connection_pb2.ConnectionRef:
-    if isinstance(connection, connection_pb2.ConnectionRef):
-        return connection
-    if isinstance(connection, connection_pb2.Connection):
-        return connection_pb2.ConnectionRef(id=connection.id)
-    return connection_pb2.ConnectionRef(name=connection)
+    return _ref(connection, connection_pb2.ConnectionRef)
 
 
 def job_ref(job: JobLike) -> job_pb2.JobRef:
-    if isinstance(job, job_pb2.JobRef):
-        return job
-    if isinstance(job, job_pb2.Job):
-        return job_pb2.JobRef(id=job.id)
-    return job_pb2.JobRef(name=job)
+    return _ref(job, job_pb2.JobRef)
+
+
+def _ref(named: Any, ref: type[RefT]) -> RefT:
+    """The ref itself, a string's name, or the id of a message as returned."""
+    if isinstance(named, ref):
+        return named
+    if isinstance(named, str):
+        return ref(name=named)
+    return ref(id=named.id)
 
 
 def model_id(model: ModelLike) -> str:
@@ -101,12 +105,14 @@ def model_id(model: ModelLike) -> str:
 
 def job_message(job: JobSpec) -> job_pb2.Job:
     """A job message from itself or from its proto3 JSON mapping (unknown fields refused)."""
-    if isinstance(job, job_pb2.Job):
-        return job
-    return json_format.ParseDict(dict(job), job_pb2.Job())
+    return _message(job, job_pb2.Job)
 
 
 def transformer_config(config: TransformerSpec) -> transformer_pb2.TransformerConfig:
-    if isinstance(config, transformer_pb2.TransformerConfig):
-        return config
-    return json_format.ParseDict(dict(config), transformer_pb2.TransformerConfig())
+    return _message(config, transformer_pb2.TransformerConfig)
+
+
+def _message(spec: MessageT | Mapping[str, Any], message: type[MessageT]) -> MessageT:
+    if isinstance(spec, Mapping):
+        return json_format.ParseDict(dict(spec), message())
+    return spec

@@ -16,7 +16,7 @@ from services.contract.sync_worker_temporal import (
 )
 from tests.integration.conftest import Api
 from tests.integration.test_api_runs import with_password, worker  # noqa: F401 - a fixture
-from tests.integration.test_generate_workflow import COUNTS, SCHEMA_SQL, generate_spec
+from tests.integration.test_generate_workflow import COUNTS, generate_job_into
 from veilsync.v1 import connection_pb2 as c
 from veilsync.v1 import job_pb2 as j
 
@@ -73,14 +73,7 @@ async def test_small_tables_copied_together_each_have_their_events(
 async def test_a_generate_run_has_events_for_its_tables(
     api: Api, pg_database: Callable[[str], str]
 ) -> None:
-    destination = pg_database("gen")
-    with psycopg.connect(destination, autocommit=True) as conn:
-        conn.execute(SCHEMA_SQL)
-    await api.connections.CreateConnection(
-        c.CreateConnectionRequest(name="qa", url=with_password(destination))
-    )
-    job = j.Job(name="fill-qa", generate=generate_spec())
-    job.destinations.add(connection="qa", truncate_before_insert=True)
+    job = await generate_job_into(api, pg_database("gen"))
 
     events = await run_events(api, job)
 
