@@ -1,13 +1,17 @@
 """What reading a table costs in PostgreSQL's CSV and binary COPY formats, in one process: the
-stream drained through psycopg, the CSV also parsed into Arrow (the sync's path today), and the
-binary stream walked field by field in Python (what a pure-Python binary path would pay before
-any decoding); and the destination's side, each stream loaded back with COPY FROM into an
-emptied copy of the table (its primary key included).
+stream drained through psycopg, the CSV also parsed into Arrow, the CSV read in blocks of rows
+by the compiled reader (services/engine/connectors/postgres/copy_read.py, the sync's path) with
+and without the parse, and the binary stream walked field by field in Python (what a
+pure-Python binary path would pay before any decoding); and the destination's side, each
+stream loaded back with COPY FROM into an emptied copy of the table (its primary key
+included). The ways run in turns, in reverse order every other sample; each prints its wall
+time and this process's CPU time.
 
     .venv/bin/python -m bench.copy_formats [--rows N] [--samples S]
 """
 
 import argparse
+import os
 import struct
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +22,7 @@ from bench import sync_copy
 from bench.common import scratch_databases, spread
 from services.engine.connectors.arrow_csv import read_csv_batches
 from services.engine.connectors.base import BATCH_BYTES
+from services.engine.connectors.postgres.copy_read import block_reader, copy_blocks
 
 COLUMNS = ["id", "email", "first_name", "last_name", "ssn", "phone", "created_at", "balance"]
 _FIELD_COUNT, _LENGTH = struct.Struct("!h"), struct.Struct("!i")
@@ -33,12 +38,27 @@ def chunks(url: str, fmt: str) -> Iterator[bytes | bytearray | memoryview]:
         yield from copy
 
 
+def compiled_blocks(url: str) -> Iterator[bytes]:
+    """The CSV stream in blocks of rows joined by the compiled reader."""
+    os.environ["VEILSYNC_COPY_READER"] = "compiled"
+    with (
+        psycopg.connect(url) as conn,
+        conn.cursor() as cur,
+        cur.copy("COPY people TO STDOUT (FORMAT csv)") as copy,
+    ):
+        yield from copy_blocks(copy, BATCH_BYTES)
+
+
 def drain(url: str, fmt: str) -> int:
     return sum(len(chunk) for chunk in chunks(url, fmt))
 
 
 def csv_to_arrow(url: str) -> int:
     return sum(b.num_rows for b in read_csv_batches(chunks(url, "csv"), COLUMNS, BATCH_BYTES))
+
+
+def compiled_to_arrow(url: str) -> int:
+    return sum(b.num_rows for b in read_csv_batches(compiled_blocks(url), COLUMNS, BATCH_BYTES))
 
 
 def walk_binary(url: str) -> int:
@@ -72,6 +92,8 @@ def load(url: str, fmt: str, data: bytes) -> int:
 
 
 def main(rows: int, samples: int) -> None:
+    if block_reader() is None:
+        raise SystemExit("the compiled COPY reader cannot be built here (see the log above)")
     with scratch_databases("formats") as (url,):
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(sync_copy.TABLE)
@@ -83,21 +105,25 @@ def main(rows: int, samples: int) -> None:
             "CSV drained": lambda: drain(url, "csv"),
             "binary drained": lambda: drain(url, "binary"),
             "CSV drained + Arrow parse": lambda: csv_to_arrow(url),
+            "CSV compiled blocks": lambda: sum(len(b) for b in compiled_blocks(url)),
+            "CSV compiled + Arrow parse": lambda: compiled_to_arrow(url),
             "binary walked in Python": lambda: walk_binary(url),
             "CSV loaded (COPY FROM)": lambda: load(url, "csv", streams["csv"]),
             "binary loaded (COPY FROM)": lambda: load(url, "binary", streams["binary"]),
         }
         times: dict[str, list[float]] = {name: [] for name in ways}
+        cpu: dict[str, list[float]] = {name: [] for name in ways}
         for sample in range(samples):
-            for name, way in ways.items():
-                start = time.perf_counter()
+            for name, way in list(ways.items())[:: -1 if sample % 2 else 1]:
+                start, used = time.perf_counter(), time.process_time()
                 result = way()
                 times[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - used)
                 if sample == 0:
-                    unit = "bytes" if "drained" in name and "Arrow" not in name else "rows"
+                    unit = "bytes" if name.endswith(("drained", "blocks")) else "rows"
                     print(f"{name}: {result:,} {unit}")
     for name, seconds in times.items():
-        print(f"{name:28} {spread(seconds)}")
+        print(f"{name:28} {spread(seconds)}; CPU {spread(cpu[name])}")
 
 
 if __name__ == "__main__":

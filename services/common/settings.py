@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     # Largest job the CLI sends and the API takes, in bytes: a job file on disk for the CLI,
     # the encoded Job message for the API. Either refuses a bigger one before parsing it.
     max_job_bytes: int = 1_000_000
+    # How the sync worker reads PostgreSQL's COPY stream: "compiled" joins its rows in a small
+    # C loop built on first use (psycopg's path where that cannot be built), "psycopg" hands
+    # each row to Python.
+    copy_reader: Literal["compiled", "psycopg"] = "compiled"
 
     def grpc_message_bytes(self) -> int:
         """The largest gRPC message the API and the CLI take: gRPC's default 4 MiB, or more

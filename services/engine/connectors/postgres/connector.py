@@ -31,6 +31,7 @@ from services.engine.connectors.group_sizes import group_sizes_of, group_sizes_q
 from services.engine.connectors.keyset import split_query
 from services.engine.connectors.postgres import statistics
 from services.engine.connectors.postgres.catalog import introspect
+from services.engine.connectors.postgres.copy_read import copy_blocks
 from services.engine.connectors.postgres.ddl import (
     create_table_statements,
     foreign_key_statements,
@@ -325,7 +326,9 @@ class PostgresDatabase:
         with self._connect() as conn:
             statement, params = _copy_out(request, self._only(conn, request.schema, request.table))
             with conn.cursor() as cur, cur.copy(statement, params) as copy:
-                yield from read_csv_batches(copy, request.columns, BATCH_BYTES)
+                yield from read_csv_batches(
+                    copy_blocks(copy, BATCH_BYTES), request.columns, BATCH_BYTES
+                )
 
     def split_keys(
         self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
@@ -365,8 +368,7 @@ class PostgresDatabase:
         with self._connect() as conn:
             statement, params = _copy_out(request, self._only(conn, request.schema, request.table))
             with conn.cursor() as cur, cur.copy(statement, params) as copy:
-                for chunk in copy:
-                    yield bytes(chunk)
+                yield from copy_blocks(copy, BATCH_BYTES)
 
     def target_name(self, schema: str, table: str) -> tuple[str, str]:
         return (self.default_schema if schema == "main" else schema), table
