@@ -272,7 +272,7 @@ def bench_one_row(cli: CliStack, samples: int) -> None:
     print(f"  veilsync jobs list:         {spread(times['jobs list'])} (the CLI's start, one call)")
     print(f"  veilsync jobs run --wait:   {spread(times['veilsync'])}")
     print("  where a run's time goes (its Temporal history; the rest is the CLI's start, the")
-    print("  API's calls and its progress watch noticing the end, polled every 0.5 s):")
+    print("  API's calls and its progress watch passing on the end):")
     for step, samples_s in steps.items():
         print(f"    {step:34} {spread(samples_s)}")
 
