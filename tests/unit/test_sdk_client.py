@@ -30,6 +30,7 @@ from veilsync_sdk import (
     UnavailableError,
     VeilsyncError,
 )
+from veilsync_sdk.channel import Target
 from veilsync_sdk.reconnect import Reconnects
 
 KEY = "vs_test-key"
@@ -232,6 +233,14 @@ def test_no_key_is_refused_before_dialing(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("VEILSYNC_API_KEY", raising=False)
     with pytest.raises(ValueError, match="VEILSYNC_API_KEY"):
         Client("127.0.0.1:1")
+
+
+def test_the_key_stays_out_of_reprs() -> None:
+    target = Target.of(
+        "127.0.0.1:1", KEY, tls=False, ca_file=None, client_cert=None, client_key=None, options=()
+    )
+    assert target.metadata == (("authorization", f"Bearer {KEY}"),)
+    assert KEY not in repr(target)
 
 
 def test_mutual_tls_with_a_ca_file_and_a_client_certificate(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 export { byId, byName, createClient, type VeilsyncClient } from "./client.js";
 export { VeilsyncError } from "./errors.js";
-export { Runs, type OnProgress } from "./runs.js";
+export { Runs, type OnProgress, type Reconnect } from "./runs.js";
 export type { ClientOptions } from "./transport.js";
 export { Code } from "@connectrpc/connect";
 export * from "./gen/veilsync/v1/account_pb.js";

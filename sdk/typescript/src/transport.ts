@@ -15,15 +15,24 @@ export interface ClientOptions {
 }
 
 function baseUrl({ address, tls, caFile }: ClientOptions): string {
+  const wantsTls = Boolean(tls || caFile);
+  if (address.startsWith("http://") && wantsTls) {
+    // The key would go out in clear text; the caller asked for TLS.
+    throw new Error("tls or caFile was given with an http:// address: use https://");
+  }
   if (/^https?:\/\//.test(address)) {
     return address;
   }
-  return `${tls || caFile ? "https" : "http"}://${address}`;
+  return `${wantsTls ? "https" : "http"}://${address}`;
 }
 
 function bearer(apiKey: string): Interceptor {
+  const key = apiKey.trim();
+  if (!key) {
+    throw new Error("no API key: pass apiKey");
+  }
   return (next) => async (req) => {
-    req.header.set("authorization", `Bearer ${apiKey}`);
+    req.header.set("authorization", `Bearer ${key}`);
     return next(req);
   };
 }

@@ -62,6 +62,9 @@ export function createActivities(ports: Ports) {
         return result({ columns: [...sampled.keys()], rows: previewRows(sampled) });
       }
       const client = new Client({ connectionString: ports.connectionUrl(req.destinationConnectionId ?? '') });
+      // A connection lost between queries is emitted as 'error': unheard, it would crash the
+      // worker. The next query rejects with it, failing this attempt only.
+      client.on('error', () => undefined);
       await client.connect();
       try {
         const table = { schema: req.schema || (await defaultSchema(client)), name: req.table ?? '' };
@@ -85,6 +88,8 @@ export function createActivities(ports: Ports) {
           await insertRows(client, table, columns, tuples(sampled, columns, types, rows));
           written += rows;
           Context.current().heartbeat(written);
+          // Cancelled, or timed out and so retried elsewhere: never commit beside the retry.
+          Context.current().cancellationSignal.throwIfAborted();
         }
         await client.query('COMMIT');
         return result({ rowsWritten: String(written) });
@@ -104,6 +109,9 @@ async function readModel(modelsDir: string, req: SampleModelInput['request']): P
   try {
     return await readFile(path.join(modelsDir, account, model, UPLOAD_FILE));
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw err; // unreadable for now (permissions, too many open files): worth a retry
+    }
     throw ApplicationFailure.nonRetryable(
       `model ${model} has no uploaded ONNX file in the model store`,
       'NotFoundError',

@@ -67,12 +67,13 @@ export class AesGcmCodec implements PayloadCodec {
       );
     }
     const data = Buffer.from(payload.data ?? new Uint8Array());
-    const nonce = data.subarray(0, NONCE_BYTES);
-    const tag = data.subarray(data.length - TAG_BYTES);
-    const decipher = createDecipheriv('aes-256-gcm', this.key, nonce);
-    decipher.setAuthTag(tag);
     let plain: Buffer;
     try {
+      if (data.length < NONCE_BYTES + TAG_BYTES) {
+        throw new Error('too short to hold a nonce and a tag');
+      }
+      const decipher = createDecipheriv('aes-256-gcm', this.key, data.subarray(0, NONCE_BYTES));
+      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       plain = Buffer.concat([
         decipher.update(data.subarray(NONCE_BYTES, data.length - TAG_BYTES)),
         decipher.final(),

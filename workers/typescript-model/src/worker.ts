@@ -1,6 +1,7 @@
 // `node dist/worker.js`: polls its task queue (VEILSYNC_ONNX_TASK_QUEUE, default "onnx") and
 // runs the "sample_model" activity for uploaded ONNX models until SIGINT or SIGTERM.
 import { hostname } from 'node:os';
+import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { AesGcmCodec, parseKey } from './codec';
@@ -22,7 +23,10 @@ async function main(): Promise<void> {
       connectionUrl(id: string): string {
         const url = settings.connections[id];
         if (!url) {
-          throw new Error(`connection ${id} is not one this worker may write to`);
+          throw ApplicationFailure.nonRetryable(
+            `connection ${id} is not one this worker may write to`,
+            'FailedPreconditionError',
+          );
         }
         return url;
       },

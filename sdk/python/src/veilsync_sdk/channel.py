@@ -3,7 +3,7 @@ every call carries."""
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,8 @@ class Target:
 
     address: str
     credentials: grpc.ChannelCredentials | None
-    metadata: tuple[tuple[str, str], ...]
+    # Holds the API key: kept out of the repr, so logging a Target never logs the key.
+    metadata: tuple[tuple[str, str], ...] = field(repr=False)
     options: ChannelOptions
 
     @classmethod

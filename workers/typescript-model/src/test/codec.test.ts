@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
 import { AesGcmCodec, ENCODING, parseKey } from '../codec';
 import { fromJson, JsonPayload } from '../codec-cli';
 
@@ -57,6 +58,19 @@ test('a tampered ciphertext fails its integrity check', async () => {
   data[data.length - 1] ^= 1;
   const codec = new AesGcmCodec(parseKey(cases[1].key));
   await assert.rejects(codec.decode([{ ...sealed, data }]), /integrity/);
+});
+
+test('a ciphertext cut shorter than a nonce and a tag fails for good, as a tampered one', async () => {
+  const sealed = fromJson(cases[1].ciphertext);
+  const codec = new AesGcmCodec(parseKey(cases[1].key));
+  for (const length of [0, 5, 27]) {
+    const data = Buffer.from(sealed.data!).subarray(0, length);
+    await assert.rejects(codec.decode([{ ...sealed, data }]), (err) => {
+      assert.ok(err instanceof ApplicationFailure && err.nonRetryable, `${err}`);
+      assert.match(err.message, /integrity/);
+      return true;
+    });
+  }
 });
 
 test('a ciphertext of another key is refused by name', async () => {
