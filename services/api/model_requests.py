@@ -85,6 +85,8 @@ def _check_categories(column: model_pb2.ModelColumn, field: str) -> None:
         raise InvalidArgumentError(field, "only a STRING column has categories")
     if len(set(column.categories)) != len(column.categories):
         raise InvalidArgumentError(field, "must be unique")
+    if "" in column.categories:
+        raise InvalidArgumentError(field, "an empty category cannot be told from a missing one")
 
 
 def split_table(table: str) -> tuple[str, str]:

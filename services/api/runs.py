@@ -174,8 +174,9 @@ class RunControl:
             progress = await self._query(handle, run_id)
         if not progress.HasField("start_time"):
             progress.start_time.FromDatetime(description.start_time)
-            if description.close_time is not None:
-                progress.end_time.FromDatetime(description.close_time)
+        # A run that failed or was canceled never recorded its end: it ended when it closed.
+        if description.close_time is not None and not progress.HasField("end_time"):
+            progress.end_time.FromDatetime(description.close_time)
         return progress, status
 
     async def _query(self, handle: Handle, run_id: str) -> sync_pb2.SyncProgress:

@@ -227,7 +227,7 @@ def _spawn(settings: Settings, service: Service, env: Mapping[str, str]) -> Chil
     host = (
         split_address(settings.temporal_address)[0]
         if service.name == "temporal"
-        else (settings.metrics_host)
+        else settings.metrics_host
     )
     for serves, name in service.metrics.items():
         port = _free_port(host)

@@ -79,7 +79,7 @@ def spawn(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         shown = " ".join(argv)
-        for secret in hidden:
+        for secret in filter(None, hidden):
             shown = shown.replace(secret, "***")
         out.write(f"\n--- veilsync: starting {name}: {shown}\n".encode())
         out.flush()

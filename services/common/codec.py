@@ -52,7 +52,7 @@ class AesGcmCodec(PayloadCodec):
         nonce, sealed = payload.data[:_NONCE_BYTES], payload.data[_NONCE_BYTES:]
         try:
             plain = self._aead.decrypt(nonce, sealed, None)
-        except InvalidTag as err:
+        except (InvalidTag, ValueError) as err:  # ValueError: shorter than a nonce
             raise FailedPreconditionError("a payload failed its integrity check") from err
         decoded = Payload()
         decoded.ParseFromString(plain)

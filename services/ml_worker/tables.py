@@ -16,8 +16,9 @@ from veilsync.v1 import job_pb2, transformer_pb2
 
 _TRUE = {"t", "true", "1", "yes", "y", "on"}
 PII_SAMPLE_ROWS = 200  # as many rows as `jobs suggest` samples by default
+_INT64 = (-(2**63), 2**63 - 1)
 # The whole numbers an int64 holds that a float64 spells exactly: 2**63 - 1 is not one.
-_INT64 = (-(2**63), 2**63 - 1024)
+_FLOAT_INT64 = (-(2**63), 2**63 - 1024)
 
 
 def resolve_table(database: Database, schema: str, table: str) -> Table:
@@ -112,12 +113,16 @@ def write_frames(
 def whole_numbers(values: pd.Series, bounds: tuple[int, int] = _INT64) -> pd.Series:
     """A model's numbers for an integer column: rounded, clipped to `bounds`, nullable Int64
     (a learned column comes out of most models as floats)."""
-    low, high = max(bounds[0], _INT64[0]), min(bounds[1], _INT64[1])
     numbers = pd.to_numeric(values, errors="coerce", dtype_backend="numpy_nullable")
     if pd.api.types.is_integer_dtype(numbers):  # kept exact: a float would round big keys
-        return numbers.clip(low, high).astype("Int64")
+        return numbers.clip(*_within(bounds, _INT64)).astype("Int64")
     # float64 spells every missing value NaN, which clips to NaN and converts to NA.
+    low, high = _within(bounds, _FLOAT_INT64)
     return numbers.astype("float64").round().clip(low, high).astype("Int64")
+
+
+def _within(bounds: tuple[int, int], outer: tuple[int, int]) -> tuple[int, int]:
+    return max(bounds[0], outer[0]), min(bounds[1], outer[1])
 
 
 def _arrow_column(values: pd.Series, column: Column) -> pa.Array:

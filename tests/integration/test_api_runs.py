@@ -360,6 +360,11 @@ async def test_a_run_refuses_a_job_pinned_to_a_transformer_version_it_lacks(
     failed = (await api.jobs.GetJobRun(j.GetJobRunRequest(run_id=run.id))).run
     assert failed.status == j.RUN_STATUS_FAILED
     assert "transform_email version 99 (this worker implements 1)" in failed.failure_message
+    # A failed run reports no end of its own: its duration ends where the run closed, and
+    # does not go on growing with the clock.
+    request = j.GetJobRunProgressRequest(run_id=run.id)
+    first, second = [(await api.jobs.GetJobRunProgress(request)).progress for _ in range(2)]
+    assert first.status == j.RUN_STATUS_FAILED and first.elapsed == second.elapsed
 
     # Saving it unchanged is refused too; naming transformer_versions records this release's.
     def update(*paths: str) -> j.UpdateJobRequest:

@@ -164,6 +164,8 @@ def test_a_failed_build_falls_back_to_psycopg(
         chunks = _copied(tables, "COPY many TO STDOUT (FORMAT csv)", 2 << 20)
     assert len(chunks) == 20000
     assert "compiled COPY reader unavailable" in caplog.text
+    # The warning says why: the compiler's own complaint, naming the line it stopped at.
+    assert f"{broken.name}:1:" in caplog.text, caplog.text
 
 
 @pytest.mark.parametrize("reader", READERS, indirect=True)

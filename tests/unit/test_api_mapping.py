@@ -116,6 +116,18 @@ def test_a_canceled_runs_unfinished_tables_are_canceled() -> None:
     assert result.rows_per_second == pytest.approx(3.0)
 
 
+def test_a_failed_runs_unfinished_tables_end_with_the_run() -> None:
+    """Their rates stop where the run closed, and nothing is left to wait for."""
+    sync = sync_pb2.SyncProgress(
+        start_time=ts(T0),
+        end_time=ts(T0 + timedelta(seconds=10)),  # its close, as RunControl fills it in
+        tables=[table("public.b", job_pb2.TABLE_SYNC_STATUS_RUNNING, 50, 100, started=T0)],
+    )
+    result = progress_from_sync(sync, job_pb2.RUN_STATUS_FAILED, T0 + timedelta(hours=1))
+    assert result.tables[0].rows_per_second == pytest.approx(5.0)
+    assert not result.tables[0].HasField("eta")
+
+
 def test_progress_of_a_finished_sync_uses_its_end_time() -> None:
     sync = sync_pb2.SyncProgress(
         start_time=ts(T0),

@@ -61,6 +61,15 @@ async def test_tampering_fails_the_integrity_check(position: int) -> None:
         await codec.decode([sealed])
 
 
+@pytest.mark.parametrize("length", [0, 11, 27])  # shorter than a nonce, or than nonce + tag
+async def test_a_cut_ciphertext_fails_the_integrity_check(length: int) -> None:
+    codec = AesGcmCodec(KEY)
+    sealed = await encode_one(codec, payload())
+    sealed.data = sealed.data[:length]
+    with pytest.raises(FailedPreconditionError, match="integrity"):
+        await codec.decode([sealed])
+
+
 async def test_a_wrong_key_fails() -> None:
     sealed = await encode_one(AesGcmCodec(KEY), payload())
     with pytest.raises(FailedPreconditionError, match="another codec key"):

@@ -63,6 +63,12 @@ def _metadata(**fields: object) -> model_pb2.UploadModelMetadata:
     return model_pb2.UploadModelMetadata(**{**base, **fields})  # type: ignore[arg-type]
 
 
+def _coded(*categories: str) -> model_pb2.ModelColumn:
+    return model_pb2.ModelColumn(
+        name="status", type=model_pb2.MODEL_COLUMN_TYPE_STRING, categories=categories
+    )
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
@@ -70,6 +76,8 @@ def _metadata(**fields: object) -> model_pb2.UploadModelMetadata:
         ({"size_bytes": 10_000}, "metadata.size_bytes"),
         ({"sha256": "abc"}, "metadata.sha256"),
         ({"columns": []}, "metadata.columns"),
+        ({"columns": [_coded("a", "a")]}, "metadata.columns[0].categories"),
+        ({"columns": [_coded("a", "")]}, "metadata.columns[0].categories"),
     ],
 )
 def test_bad_upload_metadata_names_the_field(fields: dict[str, object], field: str) -> None:

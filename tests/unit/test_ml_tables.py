@@ -14,7 +14,7 @@ from services.common.model_files import ModelFiles  # noqa: E402
 from services.common.object_store import LocalObjectStore  # noqa: E402
 from services.engine.schema import Column, Table, TypeFamily  # noqa: E402
 from services.ml_worker.artifacts import MODEL_FILE, ArtifactStore  # noqa: E402
-from services.ml_worker.tables import arrow_batches, typed  # noqa: E402
+from services.ml_worker.tables import arrow_batches, typed, whole_numbers  # noqa: E402
 
 pytestmark = pytest.mark.ml
 
@@ -40,6 +40,15 @@ def test_text_is_each_value_spelled_by_str_and_missing_values_as_null() -> None:
     (batch,) = arrow_batches(iter([frame]), _table(TypeFamily.TEXT))
     assert batch.column(0).type == pa.string()
     assert batch.column(0).to_pylist() == ["a", None, None, "3", "2.5", "2024-01-01 00:00:00"]
+
+
+def test_whole_numbers_keep_integers_exact_to_int64s_ends_and_clip_floats_inside_them() -> None:
+    ends = pd.Series([-(2**63), 2**63 - 1, 7], dtype="int64")
+    assert whole_numbers(ends).tolist() == [-(2**63), 2**63 - 1, 7]
+    assert whole_numbers(ends, (0, 5)).tolist() == [0, 5, 5]
+    # 2.0**63 is past int64: a float clips to the largest whole number a float64 spells.
+    floats = pd.Series([2.0**63, -1.6, None], dtype="float64")
+    assert whole_numbers(floats).tolist() == [2**63 - 1024, -2, pd.NA]
 
 
 def test_the_model_hash_and_size_are_those_of_the_file_written(tmp_path: Path) -> None:

@@ -15,13 +15,15 @@ def progress_from_sync(
     progress: sync_pb2.SyncProgress, status: job_pb2.RunStatus.ValueType, now: datetime
 ) -> job_pb2.JobRunProgress:
     """`now` stands in for the end of anything still running, so the mapping stays pure."""
-    tables = [_table(table, now) for table in progress.tables]
-    if status == job_pb2.RUN_STATUS_CANCELED:
-        # The workflow stops reporting once canceled: what it left unfinished was canceled.
+    # What an ended run left unfinished ended with it: no later than the run's end.
+    table_end = _time(progress.end_time) if progress.HasField("end_time") else now
+    tables = [_table(table, table_end) for table in progress.tables]
+    if status != job_pb2.RUN_STATUS_RUNNING:
         for table in tables:
-            if table.status in _UNFINISHED:
+            table.ClearField("eta")
+            # The workflow stops reporting once canceled: what it left unfinished was canceled.
+            if status == job_pb2.RUN_STATUS_CANCELED and table.status in _UNFINISHED:
                 table.status = job_pb2.TABLE_SYNC_STATUS_CANCELED
-                table.ClearField("eta")
     result = job_pb2.JobRunProgress(
         status=status,
         tables=tables,

@@ -104,8 +104,15 @@ def _build() -> Path:
     partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     include = sysconfig.get_paths()["include"]
     command = [compiler, "-O2", "-shared", "-fPIC", f"-I{include}", str(_SOURCE), "-o"]
-    subprocess.run([*command, str(partial)], check=True, capture_output=True, timeout=120)
-    os.replace(partial, target)
+    try:
+        subprocess.run(
+            [*command, str(partial)], check=True, capture_output=True, text=True, timeout=120
+        )
+        os.replace(partial, target)
+    except subprocess.CalledProcessError as err:
+        raise subprocess.SubprocessError(f"{compiler} failed: {err.stderr.strip()}") from err
+    finally:
+        partial.unlink(missing_ok=True)  # left by a failed or timed-out build
     return target
 
 
