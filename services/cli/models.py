@@ -100,6 +100,7 @@ def get(cli: CliContext, model_id: str, as_json: bool) -> None:
         out.print(f"quality: {m.quality_score:.2f}")
     columns = ", ".join(
         f"{c.name} {enum_label(model_pb2.ModelColumnType, c.type, 'MODEL_COLUMN_TYPE_')}"
+        + (f" ({'|'.join(c.categories)})" if c.categories else "")
         for c in m.columns
     )
     out.print(f"columns: {columns or '-'}")

@@ -128,6 +128,9 @@ def test_byom_errors_come_back_verbatim(cli: Cli, tmp_path: Path) -> None:
     cli.ok(*upload, "--column", "status:string:paid,new,shipped")
     sampled = json.loads(cli.ok("models", "sample", f"coded-{tag}", "--rows", "3", "--json").stdout)
     assert [r["status"] for r in sampled["rows"]] == ["new", "shipped", "paid"]
+    models = json.loads(cli.ok("models", "list", "--json").stdout)["models"]
+    [coded_id] = [m["id"] for m in models if m["name"] == f"coded-{tag}"]
+    assert "status string (paid|new|shipped)" in cli.ok("models", "get", coded_id).stdout
 
 
 def test_a_canceled_run_shows_its_unfinished_tables_canceled(
