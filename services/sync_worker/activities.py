@@ -5,7 +5,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent import futures
-from contextlib import ExitStack
 from typing import Any, Protocol
 
 from temporalio import activity
@@ -23,7 +22,7 @@ from services.contract.sync_worker_temporal import (
     VERIFY_DESTINATIONS_ACTIVITY,
 )
 from services.engine.connectors import open_database
-from services.engine.connectors.base import ConnectionSharing, Database
+from services.engine.connectors.base import Database
 from services.engine.copy.destinations import (
     check_source_privileges,
     finish_destinations,
@@ -36,6 +35,7 @@ from services.engine.copy.table_copy import (
     copy_table,
     fill_deferred_columns,
     resumed_from,
+    sharing_connections,
 )
 from services.engine.copy.verify import verify_run
 from services.engine.planning.job_plan import JobConnections, read_shape, sync_plan
@@ -291,11 +291,10 @@ class SyncActivities(JobActivities):
             committed = chunk
             activity.heartbeat(checkpoint)
 
-        with ExitStack() as stack:
-            for database in [source, *(d.database for d in destinations)]:
-                if isinstance(database, ConnectionSharing):
-                    stack.enter_context(database.sharing_connection())
-            stack.enter_context(relaxed_loads(destinations, request.tables))
+        with (
+            sharing_connections([source, *(d.database for d in destinations)]),
+            relaxed_loads(destinations, request.tables),
+        ):
             for table in request.tables:
                 name = f"{table.schema}.{table.name}"
                 if name in done:

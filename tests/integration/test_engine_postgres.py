@@ -17,6 +17,7 @@ from services.engine.connectors.base import Database, ReadRequest
 from services.engine.connectors.postgres.connector import PostgresDatabase
 from services.engine.copy.destinations import prepare_destinations
 from services.engine.copy.table_copy import Destination, copy_table
+from services.engine.copy.verify import verify_run
 from services.engine.planning.sync_plan import build_plan
 from tests.integration.shop import KEY, check_job, rows, run_sync, shop_job
 from veilsync.temporal.v1 import sync_pb2
@@ -382,3 +383,37 @@ def test_steps_share_one_connection_while_sharing_and_a_failed_one_is_not_reused
         assert after_failure != first
         assert backend() == after_failure
     assert backend() != after_failure
+
+
+def test_a_run_is_verified_over_one_connection_per_database(
+    shop: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counts, dangling references and the privacy report's samples, table after table, share
+    the destination's connection (a run of many small tables paid one connection per query)."""
+    source_url, destination_url = shop
+    plan = run_sync(source_url, destination_url, shop_job())
+    progress = sync_pb2.SyncProgress()
+    for table in plan.tables:
+        ((count,),) = rows(source_url, f"SELECT count(*) FROM {table.schema}.{table.name}")
+        progress.tables.add(
+            table=f"{table.schema}.{table.name}", rows_read=count, rows_written=count
+        )
+    opened: list[str] = []
+    open_connection = PostgresDatabase._open
+
+    def counted_open(database: PostgresDatabase) -> psycopg.Connection:
+        opened.append(database._url)
+        return open_connection(database)
+
+    monkeypatch.setattr(PostgresDatabase, "_open", counted_open)
+    destination = Destination(open_database(destination_url), plan.destinations[0])
+    verification = verify_run(open_database(source_url), [destination], plan, progress)
+    assert opened == [destination_url]
+    assert not verification.failures
+    assert [(t.table, t.rows_present) for t in verification.tables] == [
+        (t.table, t.rows_written) for t in progress.tables
+    ]
+    assert verification.references_checked == sum(len(t.checked_references) for t in plan.tables)
+    assert verification.references_checked > 0
+    assert [t.table for t in verification.privacy.tables] == [t.table for t in progress.tables]
+    assert all(t.rows_sampled > 0 for t in verification.privacy.tables)

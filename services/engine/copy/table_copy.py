@@ -3,12 +3,13 @@
 import functools
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack, closing
+from contextlib import AbstractContextManager, ExitStack, closing, contextmanager
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from services.engine.connectors.base import (
+    ConnectionSharing,
     CopyStream,
     CopyStreamWriter,
     Database,
@@ -46,6 +47,17 @@ class Destination:
         else:
             schema = self.plan.schema_map.get(schema, schema)
         return self.database.target_name(schema, table)
+
+
+@contextmanager
+def sharing_connections(databases: Sequence[Database]) -> Iterator[None]:
+    """Within the block, steps on each database that can share a connection share one: a
+    step per table pays for one connection per database, not one per table."""
+    with ExitStack() as stack:
+        for database in databases:
+            if isinstance(database, ConnectionSharing):
+                stack.enter_context(database.sharing_connection())
+        yield
 
 
 def _transformers(

@@ -6,7 +6,11 @@ that do not fail the run. Reads the destinations only."""
 from collections.abc import Callable, Collection, Sequence
 
 from services.engine.connectors.base import Database
-from services.engine.copy.table_copy import Destination, destination_reference
+from services.engine.copy.table_copy import (
+    Destination,
+    destination_reference,
+    sharing_connections,
+)
 from services.engine.privacy.policy import apply_policy
 from services.engine.privacy.report import privacy_report
 from veilsync.temporal.v1 import ml_pb2, sync_pb2
@@ -26,33 +30,35 @@ def verify_run(
     the tables (destination names) the run created in each destination. The source is only
     counted, for the rows a subset left out. The run must fail when it lists failures. `beat`
     is called after each table, whose queries may be long. With `privacy`, the verification
-    holds the run's privacy report, and the findings the plan's policy fails on are failures."""
-    done = {t.table: t for t in progress.tables}
-    verification = job_pb2.RunVerification()
-    for table in plan.tables:
-        name = f"{table.schema}.{table.name}"
-        counts = done.get(name, sync_pb2.TableProgress())
-        entry = verification.tables.add(
-            table=name,
-            rows_read=counts.rows_read,
-            rows_written=counts.rows_written,
-            rows_skipped=counts.rows_skipped,
-        )
-        _count_present(destinations, table, created, entry, verification)
-        if table.where and not table.HasField("synthesize"):
-            entry.rows_left_out = source.count(table.schema, table.name) - counts.rows_read
-        if table.subset_root and counts.rows_written == 0:
-            verification.warnings.append(
-                f"subset root {name} kept 0 rows: its where-clause matched no row it could keep"
+    holds the run's privacy report, and the findings the plan's policy fails on are failures.
+    Its queries (a few per table) share one connection per database."""
+    with sharing_connections([source, *(d.database for d in destinations)]):
+        done = {t.table: t for t in progress.tables}
+        verification = job_pb2.RunVerification()
+        for table in plan.tables:
+            name = f"{table.schema}.{table.name}"
+            counts = done.get(name, sync_pb2.TableProgress())
+            entry = verification.tables.add(
+                table=name,
+                rows_read=counts.rows_read,
+                rows_written=counts.rows_written,
+                rows_skipped=counts.rows_skipped,
             )
-        for ref in table.checked_references:
-            for destination in destinations:
-                _check_reference(destination, table, ref, len(destinations) > 1, verification)
-        beat()
-    if privacy and destinations:
-        verification.privacy.CopyFrom(privacy_report(destinations[0], plan, progress, beat))
-        verification.failures.extend(apply_policy(verification.privacy, plan.privacy))
-    return verification
+            _count_present(destinations, table, created, entry, verification)
+            if table.where and not table.HasField("synthesize"):
+                entry.rows_left_out = source.count(table.schema, table.name) - counts.rows_read
+            if table.subset_root and counts.rows_written == 0:
+                verification.warnings.append(
+                    f"subset root {name} kept 0 rows: its where-clause matched no row it could keep"
+                )
+            for ref in table.checked_references:
+                for destination in destinations:
+                    _check_reference(destination, table, ref, len(destinations) > 1, verification)
+            beat()
+        if privacy and destinations:
+            verification.privacy.CopyFrom(privacy_report(destinations[0], plan, progress, beat))
+            verification.failures.extend(apply_policy(verification.privacy, plan.privacy))
+        return verification
 
 
 def _count_present(

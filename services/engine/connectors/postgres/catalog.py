@@ -89,6 +89,9 @@ def introspect(conn: psycopg.Connection[Any]) -> dict[str, Table]:
     # Everything read from here on names non-built-in objects with their schema: init_schema
     # runs it in another database, whose search_path may differ.
     conn.execute(QUALIFIED)
+    # PostgreSQL's JIT compiles the type-closure query for most of a second and saves nothing
+    # on catalogs this size.
+    conn.execute("SET LOCAL jit = off")
     columns: dict[int, list[Column]] = {oid: [] for oid in oids}
     for (
         oid,

@@ -6,6 +6,7 @@ the environment (`sys.prefix`), with the C compiler and Python's headers; where 
 missing, the build fails or VEILSYNC_COPY_READER=psycopg, rows go through psycopg as before."""
 
 import ctypes
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -41,7 +42,7 @@ _loaded: list[BlockReader | None] = []  # filled once per process
 def copy_blocks(copy: psycopg.Copy, max_bytes: int) -> Iterator[bytes]:
     """The rows of an open COPY TO STDOUT, in blocks of whole rows of about `max_bytes` (one
     row per block on psycopg's path). Raises psycopg's errors as psycopg's own read would."""
-    read = block_reader() if Settings().copy_reader == "compiled" else None
+    read = block_reader() if _compiled_chosen(os.environ.get("VEILSYNC_COPY_READER")) else None
     if read is None:
         for row in copy:
             yield bytes(row)
@@ -59,6 +60,13 @@ def copy_blocks(copy: psycopg.Copy, max_bytes: int) -> Iterator[bytes]:
             _end(conn)  # before the last rows go out: a consumer may stop at them
         if block:
             yield block
+
+
+@functools.cache
+def _compiled_chosen(setting: str | None) -> bool:
+    """Settings' copy_reader, parsed once per value of its variable: building Settings costs
+    milliseconds, a table's read can take less."""
+    return Settings().copy_reader == "compiled"
 
 
 def _end(conn: psycopg.Connection[Any]) -> None:
