@@ -2,7 +2,6 @@
 bucket and throwaway credentials in the standard AWS_* variables (which child processes
 inherit, as a deployment's workers would)."""
 
-import socket
 import urllib.request
 from collections.abc import Iterator
 
@@ -10,14 +9,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from tests.integration.conftest import _free_port
+
 BUCKET = "veilsync-models"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 
 from services.api.accounts import set_account
+from services.api.handlers import Behaviour, rewrapped
 from services.common.store.api_keys import ApiKeyStore
 
 _log = logging.getLogger(__name__)
@@ -59,44 +60,23 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _as_account(handler: grpc.RpcMethodHandler[Any, Any], account: str) -> Any:
-    if handler.unary_unary is not None:
-        inner = handler.unary_unary
-
-        async def unary(request: Any, context: Any) -> Any:
+    def unary(inner: Behaviour) -> Behaviour:
+        async def call(request: Any, context: Any) -> Any:
             set_account(account)
             return await inner(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            unary,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    if handler.unary_stream is not None:
-        inner_stream = handler.unary_stream
+        return call
 
-        async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
+    def stream(inner: Behaviour) -> Behaviour:
+        async def call(request: Any, context: Any) -> AsyncIterator[Any]:
             set_account(account)
-            async for response in inner_stream(request, context):  # type: ignore[attr-defined]
+            async for response in inner(request, context):
                 yield response
 
-        return grpc.unary_stream_rpc_method_handler(
-            stream,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    if handler.stream_unary is not None:  # UploadModel
-        inner_upload = handler.stream_unary
+        return call
 
-        async def upload(request_iterator: Any, context: Any) -> Any:
-            set_account(account)
-            return await inner_upload(request_iterator, context)
-
-        return grpc.stream_unary_rpc_method_handler(
-            upload,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    return _refusal(handler)  # no bidirectional RPCs: nothing else needs an account
+    # No bidirectional RPCs: nothing else needs an account.
+    return rewrapped(handler, unary, stream) or _refusal(handler)
 
 
 def _refusal(handler: grpc.RpcMethodHandler[Any, Any]) -> Any:
@@ -111,21 +91,11 @@ def _refusal(handler: grpc.RpcMethodHandler[Any, Any]) -> Any:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
         yield  # pragma: no cover - abort raises
 
-    if handler.stream_unary is not None:
-        # A refusal must keep the method's shape, or grpc reads the request stream wrongly.
-        return grpc.stream_unary_rpc_method_handler(
+    # A refusal must keep the method's shape, or grpc reads the request stream wrongly.
+    return rewrapped(handler, lambda _: refuse, lambda _: refuse_stream) or (
+        grpc.unary_unary_rpc_method_handler(
             refuse,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
-    if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(
-            refuse_stream,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    return grpc.unary_unary_rpc_method_handler(
-        refuse,
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
     )

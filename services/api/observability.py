@@ -17,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from services.api.accounts import current_account
+from services.api.handlers import rewrapped
 from services.common.observability.metrics import API_REQUEST_SECONDS, API_REQUESTS
 
 _log = logging.getLogger("services.api.requests")
@@ -37,25 +38,12 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler is None or method.startswith("/grpc."):
             return handler  # health checks and reflection would drown the log
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                self._watched(handler.unary_unary, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                self._watched(handler.stream_unary, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                self._watched_stream(handler.unary_stream, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+        watched = rewrapped(
+            handler,
+            lambda inner: self._watched(inner, method),
+            lambda inner: self._watched_stream(inner, method),
+        )
+        return watched or handler
 
     def _watched(self, inner: Any, method: str) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:

@@ -347,10 +347,10 @@ class SyncActivities(JobActivities):
     ) -> sync_pb2.FillDeferredColumnsResult:
         inner = request.table
         account = inner.account_id
-        source = open_database(self._directory.connection_url(account, inner.source_connection_id))
+        source, destinations = self._ends(account, inner.source_connection_id, inner.destinations)
         updated = fill_deferred_columns(
             source,
-            self._destinations(account, list(inner.destinations)),
+            destinations,
             inner.table,
             *self._keys(account, inner.job_id),
         )

@@ -99,6 +99,15 @@ def stubs_for(address: str, secret: str) -> tuple[grpc.aio.Channel, BearerKey]:
     return channel, key
 
 
+def metadata_store(tmp_path: Path) -> MetadataStore:
+    """A migrated SQLite metadata store under tmp_path, with a fresh secret cipher."""
+    store = MetadataStore(
+        f"sqlite:///{tmp_path / 'metadata.db'}", SecretCipher(Fernet.generate_key())
+    )
+    store.migrate()
+    return store
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -108,10 +117,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 async def api(tmp_path: Path, temporal_env: WorkflowEnvironment) -> AsyncIterator[Api]:
-    store = MetadataStore(
-        f"sqlite:///{tmp_path / 'metadata.db'}", SecretCipher(Fernet.generate_key())
-    )
-    store.migrate()
+    store = metadata_store(tmp_path)
     settings = Settings(
         api=f"127.0.0.1:{_free_port()}",
         data_dir=tmp_path,

@@ -11,14 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from temporalio.api.common.v1 import Payload
 
 from services.api.codec_server import CodecServer
 from services.common.codec import AesGcmCodec, new_key, parse_key
 from services.common.contract import DEFAULT_ACCOUNT_ID
-from services.common.secrets import SecretCipher
-from services.common.store.store import MetadataStore
+from tests.integration.conftest import metadata_store
 
 UI_ORIGIN = "http://localhost:8233"
 MAX_BYTES = 4_096
@@ -39,10 +37,7 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    store = MetadataStore(
-        f"sqlite:///{tmp_path / 'metadata.db'}", SecretCipher(Fernet.generate_key())
-    )
-    store.migrate()
+    store = metadata_store(tmp_path)
     _, secret = store.api_keys.create(DEFAULT_ACCOUNT_ID, "ui")
     codec = AesGcmCodec(parse_key(new_key()))
     server = CodecServer(

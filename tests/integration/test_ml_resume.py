@@ -41,22 +41,36 @@ def start_worker(path: Path) -> subprocess.Popen[str]:
     return process
 
 
-async def test_a_killed_ml_worker_resumes_training_from_its_checkpoint(
-    tmp_path: Path, temporal_env: WorkflowEnvironment, pg_database: Callable[[str], str]
-) -> None:
-    source = pg_database("mlkill")
+def stop_worker(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def orders_model(
+    tmp_path: Path, pg_database: Callable[[str], str], name: str, kind: int
+) -> tuple[str, str, ModelStore, model_pb2.Model]:
+    """A fresh source database holding the orders table, a fresh metadata store, and a model
+    named `name` in training there: (source URL, metadata URL, model store, model)."""
+    source = pg_database(f"ml{name}")
     with psycopg.connect(source, autocommit=True) as conn:
         conn.execute(TABLE_SQL)
     metadata_url = f"sqlite:///{tmp_path / 'metadata.db'}"
     MetadataStore(metadata_url, SecretCipher(b"0" * 43 + b"=")).migrate()
     models = ModelStore(metadata_url)
     model = models.create(
-        ACCOUNT,
-        model_pb2.Model(
-            name="killed",
-            kind=model_pb2.MODEL_KIND_VEILSYNC_VAE,
-            status=model_pb2.MODEL_STATUS_TRAINING,
-        ),
+        ACCOUNT, model_pb2.Model(name=name, kind=kind, status=model_pb2.MODEL_STATUS_TRAINING)
+    )
+    return source, metadata_url, models, model
+
+
+async def test_a_killed_ml_worker_resumes_training_from_its_checkpoint(
+    tmp_path: Path, temporal_env: WorkflowEnvironment, pg_database: Callable[[str], str]
+) -> None:
+    source, metadata_url, models, model = orders_model(
+        tmp_path, pg_database, "kill", model_pb2.MODEL_KIND_VEILSYNC_VAE
     )
     queue = f"ml-kill-{uuid.uuid4().hex[:8]}"
     config = {
@@ -107,11 +121,7 @@ async def test_a_killed_ml_worker_resumes_training_from_its_checkpoint(
     finally:
         for process in (first, second):
             if process is not None:
-                if process.poll() is None:
-                    process.terminate()
-                    process.wait()
-                if process.stdout is not None:
-                    process.stdout.close()
+                stop_worker(process)
     assert result.epochs == EPOCHS
     assert 3 <= result.resumed_epochs < EPOCHS  # resumed, not restarted from epoch 0
     stored = models.get(ACCOUNT, model.id)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -19,13 +18,9 @@ import torch
 from services.common import ml_contract
 from services.common.model_files import ModelFiles
 from services.common.object_store import S3ObjectStore
-from services.common.secrets import SecretCipher
-from services.common.store.models_store import ModelStore
-from services.common.store.store import MetadataStore
 from services.ml_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_ml_worker
 from tests.integration.ml_worker_process import Directory
-from tests.integration.test_ml_resume import start_worker
-from tests.integration.test_ml_workflows import TABLE_SQL
+from tests.integration.test_ml_resume import ACCOUNT, orders_model, start_worker, stop_worker
 from tests.s3_server import BUCKET, s3_endpoint
 from veilsync.temporal.v1 import ml_pb2
 from veilsync.v1 import model_pb2
@@ -34,7 +29,6 @@ __all__ = ["s3_endpoint"]  # the fixture, imported for pytest
 
 pytestmark = [pytest.mark.ml, pytest.mark.integration]
 
-ACCOUNT = "default"
 PREFIX = "deploy/models"
 
 
@@ -44,19 +38,8 @@ async def test_a_model_trained_by_one_worker_samples_on_another(
     pg_database: Callable[[str], str],
     s3_endpoint: str,
 ) -> None:
-    source = pg_database("mls3")
-    with psycopg.connect(source, autocommit=True) as conn:
-        conn.execute(TABLE_SQL)
-    metadata_url = f"sqlite:///{tmp_path / 'metadata.db'}"
-    MetadataStore(metadata_url, SecretCipher(b"0" * 43 + b"=")).migrate()
-    models = ModelStore(metadata_url)
-    model = models.create(
-        ACCOUNT,
-        model_pb2.Model(
-            name="shared",
-            kind=model_pb2.MODEL_KIND_GAUSSIAN_COPULA,
-            status=model_pb2.MODEL_STATUS_TRAINING,
-        ),
+    source, metadata_url, models, model = orders_model(
+        tmp_path, pg_database, "s3", model_pb2.MODEL_KIND_GAUSSIAN_COPULA
     )
     train_queue, sample_queue = (f"ml-s3-{uuid.uuid4().hex[:8]}" for _ in range(2))
     config = {
@@ -90,10 +73,7 @@ async def test_a_model_trained_by_one_worker_samples_on_another(
             result_type=ml_pb2.TrainModelWorkflowResult,
         )
     finally:
-        trainer.terminate()
-        trainer.wait()
-        if trainer.stdout is not None:
-            trainer.stdout.close()
+        stop_worker(trainer)
     assert trained.training_rows > 0
     assert not (tmp_path / "trainer-disk").exists()
 

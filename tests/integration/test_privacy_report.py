@@ -48,6 +48,13 @@ def kinds(report: j.PrivacyReport) -> list[tuple[str, str, str, bool]]:
     return [(f.kind, f.table, f.column, f.fails_run) for f in report.findings]
 
 
+def prod_to_qa(name: str, table: str) -> tuple[j.Job, j.TableMapping]:
+    """A job copying one table from "prod" into a fresh "qa", and that table's mapping."""
+    job = j.Job(name=name, source=j.JobSource(connection="prod"))
+    job.destinations.add(connection="qa", truncate_before_insert=True, init_schema=True)
+    return job, job.mappings.add(table=table)
+
+
 def forgetting_email(name: str) -> j.Job:
     job = shop_api_job(name=name)
     del job.mappings[0].columns["email"]
@@ -141,9 +148,7 @@ async def test_keyed_transformers_leave_no_value_unchanged_over_100k_distinct_in
     api: Api, pg_database: Callable[[str], str]
 ) -> None:
     await connections(api, pg_database, KEYED)
-    job = j.Job(name="keyed", source=j.JobSource(connection="prod"))
-    job.destinations.add(connection="qa", truncate_before_insert=True, init_schema=True)
-    mapping = job.mappings.add(table="public.keyed")
+    job, mapping = prod_to_qa("keyed", "public.keyed")
     for column, config in REPLACING.items():
         mapping.columns[column].CopyFrom(config)
     # A generator draws from its own domain: a draw equal to the input is chance.
@@ -211,9 +216,8 @@ async def test_a_ten_value_column_transformed_deterministically_gets_the_frequen
     api: Api, pg_database: Callable[[str], str]
 ) -> None:
     await connections(api, pg_database, MEMBERS)
-    job = j.Job(name="members", source=j.JobSource(connection="prod"))
-    job.destinations.add(connection="qa", truncate_before_insert=True, init_schema=True)
-    columns = job.mappings.add(table="public.members").columns
+    job, mapping = prod_to_qa("members", "public.members")
+    columns = mapping.columns
     for column in ("tier", "level", "nickname"):
         columns[column].transform_hash.SetInParent()
     # A key drawn for the run changes the outputs from run to run, not their frequencies.
@@ -253,9 +257,8 @@ INSERT INTO patients (id, full_name, zip, birth_date, gender, diagnosis) VALUES
 
 
 def patients_job(name: str) -> j.Job:
-    job = j.Job(name=name, source=j.JobSource(connection="prod"))
-    job.destinations.add(connection="qa", truncate_before_insert=True, init_schema=True)
-    job.mappings.add(table="public.patients").columns["full_name"].transform_full_name.SetInParent()
+    job, mapping = prod_to_qa(name, "public.patients")
+    mapping.columns["full_name"].transform_full_name.SetInParent()
     return job
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cryptography.fernet import Fernet
 from temporalio.testing import WorkflowEnvironment
 
 from services.api.server import build_server
@@ -27,12 +26,10 @@ from services.cli.errors import CliError
 from services.cli.main import cli
 from services.common.codec import new_key
 from services.common.contract import DEFAULT_ACCOUNT_ID
-from services.common.secrets import SecretCipher
 from services.common.settings import Settings
-from services.common.store.store import MetadataStore
 from services.common.temporal import connect
 from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
-from tests.integration.conftest import Api, _free_port, stubs_for
+from tests.integration.conftest import Api, _free_port, metadata_store, stubs_for
 from tests.integration.test_api_runs import shop_api_job
 from tests.integration.test_run_verification import connections, run_to_end
 from tests.servers import unavailable
@@ -53,10 +50,7 @@ async def _serve_api(
 ) -> AsyncIterator[tuple[Settings, str]]:
     """An API serving TLS on a free port; yields the client-side settings (no TLS yet) and a
     valid API key."""
-    store = MetadataStore(
-        f"sqlite:///{tmp_path / 'metadata.db'}", SecretCipher(Fernet.generate_key())
-    )
-    store.migrate()
+    store = metadata_store(tmp_path)
     settings = Settings(
         api=f"127.0.0.1:{_free_port()}",
         data_dir=tmp_path,

@@ -27,6 +27,7 @@ from services.sync_worker.worker import MAX_CONCURRENT_ACTIVITIES, build_worker 
 from tests.integration.conftest import Api  # noqa: E402
 from tests.integration.shop import rows  # noqa: E402
 from tests.integration.test_ml_api import CHUNK, ml_api  # noqa: E402, F401
+from tests.servers import unavailable  # noqa: E402
 from veilsync.v1 import connection_pb2 as c  # noqa: E402
 from veilsync.v1 import job_pb2 as j  # noqa: E402
 from veilsync.v1 import model_pb2 as m  # noqa: E402
@@ -130,7 +131,7 @@ def typescript_worker(
 ) -> Iterator[Callable[[dict[str, str]], str]]:
     """Starts `node dist/worker.js` on a fresh queue, given the destinations it may write."""
     if shutil.which("node") is None or not WORKER.exists():
-        pytest.skip("the TypeScript worker is not built: make test builds it")
+        unavailable("the TypeScript worker is not built: make test builds it")
     api, started = sync_worker, []
 
     def start(connections: dict[str, str]) -> str:

@@ -13,6 +13,7 @@ from temporalio.api.common.v1 import Payload
 
 from services.common.codec import AesGcmCodec, parse_key
 from services.common.errors import FailedPreconditionError
+from tests.servers import unavailable
 from tests.vectors.generate_codec_vectors import VECTORS, payload_from_json, payload_json
 
 CASES = json.loads(VECTORS.read_text())["cases"]
@@ -21,7 +22,7 @@ CODEC_CLI = Path(__file__).parents[2] / "workers/typescript-model/dist/codec-cli
 
 def _typescript(command: str, key: str, payload: Payload) -> Payload:
     if shutil.which("node") is None or not CODEC_CLI.exists():
-        pytest.skip("the TypeScript worker is not built: make test builds it")
+        unavailable("the TypeScript worker is not built: make test builds it")
     done = subprocess.run(
         ["node", str(CODEC_CLI), command],
         input=json.dumps(payload_json(payload)),

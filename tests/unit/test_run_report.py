@@ -41,4 +41,5 @@ def test_a_table_too_small_to_hold_rows_out_says_so_and_copied_tables_say_nothin
     )
     shown = printed(job_pb2.PrivacyReport(), [small])
     assert "public.tiny synthesized:\n  quality: not measured (too few rows" in shown
-    assert "synthesized" not in printed(job_pb2.PrivacyReport(), [])
+    copied = job_pb2.TableRunProgress(table="public.copied", rows_written=10)
+    assert "synthesized" not in printed(job_pb2.PrivacyReport(), [copied])

@@ -5,11 +5,11 @@ from services.engine.planning.load_order import plan_tables
 from services.engine.planning.rules import resolve_mappings
 from services.engine.planning.subset import Subsetter
 from services.engine.planning.synthesize import synthesize_plans
-from services.engine.planning.table_plans import reference, table_plan
+from services.engine.planning.table_plans import reference, resolve_table, table_plan
 from services.engine.planning.virtual_keys import with_virtual_foreign_keys
 from services.engine.planning.where_clause import parse_where
 from services.engine.privacy import quasi_identifiers
-from services.engine.schema import Schema, Table
+from services.engine.schema import Schema
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -41,7 +41,7 @@ def build_plan(
     wheres = {}
     for i, subset in enumerate(job.source.subsets):
         field = f"job.source.subsets[{i}]"
-        table = _resolve(schema, subset.table, f"{field}.table")
+        table = resolve_table(schema, subset.table, f"{field}.table")
         wheres[table.qualified] = parse_where(table, subset.where, schema.engine, f"{field}.where")
     subsetter = (
         Subsetter(steps, wheres, job.source.subset_by_foreign_keys, schema.engine)
@@ -91,13 +91,6 @@ def build_plan(
     return plan
 
 
-def _resolve(schema: Schema, name: str, field: str) -> Table:
-    table = schema.resolve(name)
-    if table is None:
-        raise InvalidArgumentError(field, f"table {name!r} does not exist in the source")
-    return table
-
-
 def _check_remapping(schema: Schema, destination: job_pb2.JobDestination, field: str) -> None:
     sources = {t.schema for t in schema.tables.values()}
     for name in destination.schema_map:
@@ -108,7 +101,7 @@ def _check_remapping(schema: Schema, destination: job_pb2.JobDestination, field:
     targets: dict[str, str] = {}
     for name, target in destination.table_map.items():
         where = f"{field}.table_map[{name}]"
-        table = _resolve(schema, name, where)
+        table = resolve_table(schema, name, where)
         target_schema, _, target_table = target.partition(".")
         if not (target_schema and target_table):
             raise InvalidArgumentError(where, f"{target!r} is not a schema-qualified table name")

@@ -5,7 +5,7 @@ import re
 
 from services.common.errors import InvalidArgumentError
 from services.common.ml_contract import TRAINABLE_KINDS, training_defaults
-from services.engine.planning.table_plans import reference
+from services.engine.planning.table_plans import reference, resolve_table
 from services.engine.schema import Schema
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2, model_pb2
@@ -18,11 +18,7 @@ def synthesize_plans(job: job_pb2.Job, schema: Schema) -> dict[str, sync_pb2.Syn
     plans: dict[str, sync_pb2.SynthesizePlan] = {}
     for i, item in enumerate(job.synthesize):
         field = f"job.synthesize[{i}]"
-        table = schema.resolve(item.table)
-        if table is None:
-            raise InvalidArgumentError(
-                f"{field}.table", f"table {item.table!r} does not exist in the source"
-            )
+        table = resolve_table(schema, item.table, f"{field}.table")
         if table.qualified in plans:
             raise InvalidArgumentError(f"{field}.table", f"{table.qualified} is listed twice")
         if item.kind and item.kind not in TRAINABLE_KINDS:

@@ -1,14 +1,24 @@
-"""The parts of a run's plan that sync, generate and synthesized tables share: one table's
-plan from its load-order step, and a foreign key as a plan names it. Pure code."""
+"""The parts of a run's plan that sync, generate and synthesized tables share: a table a job
+names, one table's plan from its load-order step, and a foreign key as a plan names it. Pure
+code."""
 
 from collections.abc import Mapping
 
+from services.common.errors import InvalidArgumentError
 from services.engine.planning.load_order import TableStep
-from services.engine.schema import ForeignKey
+from services.engine.schema import ForeignKey, Schema, Table
 from veilsync.temporal.v1 import ml_pb2, sync_pb2
 from veilsync.v1 import transformer_pb2
 
 Transformers = Mapping[str, transformer_pb2.TransformerConfig]
+
+
+def resolve_table(schema: Schema, name: str, field: str) -> Table:
+    """The table a job names, or InvalidArgumentError on `field` when the source lacks it."""
+    table = schema.resolve(name)
+    if table is None:
+        raise InvalidArgumentError(field, f"table {name!r} does not exist in the source")
+    return table
 
 
 def table_plan(step: TableStep, transformers: Transformers | None = None) -> sync_pb2.TablePlan:

@@ -5,6 +5,7 @@ import re
 
 from services.common.errors import InvalidArgumentError
 from services.engine.inspect.pii import detect, normalize
+from services.engine.planning.table_plans import resolve_table
 from services.engine.schema import Schema, Table
 from veilsync.v1 import job_pb2
 
@@ -23,11 +24,7 @@ def declared(policy: job_pb2.PrivacyPolicy, schema: Schema) -> dict[str, list[st
     found: dict[str, list[str]] = {}
     for i, entry in enumerate(policy.quasi_identifiers):
         field = f"job.privacy.quasi_identifiers[{i}]"
-        table = schema.resolve(entry.table)
-        if table is None:
-            raise InvalidArgumentError(
-                f"{field}.table", f"table {entry.table!r} does not exist in the source"
-            )
+        table = resolve_table(schema, entry.table, f"{field}.table")
         for j, column in enumerate(entry.columns):
             if table.column(column) is None:
                 raise InvalidArgumentError(
