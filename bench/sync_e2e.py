@@ -190,19 +190,32 @@ def bench_workload(cli: CliStack, workload: Workload, rows: int, samples: int) -
             conn.execute("VACUUM ANALYZE people")
         job = prepare(cli, workload.name, (source, destination), workload.transforms)
         times: dict[str, list[float]] = {"pipe": [], "veilsync": []}
+        steps: dict[str, list[float]] = defaultdict(list)
         for sample in range(samples):
             sides = ["pipe", "veilsync"] if sample % 2 == 0 else ["veilsync", "pipe"]
             for side in sides:
                 if side == "pipe":
                     times[side].append(timed(lambda: binary_pipe(source, pipe)))
                 else:
-                    times[side].append(timed(run_job(cli, job)))
+                    start = time.perf_counter()
+                    run_id = run_job(cli, job)().splitlines()[0].strip()
+                    times[side].append(time.perf_counter() - start)
                     check_transformed(source, destination, list(workload.transforms), rows)
+                    for step, seconds in history_breakdown(cli, run_id).items():
+                        steps[step].append(seconds)
     pipe_s, veilsync_s = (statistics.median(times[s]) for s in ("pipe", "veilsync"))
     print(f"{workload.name}: {rows:,} rows, {len(workload.transforms)} columns transformed")
     print(f"  binary COPY pipe:           {spread(times['pipe'])}")
     print(f"  veilsync jobs run --wait:   {spread(times['veilsync'])}")
     print(f"  throughput ratio pipe / veilsync (medians): {pipe_s / veilsync_s:.2f}")
+    print_steps(steps)
+
+
+def print_steps(steps: dict[str, list[float]]) -> None:
+    print("  where a run's time goes (its Temporal history; the rest is the CLI's start, the")
+    print("  API's calls and its progress watch passing on the end):")
+    for step, samples_s in steps.items():
+        print(f"    {step:34} {spread(samples_s)}")
 
 
 def _event_time(event: dict[str, object]) -> float:
@@ -271,10 +284,7 @@ def bench_one_row(cli: CliStack, samples: int) -> None:
     print(f"  psql -c 'select 1':         {spread(times['select 1'])}")
     print(f"  veilsync jobs list:         {spread(times['jobs list'])} (the CLI's start, one call)")
     print(f"  veilsync jobs run --wait:   {spread(times['veilsync'])}")
-    print("  where a run's time goes (its Temporal history; the rest is the CLI's start, the")
-    print("  API's calls and its progress watch passing on the end):")
-    for step, samples_s in steps.items():
-        print(f"    {step:34} {spread(samples_s)}")
+    print_steps(steps)
 
 
 def main(rows: int, samples: int, only: list[str]) -> None:

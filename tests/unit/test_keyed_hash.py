@@ -7,9 +7,11 @@ import tracemalloc
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.engine.transformers import build_transformer
-from services.engine.transformers.keyed import KeyedHash, P
+from services.engine.transformers.keyed import KeyedHash, P, compiled_hashing
 from veilsync.v1 import transformer_pb2 as t
 
 SUBKEY = b"s" * 64
@@ -123,3 +125,39 @@ def test_output_bits_look_uniform() -> None:
     share = bits.mean(axis=0)
     assert share.min() > 0.45
     assert share.max() < 0.55
+
+
+def test_the_compiled_and_numpy_hashes_agree() -> None:
+    keyed = KeyedHash(SUBKEY)
+    compiled = compiled_hashing()
+    assert compiled is not None, "_keyed.c did not build here"
+    values = pa.array(["", "a", "ab", "abc", "héllo", "z" * 20_000, "\x00\x00a", "\xff" * 7])
+    assert (keyed.compiled_lanes(compiled, values) == keyed.numpy_lanes(values)).all()
+    part = values.slice(2, 5)
+    assert (keyed.compiled_lanes(compiled, part) == keyed.numpy_lanes(part)).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=300), max_size=60), st.integers(0, 30))
+def test_the_compiled_hash_matches_the_reference_on_generated_text(
+    values: list[str], start: int
+) -> None:
+    keyed = KeyedHash(SUBKEY)
+    compiled = compiled_hashing()
+    assert compiled is not None
+    column = pa.array(values, pa.string()).slice(min(start, len(values)))
+    lanes = keyed.compiled_lanes(compiled, column)
+    assert (lanes == keyed.numpy_lanes(column)).all()
+    out = keyed(column, 3)
+    for row, value in enumerate(column.to_pylist()):
+        assert out[row].tolist() == reference(keyed, value, 3)
+
+
+def test_offsets_outside_the_data_are_refused() -> None:
+    compiled = compiled_hashing()
+    assert compiled is not None
+    lanes = np.empty((1, 4), dtype="<u4")
+    with pytest.raises(ValueError, match="outside the data"):
+        compiled.polynomials(np.array([0, 10], dtype=np.int64), b"abc", (1, 2, 3), lanes)
+    with pytest.raises(ValueError, match="disagree"):
+        compiled.polynomials(np.array([0, 3], dtype=np.int64), b"abc", (1, 2, 3), lanes[:0])

@@ -15,9 +15,15 @@ then encrypted with AES-256, a pseudo-random permutation: values of different le
 2^32 bytes; PostgreSQL stops at 1 GB) never share a block, and distinct blocks never share an
 output. Among q values the outputs are thus told from random
 with advantage at most q^2/2 (L/p)^3 plus AES's own. Outputs wider than one block (two words)
-take more blocks, kept apart by a block number in the spare top bit of each h_k."""
+take more blocks, kept apart by a block number in the spare top bit of each h_k.
+
+The polynomials are computed by _keyed.c where it builds (services/engine/native.py), by NumPy
+otherwise; tests/unit/test_keyed_hash.py holds both to a plain-Python reference."""
 
 import hashlib
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
@@ -25,8 +31,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from services.engine import native
 from services.engine.transformers.prf import U64
 
+_SOURCE = Path(__file__).with_name("_keyed.c")
 P = (1 << 31) - 1
 POLYNOMIALS = 3
 # Personalization keeps these derivations apart from any other keyed BLAKE2b of the subkey.
@@ -61,6 +69,20 @@ class KeyedHash:
             values = values.cast(pa.string())
         if values.null_count:  # Arrow lets a NULL slot hold bytes: read them as ""
             values = pc.fill_null(values, "")
+        compiled = compiled_hashing()
+        lanes = self.compiled_lanes(compiled, values) if compiled else self.numpy_lanes(values)
+        return np.ascontiguousarray(self._encrypt(lanes, blocks)[:, :words])
+
+    def compiled_lanes(self, compiled: ModuleType, values: pa.Array) -> npt.NDArray[np.uint32]:
+        """(h_1, h_2, h_3, byte length) of each value, by _keyed.c."""
+        lanes = np.empty((len(values), 4), dtype="<u4")
+        data = values.buffers()[2] if len(values) else None
+        compiled.polynomials(_offsets(values), data or b"", tuple(self._points), lanes)
+        return lanes
+
+    def numpy_lanes(self, values: pa.Array) -> npt.NDArray[np.uint32]:
+        """compiled_lanes' numbers, by NumPy: each row padded, the padded rows multiplied by
+        the points' powers."""
         lengths = np.diff(_offsets(values))
         lanes = np.zeros((len(values), 4), dtype="<u4")
         lanes[:, 3] = lengths
@@ -71,7 +93,7 @@ class KeyedHash:
             rows = np.flatnonzero(group == g)
             part = values if len(rows) == len(values) else values.take(pa.array(rows))
             lanes[rows, :POLYNOMIALS] = self._polynomials(part, 3 << int(g))
-        return np.ascontiguousarray(self._encrypt(lanes, blocks)[:, :words])
+        return lanes
 
     def _polynomials(self, values: pa.Array, width: int) -> U64:
         """h_1 .. h_3 of each value, all at most `width` bytes long (a multiple of 3, and of
@@ -99,6 +121,13 @@ class KeyedHash:
         plaintext = stacked.reshape(-1).view(np.uint8).data
         ciphertext = encryptor.update(plaintext) + encryptor.finalize()
         return np.frombuffer(ciphertext, dtype="<u8").reshape(len(lanes), 2 * blocks)
+
+
+def compiled_hashing() -> ModuleType | None:
+    """_keyed.c where it builds (its lanes are written in this machine's byte order)."""
+    if sys.byteorder != "little":
+        return None
+    return native.optional(_SOURCE, "hashing with NumPy")
 
 
 def _offsets(values: pa.Array) -> npt.NDArray[np.int64]:

@@ -46,14 +46,16 @@ def strings(data: npt.NDArray[np.uint8], lengths: npt.NDArray[np.int64]) -> pa.A
 
 
 HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# Each byte's two hex digits, read as one little-endian uint16: one lookup per byte.
+HEX_PAIRS = np.array([int.from_bytes(f"{i:02x}".encode(), "little") for i in range(256)], "<u2")
 
 
 def hex_text(words: U64, byte_order: str = "<") -> pa.Array:
     """Each row's words as lower-case hex of their bytes (little-endian by default: a digest
     read with np.frombuffer("<u8") comes back as its own hexdigest)."""
     data = words.astype(f"{byte_order}u8").view(np.uint8).reshape(len(words), -1)
-    nibbles = np.stack([data >> 4, data & 15], axis=2).reshape(-1)
-    return strings(HEX_DIGITS[nibbles], np.full(len(words), 2 * data.shape[1], dtype=np.int64))
+    text = HEX_PAIRS[data].view(np.uint8).reshape(-1)
+    return strings(text, np.full(len(words), 2 * data.shape[1], dtype=np.int64))
 
 
 def random_chars(

@@ -2,30 +2,25 @@
 
 PostgreSQL sends one CopyData message per row, and psycopg hands each to Python: about 0.8 s
 per million rows. `_copyread.c` joins them in C instead. It is compiled on first use into
-the environment (`sys.prefix`), with the C compiler and Python's headers; where either is
-missing, the build fails or VEILSYNC_COPY_READER=psycopg, rows go through psycopg as before."""
+the environment (services/engine/native.py); where it cannot be, or
+VEILSYNC_COPY_READER=psycopg, rows go through psycopg as before."""
 
 import ctypes
 import functools
-import hashlib
-import importlib.machinery
-import importlib.util
 import logging
 import os
 import re
-import shutil
-import subprocess
-import sys
-import sysconfig
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import psycopg
 from psycopg import generators, pq
 
 from services.common.settings import Settings
+from services.engine import native
 
 _log = logging.getLogger(__name__)
 _SOURCE = Path(__file__).with_name("_copyread.c")
@@ -82,14 +77,8 @@ def block_reader() -> BlockReader | None:
     with _lock:
         if not _loaded:
             try:
-                _loaded.append(_bind(_build()))
-            except (
-                OSError,
-                ImportError,
-                AttributeError,
-                LookupError,
-                subprocess.SubprocessError,
-            ) as err:
+                _loaded.append(_bind(native.extension(_SOURCE)))
+            except native.BUILD_ERRORS as err:
                 _log.warning(
                     "compiled COPY reader unavailable, reading rows through psycopg: %s", err
                 )
@@ -97,39 +86,7 @@ def block_reader() -> BlockReader | None:
         return _loaded[0]
 
 
-def _build() -> Path:
-    """The extension for this source and Python, compiled unless already there."""
-    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    digest = hashlib.sha256(_SOURCE.read_bytes() + sys.version.encode()).hexdigest()[:16]
-    target = Path(sys.prefix, "veilsync-build", f"_copyread-{digest}{suffix}")
-    if target.exists():
-        return target
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        raise LookupError("no C compiler")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Each process builds its own file and renames it into place: a race costs a build.
-    partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    include = sysconfig.get_paths()["include"]
-    command = [compiler, "-O2", "-shared", "-fPIC", f"-I{include}", str(_SOURCE), "-o"]
-    try:
-        subprocess.run(
-            [*command, str(partial)], check=True, capture_output=True, text=True, timeout=120
-        )
-        os.replace(partial, target)
-    except subprocess.CalledProcessError as err:
-        raise subprocess.SubprocessError(f"{compiler} failed: {err.stderr.strip()}") from err
-    finally:
-        partial.unlink(missing_ok=True)  # left by a failed or timed-out build
-    return target
-
-
-def _bind(path: Path) -> BlockReader:
-    spec = importlib.util.spec_from_file_location("_copyread", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def _bind(module: ModuleType) -> BlockReader:
     libpq = ctypes.CDLL(_loaded_libpq())
     get_copy_data = ctypes.cast(libpq.PQgetCopyData, ctypes.c_void_p).value
     freemem = ctypes.cast(libpq.PQfreemem, ctypes.c_void_p).value
