@@ -15,7 +15,12 @@ COPY pyproject.toml README.md ./
 COPY sdk/python ./sdk/python
 COPY services ./services
 ARG EXTRAS=""
-RUN pip install ./sdk/python ".${EXTRAS:+[$EXTRAS]}" \
+# The engine's C extensions (keyed hashing, PostgreSQL's COPY rows) are built here, while a
+# compiler is at hand, into the environment where workers load them; the compiler goes again.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install ./sdk/python ".${EXTRAS:+[$EXTRAS]}" \
+    && python -m services.engine.native \
+    && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/veilsync --create-home veilsync
 
 USER veilsync

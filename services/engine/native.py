@@ -69,3 +69,14 @@ def optional(source: Path, fallback: str) -> ModuleType | None:
     except BUILD_ERRORS as err:
         _log.warning("compiled %s unavailable, %s: %s", source.name, fallback, err)
         return None
+
+
+def build_all() -> list[Path]:
+    """Every extension of the engine built (a deployment's image does this once, while it
+    has a compiler); the files built."""
+    return [_build(source) for source in sorted(Path(__file__).parent.rglob("_*.c"))]
+
+
+if __name__ == "__main__":
+    for built in build_all():
+        print(built)

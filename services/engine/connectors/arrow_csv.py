@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 
-def _blocks(chunks: Iterable[bytes | bytearray | memoryview], size: int) -> Iterator[bytearray]:
+def blocks(chunks: Iterable[bytes | bytearray | memoryview], size: int) -> Iterator[bytearray]:
     """The chunks joined into blocks of about `size` bytes. A COPY stream's chunks hold whole
     rows, so every block ends at a row boundary and parses on its own."""
     block = bytearray()
@@ -39,7 +39,7 @@ def read_csv_batches(
         strings_can_be_null=True,
         quoted_strings_can_be_null=False,
     )
-    for block in _blocks(chunks, block_size):
+    for block in blocks(chunks, block_size):
         table = pa_csv.read_csv(
             pa.py_buffer(block),
             read_options=read_options,

@@ -15,6 +15,16 @@ BATCH_ROWS = 20_000  # rows per batch where a driver hands over rows rather than
 
 
 @dataclass(frozen=True)
+class WireColumns:
+    """Columns travelling in the databases' own binary form (see `WireCopy`): `types` names
+    each column's type, alike at both ends; the `decoded` ones (those a transformer reads)
+    come as text (`pa.string()`), the others as the source's bytes (`pa.binary()`)."""
+
+    types: Sequence[str]
+    decoded: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class ReadRequest:
     """Rows of `schema`.`table`, its `columns` in that order. Ordered by `key` when given,
     starting after the row whose key values (text form) are `after` and ending with the one
@@ -29,6 +39,7 @@ class ReadRequest:
     until: Sequence[str] | None = None
     where: str = ""
     expressions: Mapping[str, str] = field(default_factory=dict)
+    wire: WireColumns | None = None  # read in binary form (a WireCopy source only)
 
 
 class TableWriter(Protocol):
@@ -65,6 +76,7 @@ class WriteRequest:
     key_columns: Sequence[str] = ()
     on_conflict: "job_pb2.OnConflict.ValueType" = job_pb2.ON_CONFLICT_UNSPECIFIED
     references: Sequence[Reference] = ()
+    wire: WireColumns | None = None  # batches come in binary form (a WireCopy destination)
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,26 @@ class CopyStream(Protocol):
 
     def read_copy(self, request: ReadRequest) -> Iterator[bytes]:
         """The rows `request` reads, as bulk-export bytes."""
+
+
+@runtime_checkable
+class WireCopy(Protocol):
+    """A database whose rows can travel between two of its kind in binary form, each value's
+    bytes untouched unless a transformer reads it: no text to print or parse at either end.
+    Only between databases with the same `wire_format`, and columns of the same types."""
+
+    wire_format: str
+
+    def wire_types(self, schema: str, table: str, columns: Sequence[str]) -> list[str] | None:
+        """Each column's type, or None when some column's binary form is not portable to
+        another database (a type of its own, such as an enum or a domain) or the table does
+        not exist."""
+
+    def wire_decodes(self, type_name: str) -> bool:
+        """Whether values of this type can be decoded to text and encoded back."""
+
+    def wire_text(self, type_name: str, value: bytes) -> str:
+        """One value's bytes as text, as the database reads a literal back."""
 
 
 @runtime_checkable

@@ -17,9 +17,12 @@ from services.engine.connectors.base import (
     ReadRequest,
     Reference,
     TableWriter,
+    WireColumns,
+    WireCopy,
     WriteRequest,
 )
 from services.engine.copy.prefetch import prefetch
+from services.engine.copy.wire import wire_columns
 from services.engine.privacy.unchanged import UnchangedCounter
 from services.engine.transformers import Transformer, build_transformer
 from services.engine.transformers.bounds import ColumnBounds
@@ -126,9 +129,18 @@ def resumed_from(resume: sync_pb2.TableCheckpoint | None) -> sync_pb2.TableCheck
     return checkpoint
 
 
-def _key_text(batch: pa.RecordBatch, key: Sequence[str]) -> list[str]:
-    """The last row's key values in text form: how the source reads them back as literals."""
-    return [str(batch.column(name)[-1].as_py()) for name in key]
+def _key_text(
+    batch: pa.RecordBatch, key: Sequence[str], source: Database, wire: WireColumns | None
+) -> list[str]:
+    """The last row's key values in text form: how the source reads them back as literals.
+    A key column travelling as bytes (`wire`) is decoded by the source."""
+    texts = []
+    for name in key:
+        value = batch.column(name)[-1].as_py()
+        if isinstance(value, bytes) and isinstance(source, WireCopy) and wire is not None:
+            value = source.wire_text(wire.types[batch.schema.get_field_index(name)], value)
+        texts.append(str(value))
+    return texts
 
 
 def _references(destination: Destination, table: sync_pb2.TablePlan) -> list[Reference]:
@@ -226,10 +238,16 @@ def copy_table(
     ):
         # Small or keyless and untouched: one transaction, bytes straight through.
         pipe = functools.partial(_pipe, source, table=table, columns=columns)
+    wire = None
+    if pipe is None and not any(t.reads_row for t in transformers.values()):
+        targets = [(d.database, d.target(table.schema, table.name)) for d in destinations]
+        wire = wire_columns(source, targets, table, columns, set(transformers))
 
     def batches() -> Iterator[pa.RecordBatch]:
         read = source.read(
-            ReadRequest(table.schema, table.name, columns, key_columns, after, until, table.where)
+            ReadRequest(
+                table.schema, table.name, columns, key_columns, after, until, table.where, wire=wire
+            )
         )
         yield from _split(prefetch(read), chunk_rows if key_columns else 0)
 
@@ -242,12 +260,13 @@ def copy_table(
         checkpoint=checkpoint,
         merging=bool(checkpoint.last_key) or retrying,
         chunk_rows=chunk_rows,
-        position=lambda batch, _: _key_text(batch, key_columns),
+        position=lambda batch, _: _key_text(batch, key_columns, source, wire),
         transform=lambda batch: transform_batch(
             batch, table, transformers, table.deferred_columns, counter
         ),
         pipe=pipe,
         counter=counter,
+        wire=wire,
     )
 
 
@@ -269,6 +288,7 @@ def write_table(
     transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
     pipe: Callable[[Sequence[TableWriter]], int | None] | None = None,
     counter: UnchangedCounter | None = None,
+    wire: WireColumns | None = None,
 ) -> CopyResult:
     """Write `batches` (each through `transform`) to a writer per destination. A keyed table
     commits every `chunk_rows` rows and reports each commit as a checkpoint at `position`;
@@ -276,13 +296,14 @@ def write_table(
     (resumed or retried) leaves rows already there rather than failing on them. `pipe`, when
     given, is tried first: it gets the writers and copies everything, returning the rows it
     copied, or None to let `batches` be written instead. `counter`, which `transform` feeds,
-    goes into each checkpoint: at a commit it has counted exactly the rows committed."""
+    goes into each checkpoint: at a commit it has counted exactly the rows committed. With
+    `wire`, the batches are in the databases' binary form."""
     start, resumed = checkpoint, checkpoint.rows_read
     read, sent, since_commit = checkpoint.rows_read, 0, 0  # sent: rows given to writers
     last_report = time.monotonic()
     with ExitStack() as stack:
         writers = [
-            stack.enter_context(_table_writer(destination, table, columns, merging))
+            stack.enter_context(_table_writer(destination, table, columns, merging, wire))
             for destination in destinations
         ]
 
@@ -327,7 +348,11 @@ def write_table(
 
 
 def _table_writer(
-    destination: Destination, table: sync_pb2.TablePlan, columns: Sequence[str], merging: bool
+    destination: Destination,
+    table: sync_pb2.TablePlan,
+    columns: Sequence[str],
+    merging: bool,
+    wire: WireColumns | None = None,
 ) -> AbstractContextManager[TableWriter]:
     on_conflict = destination.plan.on_conflict
     if merging and on_conflict in _FAIL_ON_CONFLICT:
@@ -341,6 +366,7 @@ def _table_writer(
             list(table.primary_key),
             on_conflict,
             _references(destination, table),
+            wire,
         )
     )
 

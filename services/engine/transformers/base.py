@@ -54,6 +54,9 @@ class Transformer(ABC, Generic[OptionsT]):
     # Whether the writer must leave the column out of the rows it writes, so the destination
     # fills in its DEFAULT; `transform` then returns NULLs that are never written.
     omits_column: ClassVar[bool] = False
+    # Whether `transform_in` reads the rest of the row: every column of its batch must then be
+    # text, so the row cannot travel in binary form (copy/wire.py).
+    reads_row: ClassVar[bool] = False
     # Whether distinct inputs give distinct outputs (a permutation, or a UUID or full hash up
     # to the odds of a collision): what a key column needs.
     unique_outputs: ClassVar[bool] = False

@@ -32,6 +32,7 @@ class TransformExpression(Transformer[t.TransformExpression]):
         "value, so slower than the vectorized transformers."
     )
     data_types = tuple(TypeFamily)
+    reads_row = True
 
     def __init__(self, options: t.TransformExpression, key: bytes, **kwargs: Any) -> None:
         super().__init__(options, key, **kwargs)

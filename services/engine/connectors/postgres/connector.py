@@ -29,7 +29,7 @@ from services.engine.connectors.base import (
 )
 from services.engine.connectors.group_sizes import group_sizes_of, group_sizes_query
 from services.engine.connectors.keyset import split_query
-from services.engine.connectors.postgres import statistics
+from services.engine.connectors.postgres import binary_copy, statistics
 from services.engine.connectors.postgres.catalog import introspect
 from services.engine.connectors.postgres.copy_read import copy_blocks
 from services.engine.connectors.postgres.ddl import (
@@ -133,6 +133,7 @@ class _PgWriter:
         self._commits = commits
         self._columns, self._key_columns = request.columns, request.key_columns
         self._on_conflict = request.on_conflict
+        self._wire = request.wire
         self._keep = _references_hold(request.references)
         self._staged = bool(request.references) or request.on_conflict in (
             job_pb2.ON_CONFLICT_NOTHING,
@@ -157,8 +158,8 @@ class _PgWriter:
                     "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
                 ).format(into, _names(self._columns), self._target)
             )
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-            into, _names(self._columns)
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {})").format(
+            into, _names(self._columns), sql.SQL("binary" if self._wire else "csv")
         )
         # The queued writer sends from its own thread while the next batch is transformed;
         # passing bytes through needs no such overlap, nor its thread.
@@ -170,7 +171,12 @@ class _PgWriter:
     copy_format = COPY_FORMAT
 
     def write(self, batch: pa.RecordBatch) -> int:
-        (self._copy or self._open()).write(to_csv(batch))
+        if self._wire is None:
+            (self._copy or self._open()).write(to_csv(batch))
+        else:
+            opening = self._copy is None
+            copy = self._copy or self._open()
+            copy.write(binary_copy.encode(batch, self._wire, header=opening))
         return int(batch.num_rows)
 
     def write_copy(self, chunk: bytes) -> None:
@@ -181,6 +187,8 @@ class _PgWriter:
 
     def commit(self) -> None:
         if self._chunk is not None:
+            if self._wire is not None and self._copy is not None:
+                self._copy.write(binary_copy.TRAILER)
             self._chunk.close()  # ends the COPY: constraint errors surface here
             self._chunk = self._copy = None
             if self._staged:
@@ -326,9 +334,27 @@ class PostgresDatabase:
         with self._connect() as conn:
             statement, params = _copy_out(request, self._only(conn, request.schema, request.table))
             with conn.cursor() as cur, cur.copy(statement, params) as copy:
-                yield from read_csv_batches(
-                    copy_blocks(copy, BATCH_BYTES), request.columns, BATCH_BYTES
-                )
+                blocks = copy_blocks(copy, BATCH_BYTES)
+                if request.wire is None:
+                    yield from read_csv_batches(blocks, request.columns, BATCH_BYTES)
+                else:
+                    yield from binary_copy.read_batches(
+                        blocks, request.wire, request.columns, BATCH_BYTES
+                    )
+
+    wire_format = "postgres-binary"
+
+    def wire_types(self, schema: str, table: str, columns: Sequence[str]) -> list[str] | None:
+        if binary_copy.compiled() is None:
+            return None
+        with self._connect() as conn:
+            return binary_copy.column_types(conn, schema, table, columns)
+
+    def wire_decodes(self, type_name: str) -> bool:
+        return binary_copy.decodes(type_name)
+
+    def wire_text(self, type_name: str, value: bytes) -> str:
+        return binary_copy.value_text(type_name, value)
 
     def split_keys(
         self, schema: str, table: str, key: Sequence[str], rows: int, parts: int, where: str = ""
@@ -520,11 +546,13 @@ def _translated(conn: psycopg.Connection[Any]) -> Iterator[None]:
 
 
 def _copy_out(request: ReadRequest, only: bool) -> tuple[sql.Composed, list[str] | None]:
-    """The COPY streaming what `request` reads as CSV, and its parameters."""
+    """The COPY streaming what `request` reads (as CSV, or binary for `request.wire`), and its
+    parameters."""
     query, params = select_query(request, quoted, "%s", only)
+    form = sql.SQL("binary" if request.wire else "csv")
     # None, not []: without parameters the driver looks for no placeholders, so the query's
     # % stay its own.
-    return sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(sql.SQL(query)), params or None
+    return sql.SQL("COPY ({}) TO STDOUT (FORMAT {})").format(sql.SQL(query), form), params or None
 
 
 def _references_hold(references: Sequence[Reference]) -> sql.SQL | None:
