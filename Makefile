@@ -50,7 +50,7 @@ services:
 lint: $(STAMP)
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
-	$(BIN)/mypy services sdk/python/src
+	$(BIN)/mypy services sdk/python/src bench
 
 test: $(STAMP) services lint typescript typescript-worker
 	$(BIN)/python -m pytest -q

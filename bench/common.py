@@ -1,5 +1,6 @@
 """Shared scaffolding of the benchmarks: scratch databases, a dev server, a worker."""
 
+import argparse
 import contextlib
 import json
 import statistics
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 from google.protobuf import json_format
@@ -44,6 +46,26 @@ def scratch_databases(*labels: str) -> Iterator[list[str]]:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             for name in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_with_rows_and_samples(doc: str | None, main: Callable[[int, int], None]) -> None:
+    """`main(rows, samples)` from a command line of --rows (1M) and --samples (3)."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=3)
+    args = parser.parse_args()
+    main(args.rows, args.samples)
+
+
+T = TypeVar("T")
+
+
+def in_turns(ways: dict[str, T], samples: int) -> Iterator[tuple[int, str, T]]:
+    """(sample, name, way) for every way in every sample, in reverse order every other
+    sample, so no way always runs first."""
+    for sample in range(samples):
+        for name, way in list(ways.items())[:: -1 if sample % 2 else 1]:
+            yield sample, name, way
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -7,9 +7,7 @@ time of each PostgreSQL backend it used (from /proc, sampled while it runs).
     .venv/bin/python -m bench.copy_cpu [--rows N] [--samples S]
 """
 
-import argparse
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +17,8 @@ from unittest import mock
 import psycopg
 
 from bench import sync_copy
-from bench.common import ADMIN_URL, scratch_databases, spread
+from bench.common import ADMIN_URL, in_turns, run_with_rows_and_samples, scratch_databases, spread
+from bench.sync_e2e import binary_pipe
 from services.engine.connectors import open_database
 from services.engine.copy import table_copy
 from services.engine.planning.sync_plan import build_plan
@@ -91,46 +90,24 @@ def main(rows: int, samples: int) -> None:
             with mock.patch.object(table_copy, "wire_columns", return_value=None):
                 copy()
 
-        def pipe() -> None:
-            out = subprocess.Popen(
-                ["psql", "-qAt", source_url, "-c", "COPY people TO STDOUT (FORMAT binary)"],
-                stdout=subprocess.PIPE,
-            )
-            subprocess.run(
-                [*("psql", "-qAt", "-v", "ON_ERROR_STOP=1", pipe_url, "-c", "TRUNCATE people")],
-                check=True,
-            )
-            subprocess.run(
-                ["psql", "-qAt", pipe_url, "-c", "COPY people FROM STDIN (FORMAT binary)"],
-                stdin=out.stdout,
-                check=True,
-            )
-            if out.wait() != 0:
-                raise RuntimeError("binary COPY out failed")
-
         ways: dict[str, Callable[[], None]] = {
-            "binary COPY pipe (psql)": pipe,
+            "binary COPY pipe (psql)": lambda: binary_pipe(source_url, pipe_url),
             "copy_table, CSV": as_csv,
             "copy_table, binary form": copy,
         }
         walls: dict[str, list[float]] = {name: [] for name in ways}
-        for sample in range(samples):
-            for name, way in list(ways.items())[:: 1 if sample % 2 == 0 else -1]:
-                start, cpu = time.perf_counter(), time.process_time()
-                with backends_watched() as backends:
-                    way()
-                wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-                walls[name].append(wall)
-                shown = ", ".join(f"{s:.2f}" for s in backends)
-                print(f"{name:26} wall {wall:.2f} s, this process {cpu:.2f} s, backends {shown} s")
+        for _, name, way in in_turns(ways, samples):
+            start, cpu = time.perf_counter(), time.process_time()
+            with backends_watched() as backends:
+                way()
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            walls[name].append(wall)
+            shown = ", ".join(f"{s:.2f}" for s in backends)
+            print(f"{name:26} wall {wall:.2f} s, this process {cpu:.2f} s, backends {shown} s")
     print(f"{rows:,} rows, {samples} samples each:")
     for name, seconds in walls.items():
         print(f"  {name:26} {spread(seconds)}")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--samples", type=int, default=3)
-    args = parser.parse_args()
-    main(args.rows, args.samples)
+    run_with_rows_and_samples(__doc__, main)

@@ -10,7 +10,6 @@ time and this process's CPU time.
     .venv/bin/python -m bench.copy_formats [--rows N] [--samples S]
 """
 
-import argparse
 import os
 import struct
 import time
@@ -19,7 +18,7 @@ from collections.abc import Callable, Iterator
 import psycopg
 
 from bench import sync_copy
-from bench.common import scratch_databases, spread
+from bench.common import in_turns, run_with_rows_and_samples, scratch_databases, spread
 from services.engine.connectors.arrow_csv import read_csv_batches
 from services.engine.connectors.base import BATCH_BYTES
 from services.engine.connectors.postgres.copy_read import block_reader, copy_blocks
@@ -113,22 +112,17 @@ def main(rows: int, samples: int) -> None:
         }
         times: dict[str, list[float]] = {name: [] for name in ways}
         cpu: dict[str, list[float]] = {name: [] for name in ways}
-        for sample in range(samples):
-            for name, way in list(ways.items())[:: -1 if sample % 2 else 1]:
-                start, used = time.perf_counter(), time.process_time()
-                result = way()
-                times[name].append(time.perf_counter() - start)
-                cpu[name].append(time.process_time() - used)
-                if sample == 0:
-                    unit = "bytes" if name.endswith(("drained", "blocks")) else "rows"
-                    print(f"{name}: {result:,} {unit}")
+        for sample, name, way in in_turns(ways, samples):
+            start, used = time.perf_counter(), time.process_time()
+            result = way()
+            times[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - used)
+            if sample == 0:
+                unit = "bytes" if name.endswith(("drained", "blocks")) else "rows"
+                print(f"{name}: {result:,} {unit}")
     for name, seconds in times.items():
         print(f"{name:28} {spread(seconds)}; CPU {spread(cpu[name])}")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--samples", type=int, default=3)
-    args = parser.parse_args()
-    main(args.rows, args.samples)
+    run_with_rows_and_samples(__doc__, main)

@@ -32,10 +32,10 @@ from services.common.store.models_store import ModelStore
 from services.common.store.store import MetadataStore
 from services.common.temporal import dev_server_binary
 from services.engine.connectors import open_database
-from services.ml_worker.activities import QUALITY_ROWS
 from services.ml_worker.backends import backend_for
 from services.ml_worker.backends.base import TrainOptions
 from services.ml_worker.backends.sdv_models import TABLE, SdvBackend
+from services.ml_worker.evaluation import QUALITY_ROWS
 from services.ml_worker.quality import quality_report
 from services.ml_worker.spec import TableSpec
 from services.ml_worker.tables import read_frame, resolve_table, spec_for_frame, write_frames
