@@ -3,7 +3,10 @@ arrives as it left, transformed columns are transformed, checkpoints resume for 
 that decodes, and what cannot travel in binary (types of the database's own, a destination
 whose types differ, a transformer reading the whole row) goes as text, with the same result."""
 
+import contextlib
+import uuid
 from collections.abc import Callable, Iterator
+from unittest import mock
 
 import psycopg
 import pyarrow as pa
@@ -11,8 +14,10 @@ import pytest
 
 from services.engine.connectors import open_database
 from services.engine.connectors.base import ReadRequest
+from services.engine.copy import table_copy
 from services.engine.copy.table_copy import Destination, copy_table
 from services.engine.planning.sync_plan import build_plan
+from tests.conftest import PG_ADMIN_URL, database_url
 from tests.integration.shop import KEY, rows
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
@@ -249,3 +254,40 @@ def test_what_cannot_travel_in_binary_goes_as_text(
     assert not wired
     assert rows(destination, "SELECT count(*), count(DISTINCT s) FROM t") == [(100, 100)]
     assert rows(destination, "SELECT s FROM t WHERE s LIKE 's%'") == []
+
+
+@pytest.mark.parametrize("form", ["binary", "csv"])
+def test_a_latin1_source_arrives_as_the_same_text(
+    pg_database: Callable[[str], str], form: str
+) -> None:
+    """Each end speaks UTF-8 to us, whatever its own encoding: a LATIN1 database's bytes are
+    never taken for UTF-8 (where 'Ã©' would become 'é')."""
+    name = f"vs_latin1_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+            "TEMPLATE template0"
+        )
+    try:
+        source, destination = database_url(name), pg_database("utf8_dst")
+        table = "CREATE TABLE t (id int PRIMARY KEY, name text, note text)"
+        with psycopg.connect(source, autocommit=True) as conn:
+            conn.execute(table)
+            conn.execute(
+                "INSERT INTO t SELECT i, (ARRAY['café', 'Ã©', 'Ünïçødé ±½'])[1 + i % 3], "
+                "'n' || i FROM generate_series(1, 90) i"
+            )
+        with psycopg.connect(destination, autocommit=True) as conn:
+            conn.execute(table)
+        job = job_pb2.Job(name="latin1")
+        job.mappings.add(table="t").columns["note"].transform_hash.SetInParent()
+        wired = mock.patch.object(table_copy, "wire_columns", return_value=None)
+        with wired if form == "csv" else contextlib.nullcontext():
+            _, _, travelled = copied(source, destination, job, chunk_rows=40)
+        assert travelled == (form == "binary")
+        query = "SELECT id, name FROM t ORDER BY id"
+        assert rows(destination, query) == rows(source, query)
+        assert {n for _, n in rows(destination, query)} == {"café", "Ã©", "Ünïçødé ±½"}
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

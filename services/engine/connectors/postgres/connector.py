@@ -59,7 +59,11 @@ _TRANSIENT = (
 )
 
 # Sent in the startup packet: no extra round trip per connection.
-_SESSION = "-c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=3"
+# client_encoding: every end speaks UTF-8 to us, whatever its database's own encoding (the
+# server converts), so a LATIN1 database's bytes are never read as UTF-8 or refused as such.
+_SESSION = (
+    "-c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=3 -c client_encoding=UTF8"
+)
 
 
 _STAGE = sql.Identifier("_veilsync_stage")
