@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from unittest import mock
 
 import psycopg
 
@@ -81,19 +80,17 @@ def main(rows: int, samples: int) -> None:
         (table,) = build_plan(sync_copy.job(), source.introspect(), "src", [plan_of]).tables
         ends = [table_copy.Destination(destination, plan_of)]
 
-        def copy() -> None:
+        def copy(binary: bool) -> None:
             with psycopg.connect(destination_url, autocommit=True) as conn:
                 conn.execute("TRUNCATE people")
-            table_copy.copy_table(source, ends, table, b"bench-key" * 4, lambda *_: None)
-
-        def as_csv() -> None:
-            with mock.patch.object(table_copy, "wire_columns", return_value=None):
-                copy()
+            table_copy.copy_table(
+                source, ends, table, b"bench-key" * 4, lambda *_: None, binary_copy=binary
+            )
 
         ways: dict[str, Callable[[], None]] = {
             "binary COPY pipe (psql)": lambda: binary_pipe(source_url, pipe_url),
-            "copy_table, CSV": as_csv,
-            "copy_table, binary form": copy,
+            "copy_table, CSV": lambda: copy(False),
+            "copy_table, binary form": lambda: copy(True),
         }
         walls: dict[str, list[float]] = {name: [] for name in ways}
         for _, name, way in in_turns(ways, samples):

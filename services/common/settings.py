@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     # C loop built on first use (psycopg's path where that cannot be built), "psycopg" hands
     # each row to Python.
     copy_reader: Literal["compiled", "psycopg"] = "compiled"
+    # How the sync worker's rows travel between two PostgreSQL databases: "auto" in binary COPY
+    # form wherever every column's type allows it (services/engine/copy/wire.py), "csv" always
+    # as text, the way every other pair of databases goes.
+    copy_format: Literal["auto", "csv"] = "auto"
 
     def grpc_message_bytes(self) -> int:
         """The largest gRPC message the API and the CLI take: gRPC's default 4 MiB, or more

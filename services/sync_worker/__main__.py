@@ -40,6 +40,7 @@ async def main() -> None:
             executor,
             settings.sync_task_queue,
             ml_task_queue=settings.ml_task_queue,
+            binary_copy=settings.copy_format == "auto",
         )
         async with worker:
             log.info(

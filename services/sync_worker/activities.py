@@ -137,11 +137,13 @@ class SyncActivities(JobActivities):
         chunk_rows: int = CHUNK_ROWS,
         ml_task_queue: str = ML_TASK_QUEUE,
         privacy_report: bool = True,
+        binary_copy: bool = True,
     ) -> None:
         super().__init__(directory, send_progress, chunk_rows)
         self._ml_task_queue = ml_task_queue
         # Off only where a benchmark measures what the report costs.
         self._privacy_report = privacy_report
+        self._binary_copy = binary_copy
 
     @activity.defn(name=PLAN_SYNC_ACTIVITY.name)
     @domain_errors
@@ -240,6 +242,7 @@ class SyncActivities(JobActivities):
                 part=request.range if request.HasField("range") else None,
                 run_key=run_key,
                 count_unchanged=self._privacy_report,
+                binary_copy=self._binary_copy,
             )
         except Exception:
             self._report_committed([(name, request.range.index, committed)])
@@ -312,6 +315,7 @@ class SyncActivities(JobActivities):
                         retrying=info.attempt > 1,
                         run_key=run_key,
                         count_unchanged=self._privacy_report,
+                        binary_copy=self._binary_copy,
                     )
                 except Exception:
                     # The tables finished before this one stay written, and so do the chunks

@@ -63,10 +63,14 @@ def build_worker(
     chunk_rows: int = CHUNK_ROWS,
     ml_task_queue: str = ML_TASK_QUEUE,
     privacy_report: bool = True,
+    binary_copy: bool = True,
 ) -> Worker:
-    """`privacy_report` off skips the runs' privacy reports: for benchmarks only."""
+    """`privacy_report` off skips the runs' privacy reports: for benchmarks only.
+    `binary_copy` off copies PostgreSQL to PostgreSQL as CSV (Settings.copy_format)."""
     sender = progress_sender(client, asyncio.get_running_loop())
-    activities = SyncActivities(directory, sender, chunk_rows, ml_task_queue, privacy_report)
+    activities = SyncActivities(
+        directory, sender, chunk_rows, ml_task_queue, privacy_report, binary_copy
+    )
     return Worker(
         client,
         task_queue=task_queue,

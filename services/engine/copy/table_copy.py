@@ -208,6 +208,7 @@ def copy_table(
     part: sync_pb2.KeyRange | None = None,
     run_key: bytes | None = None,
     count_unchanged: bool = True,
+    binary_copy: bool = True,
 ) -> CopyResult:
     """Copy every row of `table` (of its key range `part`, when given) to each destination,
     deferred columns as NULL.
@@ -219,7 +220,8 @@ def copy_table(
     transaction: a retry redoes it. `random: true` transformers use `run_key`, the run's key
     (random_keys.py), so they map alike in every table, range and attempt of the run. With
     `count_unchanged`, the values each transformer wrote unchanged are counted; a resumed copy
-    goes on from its checkpoint's counts.
+    goes on from its checkpoint's counts. With `binary_copy`, rows travel in the databases'
+    binary form where both ends and every column allow it (copy/wire.py).
     """
     transformers = _transformers(table, key, run_key)
     columns = _written_columns(table, transformers)
@@ -239,7 +241,7 @@ def copy_table(
         # Small or keyless and untouched: one transaction, bytes straight through.
         pipe = functools.partial(_pipe, source, table=table, columns=columns)
     wire = None
-    if pipe is None and not any(t.reads_row for t in transformers.values()):
+    if binary_copy and pipe is None and not any(t.reads_row for t in transformers.values()):
         targets = [(d.database, d.target(table.schema, table.name)) for d in destinations]
         wire = wire_columns(source, targets, table, columns, set(transformers))
 
