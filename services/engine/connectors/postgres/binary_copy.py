@@ -24,6 +24,7 @@ from services.common.errors import DataRejectedError
 from services.engine import native
 from services.engine.connectors.arrow_csv import blocks
 from services.engine.connectors.base import WireColumns
+from services.engine.transformers.prf import HEX_PAIRS
 
 _SOURCE = Path(__file__).with_name("_pgbinary.c")
 TRAILER = b"\xff\xff"
@@ -166,11 +167,27 @@ def _valid(array: pa.Array) -> npt.NDArray[np.bool_]:
     return np.asarray(pc.is_valid(array).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _offsets(array: pa.Array) -> npt.NDArray[np.int32]:
+    """Where each row of a binary or string array starts in its data, and the last one ends."""
+    return np.frombuffer(array.buffers()[1], np.int32)[array.offset : array.offset + len(array) + 1]
+
+
+def _built(kind: pa.DataType, valid: npt.NDArray[np.bool_], width: int, data: bytes) -> pa.Array:
+    """An array of `kind` whose valid rows hold `width` bytes each of `data`, in order."""
+    offsets = np.zeros(len(valid) + 1, dtype=np.int32)
+    np.cumsum(valid * width, out=offsets[1:])
+    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(
+        kind,
+        len(valid),
+        [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)],
+        null_count=int(len(valid) - valid.sum()),
+    )
+
+
 def _fields(array: pa.Array) -> npt.NDArray[np.uint8]:
     """The bytes of a binary or string array's rows, one after another (NULLs hold none)."""
-    offsets = np.frombuffer(array.buffers()[1], np.int32)[
-        array.offset : array.offset + len(array) + 1
-    ]
+    offsets = _offsets(array)
     data = array.buffers()[2]
     if data is None or len(offsets) < 2:
         return np.zeros(0, np.uint8)
@@ -179,9 +196,8 @@ def _fields(array: pa.Array) -> npt.NDArray[np.uint8]:
 
 def _fixed(raw: pa.Array, width: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint8]]:
     """Which rows are not NULL, and their fields' bytes, `width` each."""
-    valid = _valid(raw)
-    offsets = np.frombuffer(raw.buffers()[1], np.int32)[raw.offset : raw.offset + len(raw) + 1]
-    if (np.diff(offsets)[valid] != width).any() or (np.diff(offsets)[~valid] != 0).any():
+    valid, lengths = _valid(raw), np.diff(_offsets(raw))
+    if (lengths[valid] != width).any() or (lengths[~valid] != 0).any():
         raise DataRejectedError(f"binary COPY data: a field of {width} bytes expected")
     return valid, _fields(raw)
 
@@ -193,18 +209,6 @@ def _integers(raw: pa.Array, width: int) -> pa.Array:
     return pa.array(values, mask=~valid).cast(pa.string())
 
 
-def _fixed_bytes(valid: npt.NDArray[np.bool_], data: bytes, width: int) -> pa.Array:
-    offsets = np.zeros(len(valid) + 1, dtype=np.int32)
-    np.cumsum(valid * width, out=offsets[1:])
-    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(
-        pa.binary(),
-        len(valid),
-        [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)],
-        null_count=int(len(valid) - valid.sum()),
-    )
-
-
 def _integer_bytes(text: pa.Array, width: int, name: str) -> pa.Array:
     try:
         values = pc.cast(text, pa.int64()).cast(_ARROW_INTEGERS[width])
@@ -213,27 +217,17 @@ def _integer_bytes(text: pa.Array, width: int, name: str) -> pa.Array:
     valid = _valid(values)
     # NULLs filled first: to_numpy would make the column float64 to hold them.
     numbers = pc.fill_null(values, 0).to_numpy()[valid]
-    return _fixed_bytes(valid, numbers.astype(f">i{width}").tobytes(), width)
+    return _built(pa.binary(), valid, width, numbers.astype(f">i{width}").tobytes())
 
 
-_HEX_PAIRS = np.array([int.from_bytes(f"{i:02x}".encode(), "little") for i in range(256)], "<u2")
 _DASHES = (8, 12, 16, 20)  # hex digits before each '-' of the canonical form
 
 
 def _uuids(raw: pa.Array) -> pa.Array:
     valid, data = _fixed(raw, 16)
-    digits = _HEX_PAIRS[data.reshape(-1, 16)].view(np.uint8).reshape(-1, 32)
+    digits = HEX_PAIRS[data.reshape(-1, 16)].view(np.uint8).reshape(-1, 32)
     text = np.insert(digits, _DASHES, ord("-"), axis=1)
-    out = np.full((len(raw), 36), ord("0"), dtype=np.uint8)
-    out[valid] = text
-    offsets = np.arange(0, 36 * (len(raw) + 1), 36, dtype=np.int32)
-    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(
-        pa.string(),
-        len(raw),
-        [bitmap, pa.py_buffer(offsets), pa.py_buffer(out.tobytes())],
-        null_count=int(len(raw) - valid.sum()),
-    )
+    return _built(pa.string(), valid, 36, text.tobytes())
 
 
 _NIBBLES = np.full(256, 255, dtype=np.uint8)
@@ -251,4 +245,6 @@ def _uuid_bytes(text: pa.Array, name: str) -> pa.Array:
     if (nibbles == 255).any():
         raise DataRejectedError(f"column {name}: a value is not a UUID")
     pairs = nibbles.reshape(-1, 2)
-    return _fixed_bytes(valid, ((pairs[:, 0] << 4) | pairs[:, 1]).astype(np.uint8).tobytes(), 16)
+    return _built(
+        pa.binary(), valid, 16, ((pairs[:, 0] << 4) | pairs[:, 1]).astype(np.uint8).tobytes()
+    )
