@@ -1,7 +1,7 @@
 """C extensions of the engine's hot loops, compiled on first use into the environment
 (`sys.prefix`) with the C compiler and Python's headers, and loaded once per process. Each has
-a NumPy or psycopg path beside it that gives the same results: where the compiler or headers
-are missing, or the build fails, `extension` says why and the caller takes that path."""
+a path beside it that gives the same results (NumPy's keyed hash, psycopg's row loop, rows as
+CSV): where the compiler or headers are missing, or the build fails, the caller takes it."""
 
 import functools
 import hashlib
