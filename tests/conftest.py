@@ -52,16 +52,17 @@ def postgres_server() -> None:
 
 
 @contextmanager
-def database_factory(template: str = "") -> Iterator[Callable[[str], str]]:
+def database_factory(template: str = "") -> Iterator[Callable[..., str]]:
     """Makes PostgreSQL databases (empty, or copies of `template`) and drops them at exit;
     the factory returns their URLs."""
     created: list[str] = []
     copy = f' TEMPLATE "{template}"' if template else ""
 
-    def make(label: str = "db") -> str:
+    def make(label: str = "db", options: str = "") -> str:
+        """`options` are CREATE DATABASE's (ENCODING, LC_COLLATE, TEMPLATE ...)."""
         name = f"vs_{label}_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"{copy}')
+            conn.execute(f'CREATE DATABASE "{name}"{copy} {options}')
         created.append(name)
         return database_url(name)
 
@@ -74,7 +75,7 @@ def database_factory(template: str = "") -> Iterator[Callable[[str], str]]:
 
 
 @pytest.fixture
-def pg_database(postgres_server: None) -> Iterator[Callable[[str], str]]:
+def pg_database(postgres_server: None) -> Iterator[Callable[..., str]]:
     """Factory of empty PostgreSQL databases, dropped after the test; returns their URLs."""
     with database_factory() as make:
         yield make

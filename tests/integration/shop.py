@@ -108,6 +108,13 @@ def run_sync(
     return plan
 
 
+def execute(url: str, *statements: str) -> None:
+    """Each statement run at `url`, committed."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)  # type: ignore[arg-type]
+
+
 def rows(url: str, query: str) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return conn.execute(query).fetchall()

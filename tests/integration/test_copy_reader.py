@@ -16,7 +16,7 @@ from services.common.errors import DatabaseUnavailableError, DataRejectedError
 from services.engine.connectors.base import ReadRequest
 from services.engine.connectors.postgres import copy_read
 from services.engine.connectors.postgres.connector import PostgresDatabase
-from tests.integration.shop import rows, run_sync, shop_job
+from tests.integration.shop import execute, rows, run_sync, shop_job
 
 READERS = ("compiled", "psycopg")
 
@@ -52,8 +52,7 @@ _COLUMNS = {
 @pytest.fixture
 def tables(pg_database: Callable[[str], str]) -> str:
     url = pg_database("copyread")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(_TABLES)
+    execute(url, _TABLES)
     return url
 
 

@@ -15,7 +15,7 @@ from services.engine.connectors import open_database
 from services.engine.copy.table_copy import Destination, copy_table
 from services.engine.planning.job_plan import check_plan, read_shape
 from services.engine.planning.sync_plan import build_plan
-from tests.integration.shop import KEY, rows, run_sync
+from tests.integration.shop import KEY, execute, rows, run_sync
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2, transformer_pb2
 
@@ -139,8 +139,7 @@ def catalog(url: str) -> dict[str, list[tuple[object, ...]]]:
 @pytest.fixture
 def fidelity_source(pg_database: Callable[[str], str]) -> str:
     url = pg_database("src")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(SOURCE)
+    execute(url, SOURCE)
     return url
 
 

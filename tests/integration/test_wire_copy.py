@@ -4,7 +4,6 @@ that decodes, and what cannot travel in binary (types of the database's own, a d
 whose types differ, a transformer reading the whole row) goes as text, with the same result."""
 
 import datetime as dt
-import uuid
 from collections.abc import Callable, Iterator
 
 import psycopg
@@ -18,8 +17,7 @@ from services.engine.connectors import open_database
 from services.engine.connectors.base import ReadRequest
 from services.engine.copy.table_copy import Destination, copy_table
 from services.engine.planning.sync_plan import build_plan
-from tests.conftest import PG_ADMIN_URL, database_url
-from tests.integration.shop import KEY, rows
+from tests.integration.shop import KEY, execute, rows
 from veilsync.temporal.v1 import sync_pb2
 from veilsync.v1 import job_pb2
 
@@ -101,10 +99,8 @@ def copied(
 @pytest.fixture
 def everything(pg_database: Callable[[str], str]) -> tuple[str, str]:
     source, destination = pg_database("wire_src"), pg_database("wire_dst")
-    with psycopg.connect(source, autocommit=True) as conn:
-        conn.execute(TYPES)
-    with psycopg.connect(destination, autocommit=True) as conn:
-        conn.execute(TYPES.split(";")[0])
+    execute(source, TYPES)
+    execute(destination, TYPES.split(";")[0])
     return source, destination
 
 
@@ -166,13 +162,12 @@ def test_checkpoints_of_each_key_type_resume_where_they_stopped(
 ) -> None:
     source, destination = pg_database("key_src"), pg_database("key_dst")
     table = f"CREATE TABLE keyed (k {key_type}, part int, label text, PRIMARY KEY (k, part))"
-    with psycopg.connect(source, autocommit=True) as conn:
-        conn.execute(table)
-        conn.execute(
-            f"INSERT INTO keyed SELECT {key_of}, i % 2, 'row ' || i FROM generate_series(1, 200) i"
-        )
-    with psycopg.connect(destination, autocommit=True) as conn:
-        conn.execute(table)
+    execute(
+        source,
+        table,
+        f"INSERT INTO keyed SELECT {key_of}, i % 2, 'row ' || i FROM generate_series(1, 200) i",
+    )
+    execute(destination, table)
     job = job_pb2.Job(name="keys")
     job.mappings.add(table="keyed").columns["label"].transform_hash.SetInParent()
     _, checkpoints, wired = copied(source, destination, job, chunk_rows=50)
@@ -182,8 +177,7 @@ def test_checkpoints_of_each_key_type_resume_where_they_stopped(
         list(expected[n * 50 - 1]) for n in (1, 2, 3)
     ]
     # Resumed from the second checkpoint into an emptied table: the rows after it, no others.
-    with psycopg.connect(destination, autocommit=True) as conn:
-        conn.execute("TRUNCATE keyed")
+    execute(destination, "TRUNCATE keyed")
     copied(source, destination, job, chunk_rows=50, resume=checkpoints[1])
     assert (
         rows(destination, "SELECT k::text, part::text FROM keyed ORDER BY keyed.k, keyed.part")
@@ -195,8 +189,7 @@ def test_a_retried_copy_merges_in_binary_form(everything: tuple[str, str]) -> No
     source, destination = everything
     job = hashed({"secret": "transform_hash"})
     copied(source, destination, job)
-    with psycopg.connect(destination, autocommit=True) as conn:
-        conn.execute("DELETE FROM everything WHERE id > 150")
+    execute(destination, "DELETE FROM everything WHERE id > 150")
     _, _, wired = copied(source, destination, job, retrying=True)
     assert wired
     assert as_text(destination, EVERY) == as_text(source, EVERY)
@@ -243,10 +236,8 @@ def test_what_cannot_travel_in_binary_goes_as_text(
     pg_database: Callable[[str], str], source_sql: str, destination_sql: str, job: str
 ) -> None:
     source, destination = pg_database("text_src"), pg_database("text_dst")
-    with psycopg.connect(source, autocommit=True) as conn:
-        conn.execute(source_sql)
-    with psycopg.connect(destination, autocommit=True) as conn:
-        conn.execute(destination_sql)
+    execute(source, source_sql)
+    execute(destination, destination_sql)
     sync = job_pb2.Job(name="text")
     column = sync.mappings.add(table="t").columns["s"]
     if job == "transform_expression":
@@ -261,38 +252,30 @@ def test_what_cannot_travel_in_binary_goes_as_text(
 
 @pytest.mark.parametrize("form", ["binary", "csv"])
 def test_a_latin1_source_arrives_as_the_same_text(
-    pg_database: Callable[[str], str], form: str
+    pg_database: Callable[..., str], form: str
 ) -> None:
     """Each end speaks UTF-8 to us, whatever its own encoding: a LATIN1 database's bytes are
     never taken for UTF-8 (where 'Ã©' would become 'é')."""
-    name = f"vs_latin1_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(
-            f"CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
-            "TEMPLATE template0"
-        )
-    try:
-        source, destination = database_url(name), pg_database("utf8_dst")
-        table = "CREATE TABLE t (id int PRIMARY KEY, name text, note text)"
-        with psycopg.connect(source, autocommit=True) as conn:
-            conn.execute(table)
-            conn.execute(
-                "INSERT INTO t SELECT i, (ARRAY['café', 'Ã©', 'Ünïçødé ±½'])[1 + i % 3], "
-                "'n' || i FROM generate_series(1, 90) i"
-            )
-        with psycopg.connect(destination, autocommit=True) as conn:
-            conn.execute(table)
-        job = job_pb2.Job(name="latin1")
-        job.mappings.add(table="t").columns["note"].transform_hash.SetInParent()
-        binary = form == "binary"
-        _, _, travelled = copied(source, destination, job, chunk_rows=40, binary_copy=binary)
-        assert travelled == (form == "binary")
-        query = "SELECT id, name FROM t ORDER BY id"
-        assert rows(destination, query) == rows(source, query)
-        assert {n for _, n in rows(destination, query)} == {"café", "Ã©", "Ünïçødé ±½"}
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    source = pg_database(
+        "latin1", "ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+    )
+    destination = pg_database("utf8_dst")
+    table = "CREATE TABLE t (id int PRIMARY KEY, name text, note text)"
+    execute(
+        source,
+        table,
+        "INSERT INTO t SELECT i, (ARRAY['café', 'Ã©', 'Ünïçødé ±½'])[1 + i % 3], "
+        "'n' || i FROM generate_series(1, 90) i",
+    )
+    execute(destination, table)
+    job = job_pb2.Job(name="latin1")
+    job.mappings.add(table="t").columns["note"].transform_hash.SetInParent()
+    binary = form == "binary"
+    _, _, travelled = copied(source, destination, job, chunk_rows=40, binary_copy=binary)
+    assert travelled == binary
+    query = "SELECT id, name FROM t ORDER BY id"
+    assert rows(destination, query) == rows(source, query)
+    assert {n for _, n in rows(destination, query)} == {"café", "Ã©", "Ünïçødé ±½"}
 
 
 _GENERATED = (
@@ -326,8 +309,7 @@ def test_binary_form_writes_what_csv_writes_on_generated_rows(
     generated rows through both, one column transformed, give the same destination."""
     source, by_csv, by_wire = (pg_database(label) for label in ("gen_src", "gen_csv", "gen_wire"))
     for url in (source, by_csv, by_wire):
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(_GENERATED)
+        execute(url, _GENERATED)
     with psycopg.connect(source, autocommit=True) as conn, conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO g VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
